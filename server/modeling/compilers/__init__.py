@@ -1,0 +1,1 @@
+"""Compilers from resolved SDF documents to ndtwin's targets (SHACL, JSON Schema, WoT, Ditto)."""
