@@ -1,0 +1,1 @@
+"""Twins: the Ditto-shaped thing document and the operations on it."""
