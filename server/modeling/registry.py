@@ -15,18 +15,27 @@ from typing import Any
 
 from server.modeling import pointers
 
-__all__ = ["DocumentLoadError", "ModelRegistry", "SdfDocument", "iter_model_files"]
+__all__ = [
+    "DocumentLoadError",
+    "ModelRegistry",
+    "SdfDocument",
+    "iter_model_files",
+    "load_document",
+]
 
 SDF_SUFFIX = ".sdf.json"
 
 
 class DocumentLoadError(Exception):
-    """A file could not be read or is not a JSON object."""
+    """A file could not be read or is not a JSON object; ``rule`` names which."""
 
-    def __init__(self, path: Path, message: str) -> None:
+    def __init__(self, path: Path, message: str, rule: str = "file-unreadable",
+                 line: int | None = None) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+        self.rule = rule
+        self.line = line
 
 
 @dataclass
@@ -77,20 +86,33 @@ def iter_model_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def load_document(path: Path) -> SdfDocument:
+    """Read and parse one file; every failure is a ``DocumentLoadError``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise DocumentLoadError(path, f"cannot read file: {exc.strerror}") from exc
+        reason = exc.strerror or type(exc).__name__
+        raise DocumentLoadError(path, f"cannot read file: {reason}") from exc
+    try:
+        # RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (a BOM is tolerated).
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentLoadError(path, f"not UTF-8: {exc.reason}") from exc
+        raise DocumentLoadError(path, f"not UTF-8 text (byte {exc.start}: {exc.reason})",
+                                rule="file-unreadable") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DocumentLoadError(
-            path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from exc
+            path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            rule="json-syntax", line=exc.lineno) from exc
+    except RecursionError as exc:
+        raise DocumentLoadError(path, "JSON nested too deeply to read",
+                                rule="json-syntax") from exc
     if not isinstance(data, dict):
-        raise DocumentLoadError(path, "an SDF document must be a JSON object")
+        kind = type(data).__name__ if data is not None else "null"
+        kind = {"list": "an array", "str": "a string", "int": "a number", "float": "a number",
+                "bool": "a boolean", "null": "null"}.get(kind, kind)
+        raise DocumentLoadError(path, f"an SDF document must be a JSON object, not {kind}",
+                                rule="document-not-object")
     return SdfDocument(path=path, data=data)
 
 
@@ -103,10 +125,35 @@ class ModelRegistry:
 
     @classmethod
     def from_paths(cls, paths: Iterable[str | Path]) -> ModelRegistry:
+        """Load every ``*.sdf.json`` under ``paths``; failures go to ``load_errors``."""
         registry = cls()
-        for file in iter_model_files(paths):
-            registry.add_file(file)
+        registry.add_paths(paths)
         return registry
+
+    def add_paths(self, paths: Iterable[str | Path]
+                  ) -> tuple[list[SdfDocument], list[DocumentLoadError]]:
+        """Load files and directories not loaded yet; returns what this call loaded and failed.
+
+        A file reached twice (named and inside a registry directory) is loaded once.
+        """
+        known = {_identity(d.path) for d in self.documents}
+        known.update(_identity(e.path) for e in self.load_errors)
+        loaded: list[SdfDocument] = []
+        failed: list[DocumentLoadError] = []
+        for file in iter_model_files(paths):
+            identity = _identity(file)
+            if identity in known:
+                continue
+            known.add(identity)
+            try:
+                doc = load_document(file)
+            except DocumentLoadError as exc:
+                self.load_errors.append(exc)
+                failed.append(exc)
+                continue
+            self.documents.append(doc)
+            loaded.append(doc)
+        return loaded, failed
 
     def add_file(self, path: Path) -> SdfDocument | None:
         try:
@@ -124,11 +171,22 @@ class ModelRegistry:
         """Documents whose ``defaultNamespace`` is ``uri`` (several may contribute)."""
         return [d for d in self.documents if d.default_namespace == uri]
 
+    def by_base_uri(self, uri: str) -> list[SdfDocument]:
+        """Documents whose definitions get global names under ``uri`` (see ``base_uri``)."""
+        return [d for d in self.documents if d.base_uri == uri]
+
     def find(self, uri: str, pointer: str) -> tuple[SdfDocument, Any] | None:
         """Find the definition named ``uri#pointer`` in any document of that namespace."""
         for doc in self.by_namespace(uri):
             try:
                 return doc, pointers.lookup(doc.data, pointer)
-            except KeyError:
+            except (KeyError, ValueError):
                 continue
         return None
+
+
+def _identity(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path.absolute()

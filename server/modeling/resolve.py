@@ -11,6 +11,12 @@ The resolved document is the input contract of the compilers:
   (``true`` and bare names expanded, RFC 9880 §4.5);
 * every sdfProperty carries ``readable``, ``writable``, ``observable`` and
   ``nullable`` (all default to true, RFC 9880 §5.2/§6.3).
+
+Resolution runs in two steps. ``Resolver.expand`` applies every ``sdfRef``
+and turns pointer-form ``sdfRequired`` entries into global names, but keeps
+``true`` and bare names, because their meaning depends on where they end up
+after merging. ``Resolver.resolve_document`` then expands those against the
+merged tree and applies the property defaults.
 """
 
 from __future__ import annotations
@@ -22,21 +28,27 @@ from typing import Any
 
 from server.modeling import pointers
 from server.modeling.registry import ModelRegistry, SdfDocument
+from server.modeling.walk import GROUP_ROLES, NAMED_MAPS, NESTED_NODES, iter_nodes
 
 __all__ = [
     "AFFORDANCE_GROUPS",
     "DEFINITION_GROUPS",
+    "Definition",
     "ResolutionError",
     "ResolvedDocument",
     "Resolver",
     "iter_definitions",
     "merge_patch",
+    "required_members",
     "resolve_registry",
+    "split_global_name",
 ]
 
 AFFORDANCE_GROUPS = ("sdfProperty", "sdfAction", "sdfEvent")
 GROUPING_GROUPS = ("sdfThing", "sdfObject")
 DEFINITION_GROUPS = (*GROUPING_GROUPS, *AFFORDANCE_GROUPS, "sdfData")
+#: Groups a bare sdfRequired name can select: affordances and groupings, not sdfData.
+REQUIRABLE_GROUPS = (*GROUPING_GROUPS, *AFFORDANCE_GROUPS)
 PROPERTY_DEFAULTS = {"readable": True, "writable": True, "observable": True, "nullable": True}
 
 
@@ -62,6 +74,19 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def split_global_name(name: str) -> tuple[str, str]:
+    """Split ``uri#/pointer`` into the namespace URI and the JSON pointer.
+
+    The split is at the first ``#/``, not the first ``#``: some real models
+    declare namespace URIs that end in ``#`` (``https://onedm.org/playground/#``).
+    """
+    index = name.find("#/")
+    if index < 0:
+        uri, _, pointer = name.rpartition("#")
+        return uri, pointer
+    return name[:index], name[index + 1:]
 
 
 @dataclass
@@ -105,96 +130,187 @@ def iter_definitions(body: dict[str, Any], groups: tuple[str, ...] = DEFINITION_
             yield from iter_definitions(node, groups, pointer)
 
 
+def required_members(owner: dict[str, Any], name: str) -> list[tuple[str, str]]:
+    """(group, name) of every affordance or grouping called ``name`` directly in ``owner``.
+
+    This is what a bare name in ``sdfRequired`` selects (RFC 9880 §4.5).
+    """
+    found: list[tuple[str, str]] = []
+    for group in REQUIRABLE_GROUPS:
+        members = owner.get(group)
+        if isinstance(members, dict) and isinstance(members.get(name), dict):
+            found.append((group, name))
+    return found
+
+
 @dataclass
 class Resolver:
-    """Resolves documents of one registry; caches resolved targets."""
+    """Resolves documents of one registry; caches resolved targets and expanded documents."""
 
     registry: ModelRegistry
     _cache: dict[tuple[int, str], Any] = field(default_factory=dict)
+    _expanded: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def resolve_document(self, doc: SdfDocument) -> ResolvedDocument:
-        body = self._resolve(doc, doc.data, "", ())
-        assert isinstance(body, dict)
+        """The resolved form of ``doc``; raises ``ResolutionError`` on a broken reference."""
+        body = copy.deepcopy(self.expand(doc))
+        _finish_required(body, doc.base_uri)
         _apply_property_defaults(body)
         return ResolvedDocument(source=doc, body=body)
 
+    def expand(self, doc: SdfDocument) -> dict[str, Any]:
+        """``doc`` with every ``sdfRef`` applied (first step; see the module docstring).
+
+        The result is cached and shared: callers must not modify it.
+        """
+        key = id(doc)
+        if key not in self._expanded:
+            body = self._resolve_node(doc, doc.data, "", ())
+            self._expanded[key] = body
+        return self._expanded[key]
+
     # -- references -------------------------------------------------------
-    def _deref(self, doc: SdfDocument, ref: str, at: str) -> tuple[SdfDocument, str, Any]:
+    def dereference(self, doc: SdfDocument, ref: Any,
+                    at: str) -> tuple[SdfDocument, str, dict[str, Any]]:
+        """Find the definition an ``sdfRef`` names: (its document, its pointer, the raw node).
+
+        ``at`` is the pointer of the ``sdfRef`` member, for error messages.
+        Same-document references are ``#/pointer``; cross-document ones are
+        ``prefix:#/pointer`` through the namespace map (RFC 9880 §4.3). The
+        namespace URI is looked up in the registry, never fetched.
+        """
         if not isinstance(ref, str):
             raise ResolutionError(doc, at, "sdfref-syntax", "sdfRef must be a string")
         if ref.startswith("#"):
-            target_doc, pointer = doc, ref[1:]
-            try:
-                return target_doc, pointer, pointers.lookup(doc.data, pointer)
-            except (KeyError, ValueError) as exc:
-                raise ResolutionError(doc, at, "sdfref-unresolved",
-                                      f"sdfRef {ref!r} does not resolve in this document") from exc
-        prefix, sep, fragment = ref.partition(":")
-        if not sep or not fragment.startswith("#"):
+            target_doc, fragment, where = doc, ref[1:], "this document"
+        else:
+            prefix, sep, fragment = ref.partition(":")
+            if not sep or not fragment.startswith("#"):
+                raise ResolutionError(
+                    doc, at, "sdfref-syntax",
+                    f"sdfRef {ref!r} is neither '#/pointer' nor 'prefix:#/pointer'")
+            fragment = fragment[1:]
+            uri = doc.namespaces.get(prefix)
+            if not isinstance(uri, str):
+                raise ResolutionError(
+                    doc, at, "sdfref-namespace",
+                    f"sdfRef {ref!r} uses prefix {prefix!r}, which the namespace map "
+                    "does not define")
+            candidates = self.registry.by_namespace(uri)
+            if not candidates:
+                raise ResolutionError(
+                    doc, at, "sdfref-unresolved",
+                    f"sdfRef {ref!r}: no loaded document contributes to namespace {uri} "
+                    "(add its directory with --registry or NDTWIN_MODEL_PATH)")
+            found = self.registry.find(uri, fragment)
+            if found is None:
+                raise ResolutionError(
+                    doc, at, "sdfref-unresolved",
+                    f"sdfRef {ref!r}: no document of namespace {uri} defines {fragment}")
+            target_doc, where = found[0], f"namespace {uri}"
+        if fragment and not fragment.startswith("/"):
             raise ResolutionError(doc, at, "sdfref-syntax",
-                                  f"sdfRef {ref!r} is neither '#/pointer' nor 'prefix:#/pointer'")
-        uri = doc.namespaces.get(prefix)
-        if uri is None:
-            raise ResolutionError(doc, at, "sdfref-namespace",
-                                  f"sdfRef {ref!r} uses prefix {prefix!r} not in the namespace map")
-        found = self.registry.find(uri, fragment[1:])
-        if found is None:
+                                  f"sdfRef {ref!r}: a JSON pointer must start with '/'")
+        try:
+            target = pointers.lookup(target_doc.data, fragment)
+        except KeyError as exc:
             raise ResolutionError(doc, at, "sdfref-unresolved",
-                                  f"sdfRef {ref!r} ({uri}{fragment}) is not in any loaded document")
-        return found[0], fragment[1:], found[1]
+                                  f"sdfRef {ref!r} does not resolve in {where}") from exc
+        if not isinstance(target, dict) or not fragment:
+            raise ResolutionError(doc, at, "sdfref-unresolved",
+                                  f"sdfRef {ref!r} does not name a definition")
+        return target_doc, fragment, target
 
-    def _resolve(self, doc: SdfDocument, node: Any, at: str,
-                 stack: tuple[tuple[int, str], ...]) -> Any:
-        if isinstance(node, list):
-            return [self._resolve(doc, v, f"{at}/{i}", stack) for i, v in enumerate(node)]
-        if not isinstance(node, dict):
-            return node
+    def _resolve_node(self, doc: SdfDocument, node: dict[str, Any], at: str,
+                      stack: tuple[tuple[int, str], ...]) -> dict[str, Any]:
+        """Resolve one map of qualities; keys of named maps are names, not qualities."""
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key == "sdfRef":
                 continue
-            if key == "sdfRequired" and isinstance(value, list):
-                out[key] = self._normalize_required(doc, node, value, at)
+            here = at + "/" + pointers.escape_token(key)
+            if key in NAMED_MAPS and isinstance(value, dict):
+                out[key] = {
+                    name: (self._resolve_node(doc, member, here + "/" +
+                                              pointers.escape_token(name), stack)
+                           if isinstance(member, dict) else copy.deepcopy(member))
+                    for name, member in value.items()
+                }
+            elif key in NESTED_NODES and isinstance(value, dict):
+                out[key] = self._resolve_node(doc, value, here, stack)
+            elif key == "sdfRequired" and isinstance(value, list):
+                out[key] = [_globalize(doc, entry) for entry in value]
             else:
-                out[key] = self._resolve(doc, value, at + pointers.join(key), stack)
-        if "sdfRef" not in node:
+                # const, default, enum, info... are data: copied, never searched for sdfRef.
+                out[key] = copy.deepcopy(value)
+        if "sdfRef" not in node or at == "":
             return out
-        target_doc, target_ptr, target = self._deref(doc, node["sdfRef"], at + "/sdfRef")
-        key = (id(target_doc), target_ptr)
-        if key in stack:
-            raise ResolutionError(doc, at, "sdfref-cycle",
-                                  f"sdfRef {node['sdfRef']!r} leads back to itself")
-        if key not in self._cache:
-            self._cache[key] = self._resolve(target_doc, target, target_ptr, (*stack, key))
-        return merge_patch(self._cache[key], out)
+        target_doc, target_ptr, target = self.dereference(doc, node["sdfRef"], at + "/sdfRef")
+        target_key = (id(target_doc), target_ptr)
+        if target_key in stack:
+            raise ResolutionError(doc, at + "/sdfRef", "sdfref-cycle",
+                                  f"sdfRef {node['sdfRef']!r} leads back to a definition that "
+                                  "is being resolved (a reference cycle)")
+        if target_key not in self._cache:
+            try:
+                self._cache[target_key] = self._resolve_node(target_doc, target, target_ptr,
+                                                             (*stack, target_key))
+            except ResolutionError as exc:
+                if stack or (exc.doc is doc and exc.pointer == at + "/sdfRef"):
+                    raise
+                # Report a failure deep in the chain at the sdfRef of this document
+                # that led to it, naming where it actually is.
+                raise ResolutionError(
+                    doc, at + "/sdfRef", exc.rule,
+                    f"{exc.message} (reached through sdfRef {node['sdfRef']!r}; at "
+                    f"{exc.doc.path}:{exc.pointer or '/'})") from exc
+        merged = merge_patch(self._cache[target_key], out)
+        assert isinstance(merged, dict)
+        return merged
 
-    def _normalize_required(self, doc: SdfDocument, owner: dict[str, Any], entries: list[Any],
-                            at: str) -> list[Any]:
+
+def _globalize(doc: SdfDocument, entry: Any) -> Any:
+    """Make a pointer-form sdfRequired entry a global name; keep ``true`` and bare names.
+
+    An entry whose prefix the namespace map lacks is kept as written; the
+    validator reports it.
+    """
+    if not isinstance(entry, str):
+        return entry
+    if entry.startswith("#"):
+        return f"{doc.base_uri}{entry}"
+    prefix, sep, fragment = entry.partition(":")
+    if sep and fragment.startswith("#"):
+        uri = doc.namespaces.get(prefix)
+        if isinstance(uri, str):
+            return f"{uri}{fragment}"
+    return entry
+
+
+def _finish_required(body: dict[str, Any], base_uri: str) -> None:
+    """Expand ``true`` and bare names against the merged tree (RFC 9880 §4.5)."""
+    for node in iter_nodes(body):
+        entries = node.qualities.get("sdfRequired")
+        if not isinstance(entries, list):
+            continue
         names: list[Any] = []
         for entry in entries:
             if entry is True:
-                names.append(f"{doc.base_uri}#{at}")
-            elif isinstance(entry, str) and entry.startswith("#"):
-                names.append(f"{doc.base_uri}{entry}")
-            elif isinstance(entry, str) and ":" in entry:
-                prefix, _, fragment = entry.partition(":")
-                uri = doc.namespaces.get(prefix, prefix)
-                names.append(f"{uri}{fragment}")
-            elif isinstance(entry, str):
-                # A bare name: every affordance or grouping of that name directly here.
-                for group in DEFINITION_GROUPS:
-                    members = owner.get(group)
-                    if isinstance(members, dict) and entry in members and group != "sdfData":
-                        names.append(f"{doc.base_uri}#{at}{pointers.join(group, entry)}")
+                names.append(f"{base_uri}#{node.pointer}")
+            elif isinstance(entry, str) and ":" not in entry and "#" not in entry:
+                for group, name in required_members(node.qualities, entry):
+                    names.append(f"{base_uri}#{node.pointer}{pointers.join(group, name)}")
             else:
                 names.append(entry)
-        return names
+        node.qualities["sdfRequired"] = list(dict.fromkeys(
+            n for n in names if isinstance(n, str)))
 
 
 def _apply_property_defaults(body: dict[str, Any]) -> None:
-    for definition in iter_definitions(body, ("sdfProperty",)):
-        for quality, default in PROPERTY_DEFAULTS.items():
-            definition.node.setdefault(quality, default)
+    for node in iter_nodes(body):
+        if node.role == GROUP_ROLES["sdfProperty"]:
+            for quality, default in PROPERTY_DEFAULTS.items():
+                node.qualities.setdefault(quality, default)
 
 
 def resolve_registry(registry: ModelRegistry) -> tuple[list[ResolvedDocument],
