@@ -1,0 +1,1 @@
+"""Importers from other model languages into SDF documents (RFC 9880)."""
