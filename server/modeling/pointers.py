@@ -46,7 +46,9 @@ def lookup(doc: Any, pointer: str | list[str]) -> Any:
                 raise KeyError(token)
             node = node[token]
         elif isinstance(node, list):
-            if not token.isdigit() or int(token) >= len(node):
+            # RFC 6901 §4: an array index is decimal digits without leading zeros.
+            if (not token.isascii() or not token.isdigit() or (token != "0" and token[0] == "0")
+                    or int(token) >= len(node)):
                 raise KeyError(token)
             node = node[int(token)]
         else:

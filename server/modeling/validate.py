@@ -162,6 +162,15 @@ def _lookup_global(name: str, doc: SdfDocument, expanded: dict[str, Any],
     raise KeyError(name)
 
 
+def _as_written(doc: SdfDocument, at: str, entry: str) -> str:
+    """The sdfRequired entry as the document spells it (before it became a global name)."""
+    try:
+        written = pointers.lookup(doc.data, at)
+    except (KeyError, ValueError):
+        return entry
+    return written if isinstance(written, str) else entry
+
+
 def _required_issues(doc: SdfDocument, expanded: dict[str, Any], resolver: Resolver,
                      file: str) -> list[Issue]:
     """sdfRequired entries that select nothing, checked on the merged tree (RFC 9880 §4.5)."""
@@ -187,7 +196,8 @@ def _required_issues(doc: SdfDocument, expanded: dict[str, Any], resolver: Resol
                 target = None
             if not isinstance(target, dict):
                 issues.append(Issue(file, at, "sdfrequired-unresolved", ERROR,
-                                    f"sdfRequired {entry!r} selects no definition"))
+                                    f"sdfRequired {_as_written(doc, at, entry)!r} selects no "
+                                    "definition"))
     return issues
 
 
