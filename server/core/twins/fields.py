@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FieldSelectionError", "FieldSelector", "META_FIELDS", "ROOTS"]
+__all__ = ["META_FIELDS", "ROOTS", "FieldSelectionError", "FieldSelector"]
 
 ROOTS = frozenset({"thingId", "policyId", "definition", "attributes", "features", "_namespace",
                    "_revision", "_created", "_modified", "_metadata", "_policy", "_context"})

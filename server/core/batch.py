@@ -1,0 +1,142 @@
+"""Batch upsert: many twins and relationships in one transaction, for adapters.
+
+The MQTT twin-instance controller and federation peers send what they learnt as merge
+patches (RFC 7396). The whole batch is decided against fresh state, validated twin by
+twin and relationship by relationship, and committed atomically: one invalid member
+rejects the batch and nothing is written. Unchanged members produce no revision and no
+event, so re-delivering the same batch is a no-op (idempotent on redelivery).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from server.core import errors
+from server.core.context import Caller
+from server.core.ids import RelationshipId, ThingId
+from server.core.relationships.service import check_relationship_type
+from server.core.stores.base import TwinStore
+from server.core.stores.records import ChangeEvent, RelationshipRecord, TwinRecord, utc_now
+from server.core.twins import document as docs
+from server.core.twins.paths import ResourcePath
+from server.core.validation.base import TwinValidator
+from server.core.writes import WritePlan
+
+__all__ = ["BatchResult", "BatchService", "RelationshipUpsert", "TwinUpsert"]
+
+_RETRIES = 5
+_ROOT = ResourcePath.parse("/")
+
+
+@dataclass(frozen=True, slots=True)
+class TwinUpsert:
+    """Merge ``patch`` into the twin (created if absent); ``delete`` removes it instead."""
+
+    thing_id: str
+    patch: dict[str, Any] = field(default_factory=dict)
+    delete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RelationshipUpsert:
+    """Create or update a relationship (its properties merge-patched); or delete it."""
+
+    relationship_id: str
+    source: str = ""
+    target: str = ""
+    type: str = ""
+    properties: dict[str, Any] = field(default_factory=dict)
+    delete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What the batch changed: the committed events (empty when nothing changed)."""
+
+    events: list[ChangeEvent]
+    twins: list[TwinRecord]
+    relationships: list[RelationshipRecord]
+
+
+class BatchService:
+    """Atomic multi-entity upserts."""
+
+    def __init__(self, store: TwinStore, validator: TwinValidator,
+                 on_commit: Callable[[list[ChangeEvent]], None] | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self._store = store
+        self._validator = validator
+        self._on_commit = on_commit
+        self._clock = clock
+
+    def upsert(self, caller: Caller, twins: Sequence[TwinUpsert] = (),
+               relationships: Sequence[RelationshipUpsert] = ()) -> BatchResult:
+        for attempt in range(_RETRIES):
+            plan = self._plan(caller, twins, relationships)
+            if plan.batch.is_empty():
+                return BatchResult([], [], [])
+            try:
+                committed = self._store.commit(caller.tenant, plan.batch)
+            except errors.RevisionMismatch:
+                if attempt == _RETRIES - 1:
+                    raise
+                continue
+            if self._on_commit is not None:
+                self._on_commit(committed)
+            return BatchResult(committed, [r for r in plan.twins.values() if r is not None],
+                               [r for r in plan.relationships.values() if r is not None])
+        raise AssertionError("unreachable")
+
+    def _plan(self, caller: Caller, twins: Sequence[TwinUpsert],
+              relationships: Sequence[RelationshipUpsert]) -> WritePlan:
+        tenant = caller.tenant
+        plan = WritePlan(tenant, self._clock(), self._validator)
+        ids = [ThingId(t.thing_id) for t in twins]
+        current: dict[str, TwinRecord | None] = {tid: None for tid in ids}
+        for record in self._store.get_twins(tenant, list(dict.fromkeys(ids))):
+            current[record.thing_id] = record
+        for tid, upsert in zip(ids, twins, strict=True):
+            before = plan.twins.get(tid, current[tid])
+            if upsert.delete:
+                if before is not None:
+                    touching = self._store.relationships_touching(tenant, tid)
+                    plan.delete_twin(before, touching)
+                continue
+            if not isinstance(upsert.patch, dict):
+                raise errors.JsonFormatInvalid(f"The patch of '{tid}' must be a JSON object.")
+            if upsert.patch.get("thingId", tid) != tid:
+                raise errors.IdNotSettable()
+            base = dict(before.doc) if before else {"thingId": tid, "policyId": tid}
+            try:
+                new = docs.merge_at(base, _ROOT, upsert.patch)
+            except docs.DocumentError as exc:
+                raise errors.JsonFormatInvalid(f"{tid}: {exc} (at '{exc.path}')") from exc
+            new["thingId"] = tid
+            new.setdefault("policyId", tid)
+            plan.put_twin(before, new, "/", "created" if before is None else "merged",
+                          upsert.patch)
+        for rel in relationships:
+            rid = RelationshipId(rel.relationship_id)
+            before_rel = plan.relationships.get(rid, None)
+            if rid not in plan.relationships:
+                before_rel = self._store.get_relationship(tenant, rid)
+            if rel.delete:
+                if before_rel is not None:
+                    plan.delete_relationship(before_rel)
+                continue
+            source = ThingId(rel.source or (before_rel.source if before_rel else ""))
+            target = ThingId(rel.target or (before_rel.target if before_rel else ""))
+            rel_type = check_relationship_type(rel.type or (before_rel.type if before_rel
+                                                            else ""))
+            for end in (source, target):
+                known = plan.twins[end] if end in plan.twins else (
+                    current.get(end) or self._store.get_twin(tenant, end))
+                if known is None:
+                    raise errors.ThingNotFound(end)
+            properties = docs.merge_patch(before_rel.properties if before_rel else {},
+                                          rel.properties)
+            plan.put_relationship(before_rel, rid, source, target, rel_type, properties)
+        return plan

@@ -1,0 +1,1 @@
+"""Relationships: typed, directed edges between twins, first-class like twins."""

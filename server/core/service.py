@@ -1,0 +1,159 @@
+"""The one service core: every face (REST, gRPC, MQTT, conformance kit) calls this.
+
+:class:`Core` wires a document store, a graph store and a validator together and
+exposes the operations grouped by resource: ``core.twins``, ``core.relationships``,
+``core.batch``, ``core.tenants``, plus SPARQL, history and the change stream. It holds
+no web or gRPC types (a layering test checks that), and it is synchronous: faces call
+it from worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from server.core import errors
+from server.core.batch import BatchService
+from server.core.context import Caller
+from server.core.graph.base import GraphStore, QueryResult
+from server.core.ids import ThingId
+from server.core.projector import GraphProjector
+from server.core.relationships.service import RelationshipService
+from server.core.stores.base import TwinStore
+from server.core.stores.records import ChangeEvent, HistoryBucket, HistoryPoint, utc_now
+from server.core.tenants import TenantService
+from server.core.twins.service import TwinService
+from server.core.validation.base import TwinValidator
+from server.core.writes import record_view, relationship_view
+
+__all__ = ["Core", "CoreSettings"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSettings:
+    """Knobs of the core that are not the choice of stores."""
+
+    #: Project into the graph right after each commit (read-your-writes for SPARQL).
+    #: Off, the outbox is drained by :meth:`Core.drain_graph` (e.g. a background task).
+    project_inline: bool = True
+    #: Keep history points, events and old revisions this long (None: forever).
+    retention_seconds: float | None = None
+    #: Most history points one query may return.
+    max_history_points: int = 10_000
+
+
+class Core:
+    """The service core over one document store, one graph store and one validator."""
+
+    def __init__(self, store: TwinStore, graph: GraphStore, validator: TwinValidator,
+                 settings: CoreSettings | None = None) -> None:
+        self.store = store
+        self.graph = graph
+        self.validator = validator
+        self.settings = settings or CoreSettings()
+        self.projector = GraphProjector(store, graph)
+        self.twins = TwinService(store, validator, self._committed)
+        self.relationships = RelationshipService(store, validator, self._committed)
+        self.batch = BatchService(store, validator, self._committed)
+        self.tenants = TenantService(store, on_delete=lambda t: graph.clear(t))
+
+    # -- lifecycle --------------------------------------------------------------------
+    def open(self) -> None:
+        """Open both stores and repair the graph from the outbox (crash recovery)."""
+        self.store.open()
+        self.graph.open()
+        repaired = self.projector.drain()
+        if repaired:
+            log.info("graph: applied %d pending outbox entries at start-up", repaired)
+
+    def close(self) -> None:
+        self.store.close()
+        self.graph.close()
+
+    def __enter__(self) -> Core:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _committed(self, events: list[ChangeEvent]) -> None:
+        if self.settings.project_inline:
+            self.projector.drain()
+
+    def drain_graph(self) -> int:
+        return self.projector.drain()
+
+    def rebuild_graph(self, tenant: str | None = None) -> int:
+        """Recreate the RDF graph from the document store (``ndtwin graph rebuild``)."""
+        tenants = [t.tenant for t in self.store.list_tenants()
+                   if tenant is None or t.tenant == tenant]
+        self.projector.drain()
+
+        def twins() -> Iterator[tuple[str, dict[str, Any]]]:
+            for name in tenants:
+                cursor: str | None = None
+                while True:
+                    page = self.store.search(name, None, size=200, cursor=cursor)
+                    for record in page.items:
+                        yield name, record_view(record)
+                    if page.cursor is None:
+                        break
+                    cursor = page.cursor
+
+        def relationships() -> Iterator[tuple[str, dict[str, Any]]]:
+            for name in tenants:
+                cursor: str | None = None
+                while True:
+                    items, cursor = self.store.list_relationships(name, size=200,
+                                                                  cursor=cursor)
+                    for record in items:
+                        yield name, relationship_view(record)
+                    if cursor is None:
+                        break
+
+        return self.projector.rebuild(tenants, twins(), relationships())
+
+    # -- SPARQL ---------------------------------------------------------------------
+    def query(self, caller: Caller, text: str, accept: str | None = None) -> QueryResult:
+        """A SPARQL 1.1 query over the caller's graph only (dataset fixed by tenant)."""
+        return self.graph.query(caller.tenant, text, accept)
+
+    # -- history ----------------------------------------------------------------------
+    def history(self, caller: Caller, thing_id: str, path: str | None, start: datetime,
+                end: datetime) -> list[HistoryPoint]:
+        # History outlives a deleted twin; the store scopes every query by tenant.
+        tid = ThingId(thing_id)
+        return self.store.history(caller.tenant, tid, path, start, end,
+                                  self.settings.max_history_points)
+
+    def history_buckets(self, caller: Caller, thing_id: str, path: str | None,
+                        start: datetime, end: datetime, bucket_seconds: float,
+                        ) -> list[HistoryBucket]:
+        if not bucket_seconds > 0:
+            raise errors.JsonFormatInvalid("The bucket width must be positive.")
+        tid = ThingId(thing_id)
+        return self.store.history_buckets(caller.tenant, tid, path, start, end, bucket_seconds)
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Apply the retention setting; returns the rows removed."""
+        if self.settings.retention_seconds is None:
+            return 0
+        cutoff = (now or utc_now()) - timedelta(seconds=self.settings.retention_seconds)
+        return self.store.prune(cutoff)
+
+    # -- change stream --------------------------------------------------------------
+    def events(self, caller: Caller, after_seq: int = 0, timeout: float = 0.0,
+               limit: int = 1000) -> list[ChangeEvent]:
+        """Committed events after ``after_seq``; waits up to ``timeout`` for new ones."""
+        if timeout > 0:
+            return self.store.wait_for_events(caller.tenant, after_seq, timeout, limit)
+        return self.store.read_events(caller.tenant, after_seq, limit)
+
+    def last_seq(self, caller: Caller) -> int:
+        return self.store.last_seq(caller.tenant)

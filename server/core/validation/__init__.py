@@ -1,0 +1,1 @@
+"""Validation of twins and relationships against the compiled shapes of their models."""
