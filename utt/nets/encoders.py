@@ -1,0 +1,42 @@
+"""Per-modality encoders: 1-D convolutions with pooling, then Transformer layers, to size D."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from utt.nets.config import NetConfig
+from utt.nets.layers import transformer_stack
+
+__all__ = ["ModalityEncoder"]
+
+
+class ModalityEncoder(nn.Module):
+    """Encode ``(batch, window, features)`` into a latent ``(batch, window // 2, D)``.
+
+    The frame mask is appended as one more input channel, so the encoder knows which frames
+    were unseen (their values are 0 after normalization, indistinguishable from the mean).
+    Two convolutions extract local motion patterns; max-pooling halves the time axis; a
+    learned position embedding and the Transformer layers then mix the whole window.
+    """
+
+    def __init__(self, features: int, cfg: NetConfig) -> None:
+        super().__init__()
+        d, k = cfg.d_model, cfg.kernel
+        self.conv = nn.Sequential(
+            nn.Conv1d(features + 1, d, k, padding=k // 2),
+            nn.GELU(),
+            nn.Conv1d(d, d, k, padding=k // 2),
+            nn.GELU(),
+            nn.MaxPool1d(2),
+        )
+        self.position = nn.Parameter(torch.zeros(1, cfg.latent_length, d))
+        nn.init.normal_(self.position, std=0.02)
+        self.transformer = transformer_stack(cfg)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Latent of ``x`` given the boolean frame ``mask``."""
+        h = torch.cat([x, mask.unsqueeze(-1).to(x.dtype)], dim=-1)
+        h = self.conv(h.transpose(1, 2)).transpose(1, 2)
+        out: torch.Tensor = self.transformer(h + self.position)
+        return out

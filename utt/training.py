@@ -1,0 +1,182 @@
+"""Training and evaluation of twin networks on encoded windows.
+
+Loss: the masked mean squared error of every (function, target) output in normalized
+units. A model serving several functions (the unified model) minimises the sum of the
+transfer, merge and split losses; the transfer loss is the mean over its directions, so six
+transfers weigh as much as one merge.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from utt.data.windows import EncodedWindows
+from utt.functions import Function
+from utt.metrics import ErrorSums, combine
+from utt.nets.model import Outputs, TwinNet
+from utt.progress import CancelToken, ProgressCallback, ProgressEvent
+
+__all__ = [
+    "Predictor",
+    "TrainConfig",
+    "TrainStats",
+    "evaluate",
+    "function_weights",
+    "loss",
+    "mean_predictor",
+    "predict",
+    "train",
+]
+
+Predictor = Callable[[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]], Outputs]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser settings (Adam) for local or centralized training."""
+
+    epochs: int = 1
+    batch_size: int = 32
+    lr: float = 2e-3
+    clip: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainStats:
+    """What one call of :func:`train` did."""
+
+    windows: int
+    steps: int
+    seconds: float
+    loss: float
+
+    @property
+    def windows_per_s(self) -> float:
+        """Training throughput."""
+        return self.windows / self.seconds if self.seconds > 0 else float("nan")
+
+
+def function_weights(functions: Sequence[Function]) -> dict[str, float]:
+    """Loss weight of each function: transfers share one unit, merges and splits one each."""
+    n_transfer = sum(f.kind == "transfer" for f in functions)
+    return {f.name: 1.0 / n_transfer if f.kind == "transfer" else 1.0 for f in functions}
+
+
+def loss(
+    out: Outputs, data: EncodedWindows, functions: Sequence[Function]
+) -> torch.Tensor:
+    """Weighted sum over functions of the masked MSE of each target."""
+    weights = function_weights(functions)
+    total = torch.zeros(())
+    for f in functions:
+        for t in f.targets:
+            m = data.mask[t].unsqueeze(-1).to(torch.float32)
+            err = ((out[f.name][t] - data.x[t]) ** 2 * m).sum()
+            total = total + weights[f.name] * err / (m.sum() * data.x[t].shape[-1]).clamp_min(1)
+    return total
+
+
+def train(
+    model: TwinNet,
+    data: EncodedWindows,
+    cfg: TrainConfig,
+    functions: Sequence[Function] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    stage: str = "train",
+) -> TrainStats:
+    """Train ``model`` for ``cfg.epochs`` epochs over ``data`` in shuffled mini-batches.
+
+    Batches are drawn from a generator seeded by ``cfg.seed``, so a run is repeatable.
+    """
+    functions = model.functions if functions is None else tuple(functions)
+    opt = optimizer or torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(cfg.seed)
+    n = len(data)
+    per_epoch = max(1, -(-n // cfg.batch_size))
+    steps = 0
+    last = float("nan")
+    model.train()
+    started = time.perf_counter()
+    for epoch in range(cfg.epochs):
+        order = torch.from_numpy(rng.permutation(n))
+        running = 0.0
+        for b in range(per_epoch):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            batch = data.take(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
+            value = loss(model(batch.x, batch.mask, functions), batch, functions)
+            opt.zero_grad(set_to_none=True)
+            value.backward()
+            if cfg.clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            opt.step()
+            running += float(value)
+            steps += 1
+        last = running / per_epoch
+        if progress is not None:
+            progress(ProgressEvent(stage, epoch + 1, cfg.epochs, f"loss {last:.4f}"))
+    return TrainStats(n * cfg.epochs, steps, time.perf_counter() - started, last)
+
+
+def predict(model: TwinNet, data: EncodedWindows, batch_size: int = 256) -> Outputs:
+    """Outputs of ``model`` on all of ``data``, batched, without gradients."""
+    model.eval()
+    parts: list[Outputs] = []
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            idx = torch.arange(start, min(start + batch_size, len(data)))
+            b = data.take(idx)
+            parts.append(model(b.x, b.mask))
+    return {
+        fn: {t: torch.cat([p[fn][t] for p in parts]) for t in parts[0][fn]} for fn in parts[0]
+    }
+
+
+def mean_predictor(functions: Sequence[Function]) -> Predictor:
+    """The predict-the-training-mean baseline: zeros in normalized units."""
+
+    def run(x: Mapping[str, torch.Tensor], mask: Mapping[str, torch.Tensor]) -> Outputs:
+        n, length = next(iter(x.values())).shape[:2]
+        from utt.modalities import modality
+
+        return {
+            f.name: {t: torch.zeros(n, length, modality(t).size) for t in f.targets}
+            for f in functions
+        }
+
+    return run
+
+
+def evaluate(
+    model: TwinNet | Predictor,
+    data: EncodedWindows,
+    functions: Sequence[Function],
+    batch_size: int = 256,
+) -> dict[str, ErrorSums]:
+    """Error sums keyed ``"<function>|<target>"`` over ``data``."""
+    if isinstance(model, TwinNet):
+        model.eval()
+    parts = []
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            idx = torch.arange(start, min(start + batch_size, len(data)))
+            b = data.take(idx)
+            out = model(b.x, b.mask, functions) if isinstance(model, TwinNet) else model(
+                b.x, b.mask
+            )
+            parts.append(
+                {
+                    f"{f.name}|{t}": ErrorSums.of(out[f.name][t], b.x[t], b.mask[t])
+                    for f in functions
+                    for t in f.targets
+                }
+            )
+    return combine(parts)
