@@ -19,6 +19,7 @@ __all__ = [
     "HistoryBucket",
     "HistoryPoint",
     "OutboxEntry",
+    "OutboxKind",
     "RelationshipDelete",
     "RelationshipPut",
     "RelationshipRecord",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 EntityKind = Literal["twin", "relationship"]
+OutboxKind = Literal["twin", "relationship", "tenant"]
 EventAction = Literal["created", "modified", "merged", "deleted"]
 
 def utc_now() -> datetime:
@@ -143,12 +145,14 @@ class OutboxEntry:
     """A committed change the graph projector has yet to apply.
 
     ``old_doc`` is None for a create and ``new_doc`` None for a delete. ``id`` is assigned
-    by the store (pass 0 when appending) and grows with commit order.
+    by the store (pass 0 when appending) and grows with commit order. Deleting a tenant
+    appends one entry of kind ``"tenant"`` (both docs None) so the projector drops the
+    tenant's graphs even after a crash.
     """
 
     id: int
     tenant: TenantId
-    kind: EntityKind
+    kind: OutboxKind
     entity_id: str
     old_doc: dict[str, Any] | None
     new_doc: dict[str, Any] | None

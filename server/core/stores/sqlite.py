@@ -1,0 +1,837 @@
+"""The embedded document store: one SQLite file in the data directory, WAL mode.
+
+Concurrency: one writer connection guarded by a lock (SQLite has one writer anyway) and
+one read connection per thread; WAL lets readers run beside the writer. Other processes
+may open the same file: writes then serialise on SQLite's own lock (``BEGIN IMMEDIATE``
+with a busy timeout).
+
+Durability: the brief is "``kill -9`` loses no acknowledged write". In WAL mode a commit
+appends the transaction to the ``-wal`` file with ``write()`` before `commit` returns;
+``synchronous=NORMAL`` only skips the ``fsync``. A killed *process* leaves the data in
+the kernel's page cache, which reaches the disk regardless, and the next open replays the
+WAL - so NORMAL keeps every acknowledged transaction across ``kill -9`` (the SQLite
+documentation on WAL: NORMAL is "durable across application crashes"; only an OS crash or
+power loss can roll back the last transactions). ``synchronous=FULL`` (an ``fsync`` per
+commit) also covers power loss and can be chosen with ``?synchronous=full`` in the URL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from server.core.errors import (
+    NdtError,
+    RelationshipNotFound,
+    RevisionMismatch,
+    SearchOptionInvalid,
+    StoreUnavailable,
+    TenantConflict,
+    TenantNotFound,
+    ThingNotFound,
+)
+from server.core.ids import RelationshipId, TenantId, ThingId
+from server.core.rql.ast import Node, SortKey, to_rql
+from server.core.rql.sql import Params, SortAtom, keyset_condition, order_by
+from server.core.rql.sqlite import compile_filter, sort_atoms, sqlite_params
+from server.core.stores.base import RelationshipPage, TwinStore
+from server.core.stores.cursor import decode_cursor, encode_cursor, fingerprint
+from server.core.stores.encoding import (
+    check_namespaces,
+    check_size,
+    check_tenant,
+    dump_json,
+    from_micros,
+    history_number,
+    load_json,
+    parse_time,
+    path_bounds,
+    to_micros,
+)
+from server.core.stores.records import (
+    ChangeEvent,
+    HistoryBucket,
+    HistoryPoint,
+    OutboxEntry,
+    RelationshipRecord,
+    SearchPage,
+    TenantRecord,
+    TwinRecord,
+    WriteBatch,
+    format_time,
+    utc_now,
+)
+
+__all__ = ["SqliteTwinStore"]
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (
+    name TEXT PRIMARY KEY,
+    api_key_hash TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS twins (
+    tenant TEXT NOT NULL,
+    thing_id TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (tenant, thing_id)
+);
+CREATE TABLE IF NOT EXISTS revisions (
+    tenant TEXT NOT NULL,
+    thing_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    doc TEXT,
+    PRIMARY KEY (tenant, thing_id, revision)
+);
+CREATE TABLE IF NOT EXISTS relationships (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    type TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS relationships_source ON relationships (tenant, source, id);
+CREATE INDEX IF NOT EXISTS relationships_target ON relationships (tenant, target, id);
+CREATE INDEX IF NOT EXISTS relationships_type ON relationships (tenant, type, id);
+CREATE TABLE IF NOT EXISTS events (
+    tenant TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    value TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    PRIMARY KEY (tenant, seq)
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE TABLE IF NOT EXISTS history (
+    tenant TEXT NOT NULL,
+    thing_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    num REAL,
+    revision INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_lookup ON history (tenant, thing_id, path, t);
+CREATE INDEX IF NOT EXISTS history_t ON history (t);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    old_doc TEXT,
+    new_doc TEXT
+);
+"""
+
+_TENANT_TABLES = ("twins", "revisions", "relationships", "events", "history", "outbox")
+
+
+def _lower(value: Any) -> Any:
+    """``ndt_lower``: Unicode lower-casing for ``ilike`` (SQLite's lower() is ASCII-only)."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def _twin(tenant: str, row: Sequence[Any]) -> TwinRecord:
+    """Decode ``thing_id, revision, created, modified, doc``."""
+    return TwinRecord(
+        tenant=TenantId.trusted(tenant),
+        thing_id=ThingId.trusted(row[0]),
+        revision=row[1],
+        created=parse_time(row[2]),
+        modified=parse_time(row[3]),
+        doc=load_json(row[4]),
+    )
+
+
+def _relationship(tenant: str, row: Sequence[Any]) -> RelationshipRecord:
+    """Decode ``id, source, target, type, properties, revision, created, modified``."""
+    return RelationshipRecord(
+        tenant=TenantId.trusted(tenant),
+        id=RelationshipId.trusted(row[0]),
+        source=ThingId.trusted(row[1]),
+        target=ThingId.trusted(row[2]),
+        type=row[3],
+        properties=load_json(row[4]),
+        revision=row[5],
+        created=parse_time(row[6]),
+        modified=parse_time(row[7]),
+    )
+
+
+def _event(tenant: str, row: Sequence[Any]) -> ChangeEvent:
+    """Decode ``seq, kind, action, entity_id, path, value, revision, ts``."""
+    return ChangeEvent(
+        tenant=TenantId.trusted(tenant),
+        seq=row[0],
+        kind=row[1],
+        action=row[2],
+        entity_id=row[3],
+        path=row[4],
+        value=load_json(row[5]),
+        revision=row[6],
+        timestamp=parse_time(row[7]),
+    )
+
+
+@contextmanager
+def _mapped() -> Iterator[None]:
+    """Map sqlite3 errors to `StoreUnavailable` at the store's border (cause chained)."""
+    try:
+        yield
+    except NdtError:
+        raise
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"SQLite store error: {exc}") from exc
+
+
+class SqliteTwinStore(TwinStore):
+    """`TwinStore` on one SQLite file.
+
+    Parameters
+    ----------
+    path:
+        The database file; its directory is created if missing.
+    synchronous:
+        ``"NORMAL"`` (default, survives process kills) or ``"FULL"`` (also power loss).
+    poll_interval:
+        How often `wait_for_events` re-reads the file for writes of other processes.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "NORMAL",
+        busy_timeout: float = 30.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"unsupported synchronous mode {synchronous!r}")
+        self.path = Path(path)
+        self.synchronous = synchronous.upper()
+        self.busy_timeout = busy_timeout
+        self.poll_interval = poll_interval
+        self._write_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._generation = 0
+        self._closed = True
+
+    def __repr__(self) -> str:
+        return f"SqliteTwinStore({str(self.path)!r})"
+
+    # --- connections ------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        conn.create_function("ndt_lower", 1, _lower, deterministic=True)
+        return conn
+
+    def open(self) -> None:
+        """Create the file and schema if needed and switch to WAL mode."""
+        with _mapped():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            writer = self._connect()
+            mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreUnavailable(f"SQLite refused WAL mode (got {mode!r})")
+            version = writer.execute("PRAGMA user_version").fetchone()[0]
+            if version < _SCHEMA_VERSION:
+                writer.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        writer.execute(statement)
+                writer.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                writer.execute("COMMIT")
+            self._writer = writer
+            self._closed = False
+
+    def close(self) -> None:
+        """Close every connection and wake waiters."""
+        self._closed = True
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._local = threading.local()
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreUnavailable("The store is closed.")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _read(self, sql: str, params: Any = ()) -> list[Any]:
+        with _mapped():
+            return self._reader().execute(sql, params).fetchall()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """The writer inside ``BEGIN IMMEDIATE``; commits on success, else rolls back."""
+        with self._write_lock, _mapped():
+            if self._writer is None:
+                raise StoreUnavailable("The store is closed.")
+            cur = self._writer.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    # --- tenants ----------------------------------------------------------------------
+
+    def create_tenant(self, tenant: TenantId, api_key_hash: str, created: datetime) -> TenantRecord:
+        try:
+            with self._transaction() as cur:
+                cur.execute(
+                    "INSERT INTO tenants (name, api_key_hash, created) VALUES (?, ?, ?)",
+                    (tenant, api_key_hash, format_time(created)),
+                )
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise TenantConflict(tenant) from None
+            raise
+        return TenantRecord(tenant, api_key_hash, parse_time(format_time(created)))
+
+    def get_tenant(self, tenant: TenantId) -> TenantRecord | None:
+        rows = self._read(
+            "SELECT name, api_key_hash, created FROM tenants WHERE name = ?", (tenant,)
+        )
+        if not rows:
+            return None
+        name, key_hash, created = rows[0]
+        return TenantRecord(TenantId.trusted(name), key_hash, parse_time(created))
+
+    def list_tenants(self) -> list[TenantRecord]:
+        rows = self._read("SELECT name, api_key_hash, created FROM tenants ORDER BY name")
+        return [TenantRecord(TenantId.trusted(n), h, parse_time(c)) for n, h, c in rows]
+
+    def delete_tenant(self, tenant: TenantId) -> None:
+        with self._transaction() as cur:
+            if cur.execute("DELETE FROM tenants WHERE name = ?", (tenant,)).rowcount == 0:
+                raise TenantNotFound(tenant)
+            for table in _TENANT_TABLES:
+                cur.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
+            cur.execute(
+                "INSERT INTO outbox (tenant, kind, entity_id) VALUES (?, 'tenant', ?)",
+                (tenant, tenant),
+            )
+        self._notify()
+
+    # --- twins ------------------------------------------------------------------------
+
+    def get_twin(self, tenant: TenantId, thing_id: ThingId) -> TwinRecord | None:
+        rows = self._read(
+            "SELECT thing_id, revision, created, modified, doc FROM twins "
+            "WHERE tenant = ? AND thing_id = ?",
+            (tenant, thing_id),
+        )
+        return _twin(tenant, rows[0]) if rows else None
+
+    def get_twins(self, tenant: TenantId, thing_ids: Sequence[ThingId]) -> list[TwinRecord]:
+        found: dict[str, TwinRecord] = {}
+        unique = list(dict.fromkeys(thing_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._read(
+                "SELECT thing_id, revision, created, modified, doc FROM twins "
+                f"WHERE tenant = ? AND thing_id IN ({marks})",
+                (tenant, *chunk),
+            ):
+                found[row[0]] = _twin(tenant, row)
+        return [found[i] for i in thing_ids if i in found]
+
+    def get_twin_at_revision(
+        self, tenant: TenantId, thing_id: ThingId, revision: int
+    ) -> TwinRecord | None:
+        rows = self._read(
+            "SELECT thing_id, revision, created, modified, doc FROM revisions "
+            "WHERE tenant = ? AND thing_id = ? AND revision = ? AND doc IS NOT NULL",
+            (tenant, thing_id, revision),
+        )
+        return _twin(tenant, rows[0]) if rows else None
+
+    def get_twin_as_of(
+        self, tenant: TenantId, thing_id: ThingId, time: datetime
+    ) -> TwinRecord | None:
+        rows = self._read(
+            "SELECT thing_id, revision, created, modified, doc FROM revisions "
+            "WHERE tenant = ? AND thing_id = ? AND modified <= ? "
+            "ORDER BY revision DESC LIMIT 1",
+            (tenant, thing_id, format_time(time)),
+        )
+        if not rows or rows[0][4] is None:
+            return None
+        return _twin(tenant, rows[0])
+
+    def _where(
+        self,
+        tenant: TenantId,
+        filter: Node | None,
+        namespaces: Sequence[str] | None,
+        params: Params,
+    ) -> list[str]:
+        params.values["tenant"] = tenant
+        where = ["t.tenant = :tenant"]
+        checked = check_namespaces(namespaces)
+        if checked is not None:
+            marks = ", ".join(params.add(ns) for ns in checked) or "NULL"
+            where.append(f"t.namespace IN ({marks})")
+        if filter is not None:
+            where.append(compile_filter(filter, params, utc_now()))
+        return where
+
+    def search(
+        self,
+        tenant: TenantId,
+        filter: Node | None = None,
+        sort: Sequence[SortKey] = (),
+        size: int = 25,
+        cursor: str | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> SearchPage:
+        check_size(size)
+        params = sqlite_params()
+        where = self._where(tenant, filter, namespaces, params)
+        atoms = sort_atoms(sort, params)
+        query = fingerprint(
+            "sqlite",
+            tenant,
+            to_rql(filter) if filter is not None else "",
+            ",".join(str(k) for k in sort),
+            "*" if namespaces is None else ",".join(namespaces),
+        )
+        if cursor is not None:
+            last = decode_cursor(cursor, query, len(atoms))
+            where.append(keyset_condition(atoms, last, params, _bind))
+        selected = ", ".join(f"{a.sql} AS s{i}" for i, a in enumerate(atoms))
+        sql = (
+            f"SELECT t.thing_id, t.revision, t.created, t.modified, t.doc, {selected} "
+            f"FROM twins t WHERE {' AND '.join(where)} "
+            f"ORDER BY {order_by(atoms)} LIMIT {size + 1}"
+        )
+        rows = self._read(sql, params.values)
+        items = [_twin(tenant, row) for row in rows[:size]]
+        next_cursor = None
+        if len(rows) > size:
+            next_cursor = encode_cursor(query, list(rows[size - 1][5:]))
+        return SearchPage(items, next_cursor)
+
+    def count(
+        self,
+        tenant: TenantId,
+        filter: Node | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> int:
+        params = sqlite_params()
+        where = self._where(tenant, filter, namespaces, params)
+        rows = self._read(f"SELECT count(*) FROM twins t WHERE {' AND '.join(where)}",
+                          params.values)
+        return int(rows[0][0])
+
+    # --- relationships ----------------------------------------------------------------
+
+    _REL_COLUMNS = "id, source, target, type, properties, revision, created, modified"
+
+    def get_relationship(
+        self, tenant: TenantId, relationship_id: RelationshipId
+    ) -> RelationshipRecord | None:
+        rows = self._read(
+            f"SELECT {self._REL_COLUMNS} FROM relationships WHERE tenant = ? AND id = ?",
+            (tenant, relationship_id),
+        )
+        return _relationship(tenant, rows[0]) if rows else None
+
+    def list_relationships(
+        self,
+        tenant: TenantId,
+        *,
+        source: ThingId | None = None,
+        target: ThingId | None = None,
+        type: str | None = None,
+        size: int = 25,
+        cursor: str | None = None,
+    ) -> RelationshipPage:
+        if isinstance(size, bool) or not 1 <= size <= 1000:
+            raise SearchOptionInvalid(f"size({size}) is not within 1..1000.")
+        where = ["tenant = ?"]
+        args: list[Any] = [tenant]
+        for column, value in (("source", source), ("target", target), ("type", type)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        query = fingerprint("relationships", tenant, str(source), str(target), str(type))
+        if cursor is not None:
+            (last,) = decode_cursor(cursor, query, 1)
+            where.append("id > ?")
+            args.append(last)
+        rows = self._read(
+            f"SELECT {self._REL_COLUMNS} FROM relationships WHERE {' AND '.join(where)} "
+            f"ORDER BY id LIMIT {size + 1}",
+            args,
+        )
+        items = [_relationship(tenant, row) for row in rows[:size]]
+        next_cursor = encode_cursor(query, [rows[size - 1][0]]) if len(rows) > size else None
+        return items, next_cursor
+
+    def relationships_touching(
+        self, tenant: TenantId, thing_id: ThingId
+    ) -> list[RelationshipRecord]:
+        rows = self._read(
+            f"SELECT {self._REL_COLUMNS} FROM relationships WHERE tenant = ? AND source = ? "
+            f"UNION SELECT {self._REL_COLUMNS} FROM relationships "
+            "WHERE tenant = ? AND target = ? ORDER BY id",
+            (tenant, thing_id, tenant, thing_id),
+        )
+        return [_relationship(tenant, row) for row in rows]
+
+    # --- writes -----------------------------------------------------------------------
+
+    def commit(self, tenant: TenantId, batch: WriteBatch) -> list[ChangeEvent]:
+        with self._transaction() as cur:
+            if cur.execute("SELECT 1 FROM tenants WHERE name = ?", (tenant,)).fetchone() is None:
+                raise TenantNotFound(tenant)
+            self._apply_twins(cur, tenant, batch)
+            self._apply_relationships(cur, tenant, batch)
+            events = self._append(cur, tenant, batch)
+        if events or batch.outbox:
+            self._notify()
+        return events
+
+    @staticmethod
+    def _apply_twins(cur: sqlite3.Cursor, tenant: TenantId, batch: WriteBatch) -> None:
+        for put in batch.twin_puts:
+            record = put.record
+            check_tenant(tenant, record.tenant, "twin")
+            row = cur.execute(
+                "SELECT revision FROM twins WHERE tenant = ? AND thing_id = ?",
+                (tenant, record.thing_id),
+            ).fetchone()
+            current = row[0] if row else 0
+            if put.expected_revision is not None and put.expected_revision != current:
+                raise RevisionMismatch("thing", record.thing_id, put.expected_revision, current)
+            doc = dump_json(record.doc)
+            created, modified = format_time(record.created), format_time(record.modified)
+            if row is None:
+                # A new life of this id: revisions of an earlier, deleted twin go.
+                cur.execute(
+                    "DELETE FROM revisions WHERE tenant = ? AND thing_id = ?",
+                    (tenant, record.thing_id),
+                )
+                cur.execute(
+                    "INSERT INTO twins (tenant, thing_id, namespace, revision, created, "
+                    "modified, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (tenant, record.thing_id, record.thing_id.namespace, record.revision,
+                     created, modified, doc),
+                )
+            else:
+                cur.execute(
+                    "UPDATE twins SET revision = ?, created = ?, modified = ?, doc = ? "
+                    "WHERE tenant = ? AND thing_id = ?",
+                    (record.revision, created, modified, doc, tenant, record.thing_id),
+                )
+            cur.execute(
+                "INSERT OR REPLACE INTO revisions (tenant, thing_id, revision, created, "
+                "modified, doc) VALUES (?, ?, ?, ?, ?, ?)",
+                (tenant, record.thing_id, record.revision, created, modified, doc),
+            )
+        for delete in batch.twin_deletes:
+            row = cur.execute(
+                "SELECT revision, created FROM twins WHERE tenant = ? AND thing_id = ?",
+                (tenant, delete.thing_id),
+            ).fetchone()
+            if row is None:
+                if delete.expected_revision is None:
+                    raise ThingNotFound(delete.thing_id)
+                raise RevisionMismatch("thing", delete.thing_id, delete.expected_revision, 0)
+            if delete.expected_revision is not None and delete.expected_revision != row[0]:
+                raise RevisionMismatch("thing", delete.thing_id, delete.expected_revision, row[0])
+            cur.execute(
+                "DELETE FROM twins WHERE tenant = ? AND thing_id = ?", (tenant, delete.thing_id)
+            )
+            if delete.at is not None:
+                cur.execute(
+                    "INSERT OR REPLACE INTO revisions (tenant, thing_id, revision, created, "
+                    "modified, doc) VALUES (?, ?, ?, ?, ?, NULL)",
+                    (tenant, delete.thing_id, row[0] + 1, row[1], format_time(delete.at)),
+                )
+
+    @staticmethod
+    def _apply_relationships(cur: sqlite3.Cursor, tenant: TenantId, batch: WriteBatch) -> None:
+        for put in batch.relationship_puts:
+            record = put.record
+            check_tenant(tenant, record.tenant, "relationship")
+            row = cur.execute(
+                "SELECT revision FROM relationships WHERE tenant = ? AND id = ?",
+                (tenant, record.id),
+            ).fetchone()
+            current = row[0] if row else 0
+            if put.expected_revision is not None and put.expected_revision != current:
+                raise RevisionMismatch(
+                    "relationship", record.id, put.expected_revision, current
+                )
+            cur.execute(
+                "INSERT OR REPLACE INTO relationships (tenant, id, source, target, type, "
+                "properties, revision, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (tenant, record.id, record.source, record.target, record.type,
+                 dump_json(record.properties), record.revision, format_time(record.created),
+                 format_time(record.modified)),
+            )
+        for delete in batch.relationship_deletes:
+            row = cur.execute(
+                "SELECT revision FROM relationships WHERE tenant = ? AND id = ?",
+                (tenant, delete.relationship_id),
+            ).fetchone()
+            if row is None:
+                if delete.expected_revision is None:
+                    raise RelationshipNotFound(delete.relationship_id)
+                raise RevisionMismatch(
+                    "relationship", delete.relationship_id, delete.expected_revision, 0
+                )
+            if delete.expected_revision is not None and delete.expected_revision != row[0]:
+                raise RevisionMismatch(
+                    "relationship", delete.relationship_id, delete.expected_revision, row[0]
+                )
+            cur.execute(
+                "DELETE FROM relationships WHERE tenant = ? AND id = ?",
+                (tenant, delete.relationship_id),
+            )
+
+    @staticmethod
+    def _append(cur: sqlite3.Cursor, tenant: TenantId, batch: WriteBatch) -> list[ChangeEvent]:
+        events: list[ChangeEvent] = []
+        if batch.events:
+            last = cur.execute(
+                "UPDATE tenants SET last_seq = last_seq + ? WHERE name = ? RETURNING last_seq",
+                (len(batch.events), tenant),
+            ).fetchone()[0]
+            first = last - len(batch.events) + 1
+            for offset, event in enumerate(batch.events):
+                events.append(
+                    ChangeEvent(
+                        tenant=tenant,
+                        kind=event.kind,
+                        action=event.action,
+                        entity_id=event.entity_id,
+                        path=event.path,
+                        value=event.value,
+                        revision=event.revision,
+                        timestamp=event.timestamp,
+                        seq=first + offset,
+                    )
+                )
+            cur.executemany(
+                "INSERT INTO events (tenant, seq, kind, action, entity_id, path, value, "
+                "revision, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (tenant, e.seq, e.kind, e.action, e.entity_id, e.path, dump_json(e.value),
+                     e.revision, format_time(e.timestamp))
+                    for e in events
+                ],
+            )
+        if batch.history:
+            for point in batch.history:
+                check_tenant(tenant, point.tenant, "history point")
+            cur.executemany(
+                "INSERT INTO history (tenant, thing_id, path, t, value, num, revision) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (tenant, p.thing_id, p.path, to_micros(p.time), dump_json(p.value),
+                     history_number(p.value), p.revision)
+                    for p in batch.history
+                ],
+            )
+        if batch.outbox:
+            for entry in batch.outbox:
+                check_tenant(tenant, entry.tenant, "outbox entry")
+            cur.executemany(
+                "INSERT INTO outbox (tenant, kind, entity_id, old_doc, new_doc) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (tenant, o.kind, o.entity_id,
+                     None if o.old_doc is None else dump_json(o.old_doc),
+                     None if o.new_doc is None else dump_json(o.new_doc))
+                    for o in batch.outbox
+                ],
+            )
+        return events
+
+    # --- events -----------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def read_events(
+        self, tenant: TenantId, after_seq: int = 0, limit: int = 1000
+    ) -> list[ChangeEvent]:
+        rows = self._read(
+            "SELECT seq, kind, action, entity_id, path, value, revision, ts FROM events "
+            "WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (tenant, after_seq, limit),
+        )
+        return [_event(tenant, row) for row in rows]
+
+    def wait_for_events(
+        self, tenant: TenantId, after_seq: int, timeout: float, limit: int = 1000
+    ) -> list[ChangeEvent]:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                generation = self._generation
+            events = self.read_events(tenant, after_seq, limit)
+            remaining = deadline - time.monotonic()
+            if events or remaining <= 0 or self._closed:
+                return events
+            with self._changed:
+                if self._generation == generation:
+                    # Woken at once by commits of this process; the poll interval bounds
+                    # the delay for commits of other processes sharing the file.
+                    self._changed.wait(min(remaining, self.poll_interval))
+
+    def last_seq(self, tenant: TenantId) -> int:
+        rows = self._read("SELECT last_seq FROM tenants WHERE name = ?", (tenant,))
+        return int(rows[0][0]) if rows else 0
+
+    # --- outbox -----------------------------------------------------------------------
+
+    def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
+        rows = self._read(
+            "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox "
+            "ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [
+            OutboxEntry(row[0], TenantId.trusted(row[1]), row[2], row[3],
+                        load_json(row[4]), load_json(row[5]))
+            for row in rows
+        ]
+
+    def ack_outbox(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        with self._transaction() as cur:
+            cur.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
+    # --- history ----------------------------------------------------------------------
+
+    def history(
+        self,
+        tenant: TenantId,
+        thing_id: ThingId,
+        path: str | None,
+        start: datetime,
+        end: datetime,
+        limit: int = 10_000,
+    ) -> list[HistoryPoint]:
+        where, args = self._history_where(tenant, thing_id, path, start, end)
+        rows = self._read(
+            f"SELECT path, t, value, revision FROM history WHERE {where} "
+            "ORDER BY t, path LIMIT ?",
+            (*args, limit),
+        )
+        return [
+            HistoryPoint(TenantId.trusted(tenant), thing_id, p, from_micros(t),
+                         load_json(v), r)
+            for p, t, v, r in rows
+        ]
+
+    @staticmethod
+    def _history_where(
+        tenant: str, thing_id: str, path: str | None, start: datetime, end: datetime
+    ) -> tuple[str, list[Any]]:
+        where = "tenant = ? AND thing_id = ? AND t >= ? AND t < ?"
+        args: list[Any] = [tenant, thing_id, to_micros(start), to_micros(end)]
+        if path is not None and path.strip("/"):
+            exact, lo, hi = path_bounds(path)
+            where += " AND (path = ? OR (path >= ? AND path < ?))"
+            args += [exact, lo, hi]
+        return where, args
+
+    def history_buckets(
+        self,
+        tenant: TenantId,
+        thing_id: ThingId,
+        path: str | None,
+        start: datetime,
+        end: datetime,
+        bucket_seconds: float,
+    ) -> list[HistoryBucket]:
+        bucket = max(1, round(bucket_seconds * 1_000_000))
+        where, args = self._history_where(tenant, thing_id, path, start, end)
+        origin = to_micros(start)
+        rows = self._read(
+            f"SELECT path, (t - ?) / ? AS b, count(*), min(num), max(num), avg(num) "
+            f"FROM history WHERE {where} GROUP BY path, b ORDER BY path, b",
+            (origin, bucket, *args),
+        )
+        return [
+            HistoryBucket(p, from_micros(origin + b * bucket), n, lo, hi, mean)
+            for p, b, n, lo, hi, mean in rows
+        ]
+
+    def prune(self, older_than: datetime) -> int:
+        cutoff_text, cutoff_us = format_time(older_than), to_micros(older_than)
+        with self._transaction() as cur:
+            removed = cur.execute("DELETE FROM history WHERE t < ?", (cutoff_us,)).rowcount
+            removed += cur.execute("DELETE FROM events WHERE ts < ?", (cutoff_text,)).rowcount
+            removed += cur.execute(
+                "DELETE FROM revisions WHERE modified < ? AND revision < COALESCE(("
+                "SELECT w.revision FROM twins w WHERE w.tenant = revisions.tenant "
+                "AND w.thing_id = revisions.thing_id), 9223372036854775807)",
+                (cutoff_text,),
+            ).rowcount
+        return removed
+
+
+def _bind(atom: SortAtom, value: Any, params: Params) -> str:
+    return params.add(value)
