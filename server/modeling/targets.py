@@ -52,7 +52,7 @@ def load_entry_point(spec: str) -> Callable[..., Any]:
     function = getattr(module, attribute, None)
     if not callable(function):
         raise TargetUnavailableError(f"{module_name} has no function {attribute}()")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def _lazy(spec: str) -> CompileFunction:
