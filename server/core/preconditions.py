@@ -20,6 +20,7 @@ from server.core.errors import (
     PreconditionNotModified,
 )
 from server.core.rql.ast import Node
+from server.core.rql.evaluate import matches
 
 __all__ = ["Preconditions", "parse_etags", "thing_etag", "value_etag"]
 
@@ -61,14 +62,19 @@ class Preconditions:
     def empty(self) -> bool:
         return self.if_match is None and self.if_none_match is None and self.condition is None
 
-    def _match(self, tags: tuple[str, ...], current: str | None) -> bool:
+    def _match(self, tags: tuple[str, ...], current: str | None,
+               thing: str | None = None) -> bool:
         if current is None:
             return False
-        return "*" in tags or current in tags
+        return "*" in tags or current in tags or (thing is not None and thing in tags)
 
-    def check_write(self, current: str | None) -> None:
-        """``current`` is the addressed resource's tag, None when it does not exist."""
-        if self.if_match is not None and not self._match(self.if_match, current):
+    def check_write(self, current: str | None, thing: str | None = None) -> None:
+        """``current`` is the addressed resource's tag, None when it does not exist.
+
+        On a sub-resource, ``thing`` is the thing's ``"rev:n"`` tag: ndtwin also accepts
+        it there, so a client can lock the whole thing while writing one part of it.
+        """
+        if self.if_match is not None and not self._match(self.if_match, current, thing):
             raise PreconditionFailed(
                 f"The precondition 'If-Match: {', '.join(self.if_match)}' was not met "
                 f"(the current entity tag is {current or 'absent'}).")
@@ -88,7 +94,5 @@ class Preconditions:
     def check_condition(self, doc_with_meta: dict[str, Any] | None) -> None:
         if self.condition is None:
             return
-        from server.core.rql.evaluate import matches  # H6's in-memory evaluator
-
         if doc_with_meta is None or not matches(self.condition, doc_with_meta):
             raise ConditionFailed()

@@ -71,6 +71,12 @@ def _parse_path(thing_id: str, path: str) -> ResourcePath:
         raise errors.JsonPointerInvalid(path) from exc
 
 
+def _thing(tid: ThingId, body: dict[str, Any], policy_id: str) -> dict[str, Any]:
+    """A full thing from a PUT body: id first, the implicit policy id when none is given."""
+    rest = {k: v for k, v in body.items() if k not in ("thingId", "policyId")}
+    return {"thingId": tid, "policyId": body.get("policyId", policy_id), **rest}
+
+
 def _document_error(exc: docs.DocumentError) -> errors.NdtError:
     return errors.JsonFormatInvalid(f"{exc} (at '{exc.path}')")
 
@@ -179,13 +185,11 @@ class TwinService:
                     base: dict[str, Any] = {"thingId": tid, "policyId": tid}
                     new, _ = docs.put_at(base, rpath, value)
                     return new, True, "created"
-                new = {"thingId": tid, **value}
-                new.setdefault("policyId", tid)
+                new = _thing(tid, value, tid)
                 docs.check_document(new)
                 return new, True, "created"
             if rpath.area is Area.THING:
-                new = {"thingId": tid, **value}
-                new.setdefault("policyId", current.get("policyId", tid))
+                new = _thing(tid, value, current.get("policyId", tid))
                 docs.check_document(new)
                 return new, False, "modified"
             new, created = docs.put_at(current, rpath, value)
@@ -292,14 +296,16 @@ class TwinService:
             if pre.condition is not None:
                 pre.check_condition(None)
             return
+        thing_tag = thing_etag(current.revision)
         if rpath.area is Area.THING:
-            tag: str | None = thing_etag(current.revision)
+            tag: str | None = thing_tag
         else:
             try:
                 tag = value_etag(docs.read_at(current.doc, rpath))
             except docs.NotFound:
                 tag = None
-        pre.check_write(tag)
+        # A thing's "rev:n" also guards writes to its parts (when the part exists).
+        pre.check_write(tag, thing_tag if tag is not None else None)
         pre.check_condition(record_view(current))
 
     # -- helpers --------------------------------------------------------------------
