@@ -68,7 +68,7 @@ def test_validation_rejects_and_changes_nothing(twins: TwinService,
         twins.put(a, TID, "/attributes/level", 9)
     assert caught.value.details[0].path == "/attributes/level"
     assert caught.value.details[0].value == 9
-    value, etag = twins.retrieve(a, TID, "/attributes/level")
+    value, _ = twins.retrieve(a, TID, "/attributes/level")
     assert value == 1 and twin_store.last_seq(a.tenant) == 1
 
 
@@ -143,7 +143,7 @@ def test_history_points_and_as_of_reads(twins: TwinService, twin_store: SqliteTw
     assert [(p.path, p.value, p.revision) for p in points] == [
         ("/attributes/level", 1, 1), ("/attributes/zone", "A", 1),
         ("/attributes/level", 2, 2), ("/attributes/zone", None, 2)]
-    old, etag = twins.retrieve(a, TID, at_revision=1)
+    old, _ = twins.retrieve(a, TID, at_revision=1)
     assert old["attributes"] == {"level": 1, "zone": "A"}
 
 
