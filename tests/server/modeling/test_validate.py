@@ -316,3 +316,10 @@ _JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
 def test_any_json_value_yields_issues_never_an_exception(value: Any) -> None:
     issues = validate_data(value, "fuzz.sdf.json")
     assert all(isinstance(i, Issue) and "\n" not in i.render() for i in issues)
+
+
+def test_docs_list_every_rule() -> None:
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "models.md").read_text(
+        encoding="utf-8")
+    for rule_id, entry in RULES.items():
+        assert f"| `{rule_id}` | {entry.severity} |" in docs, rule_id
