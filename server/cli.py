@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every area's subcommands registered."""
     parser = argparse.ArgumentParser(
         prog="ndtwin",
-        description="ndtwin: a server for network digital twins and its model toolchain.")
+        description="ndtwin: a server for network digital twins and its model toolchain.",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area in AREAS:
         importlib.import_module(area).register(subparsers)

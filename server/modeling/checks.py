@@ -166,8 +166,7 @@ def _object_problems(value: dict[str, Any], node: dict[str, Any]) -> Iterator[st
                     yield f"member {name!r}: {problem}"
 
 
-def value_problems(value: Any, node: dict[str, Any], *, check_const: bool = True
-                   ) -> Iterator[str]:
+def value_problems(value: Any, node: dict[str, Any], *, check_const: bool = True) -> Iterator[str]:
     """Why ``value`` is not an instance of the data qualities ``node`` (nothing if it is)."""
     if value is None:
         # nullable defaults to true (RFC 9880 §4.7).
@@ -220,63 +219,109 @@ def _range_issue(node: Node, file: str) -> Issue | None:
             empty = lo >= hi
         if empty:
             kind = "integer " if integer else ""
-            return Issue(file, f"{node.pointer}/{high}", "range-empty", ERROR,
-                         f"no {kind}value satisfies {low} {_json(q[low])} and "
-                         f"{high} {_json(q[high])}")
+            return Issue(
+                file,
+                f"{node.pointer}/{high}",
+                "range-empty",
+                ERROR,
+                f"no {kind}value satisfies {low} {_json(q[low])} and {high} {_json(q[high])}",
+            )
     return None
 
 
 def _pair_issue(node: Node, file: str, low: str, high: str, rule: str) -> Issue | None:
     q = node.qualities
     if _is_number(q.get(low)) and _is_number(q.get(high)) and q[low] > q[high]:
-        return Issue(file, f"{node.pointer}/{high}", rule, ERROR,
-                     f"{low} {_json(q[low])} is greater than {high} {_json(q[high])}")
+        return Issue(
+            file,
+            f"{node.pointer}/{high}",
+            rule,
+            ERROR,
+            f"{low} {_json(q[low])} is greater than {high} {_json(q[high])}",
+        )
     return None
 
 
 def _node_issues(node: Node, file: str) -> Iterator[Issue]:
     q, at = node.qualities, node.pointer
-    for issue in (_range_issue(node, file),
-                  _pair_issue(node, file, "minLength", "maxLength", "length-range"),
-                  _pair_issue(node, file, "minItems", "maxItems", "items-range")):
+    for issue in (
+        _range_issue(node, file),
+        _pair_issue(node, file, "minLength", "maxLength", "length-range"),
+        _pair_issue(node, file, "minItems", "maxItems", "items-range"),
+    ):
         if issue is not None:
             yield issue
     if not node.carries_data:
         return
     if "enum" in q and "sdfChoice" in q:
-        yield Issue(file, f"{at}/enum", "enum-with-choice", ERROR,
-                    "enum and sdfChoice must not be used together; enum is shorthand for an "
-                    "sdfChoice of const alternatives")
+        yield Issue(
+            file,
+            f"{at}/enum",
+            "enum-with-choice",
+            ERROR,
+            "enum and sdfChoice must not be used together; enum is shorthand for an "
+            "sdfChoice of const alternatives",
+        )
     declared = q.get("type")
     if "enum" in q and isinstance(declared, str) and declared != "string":
-        yield Issue(file, f"{at}/type", "enum-type", ERROR,
-                    f"enum values are text strings, but type is {declared!r}")
+        yield Issue(
+            file,
+            f"{at}/type",
+            "enum-type",
+            ERROR,
+            f"enum values are text strings, but type is {declared!r}",
+        )
     step = q.get("multipleOf")
     if _is_number(step) and step <= 0:
-        yield Issue(file, f"{at}/multipleOf", "multipleof-invalid", ERROR,
-                    f"multipleOf must be greater than 0, not {_json(step)}")
+        yield Issue(
+            file,
+            f"{at}/multipleOf",
+            "multipleof-invalid",
+            ERROR,
+            f"multipleOf must be greater than 0, not {_json(step)}",
+        )
     pattern = q.get("pattern")
     if isinstance(pattern, str):
         compiled = compile_pattern(pattern)
         if isinstance(compiled, str):
-            yield Issue(file, f"{at}/pattern", "pattern-invalid", ERROR,
-                        f"pattern {pattern!r} does not compile: {compiled}")
+            yield Issue(
+                file,
+                f"{at}/pattern",
+                "pattern-invalid",
+                ERROR,
+                f"pattern {pattern!r} does not compile: {compiled}",
+            )
     sdf_type = q.get("sdfType")
     if isinstance(sdf_type, str) and sdf_type in _SDFTYPE_TYPES:
         wanted = _SDFTYPE_TYPES[sdf_type]
         if declared is None:
-            yield Issue(file, f"{at}/sdfType", "sdftype-type", WARNING,
-                        f"sdfType {sdf_type!r} should be paired with type "
-                        f"{' or '.join(repr(w) for w in wanted)}")
+            yield Issue(
+                file,
+                f"{at}/sdfType",
+                "sdftype-type",
+                WARNING,
+                f"sdfType {sdf_type!r} should be paired with type "
+                f"{' or '.join(repr(w) for w in wanted)}",
+            )
         elif declared not in wanted:
-            yield Issue(file, f"{at}/sdfType", "sdftype-type", ERROR,
-                        f"sdfType {sdf_type!r} needs type {' or '.join(repr(w) for w in wanted)}"
-                        f", not {declared!r}")
+            yield Issue(
+                file,
+                f"{at}/sdfType",
+                "sdftype-type",
+                ERROR,
+                f"sdfType {sdf_type!r} needs type {' or '.join(repr(w) for w in wanted)}"
+                f", not {declared!r}",
+            )
     unit = q.get("unit")
     if isinstance(unit, str) and unit.lower().startswith(_UNIT_URN):
-        yield Issue(file, f"{at}/unit", "unit-urn", ERROR,
-                    f"write the SenML unit name {unit[len(_UNIT_URN):]!r}, not {unit!r}; "
-                    "the URN form is for translators")
+        yield Issue(
+            file,
+            f"{at}/unit",
+            "unit-urn",
+            ERROR,
+            f"write the SenML unit name {unit[len(_UNIT_URN) :]!r}, not {unit!r}; "
+            "the URN form is for translators",
+        )
     if "const" in q:
         for problem in value_problems(q["const"], q, check_const=False):
             yield Issue(file, f"{at}/const", "const-invalid", ERROR, f"const {problem}")
@@ -298,8 +343,15 @@ def document_issues(document: dict[str, Any], file: str) -> list[Issue]:
     issues: list[Issue] = []
     if not document.get("info"):
         # RFC 9880 §3.1: info is optional, but tools SHOULD warn when it is missing.
-        issues.append(Issue(file, "", "info-missing", WARNING,
-                            "the document has no info block (title, version, license...)"))
+        issues.append(
+            Issue(
+                file,
+                "",
+                "info-missing",
+                WARNING,
+                "the document has no info block (title, version, license...)",
+            )
+        )
     default = document.get("defaultNamespace")
     namespaces = document.get("namespace")
     if isinstance(namespaces, dict):
@@ -307,12 +359,23 @@ def document_issues(document: dict[str, Any], file: str) -> list[Issue]:
             if isinstance(uri, str) and (not _ABSOLUTE_URI.match(uri) or "#" in uri):
                 # A global name is "<namespace URI>#<pointer>"; RFC 3986 §4.3 absolute
                 # URIs have a scheme and no fragment, or the result is no URI at all.
-                issues.append(Issue(
-                    file, "/namespace/" + escape_token(prefix), "namespace-uri", WARNING,
-                    f"namespace URI {uri!r} should be an absolute URI without '#'"))
-    if isinstance(default, str) and (not isinstance(namespaces, dict)
-                                     or default not in namespaces):
-        issues.append(Issue(file, "/defaultNamespace", "namespace-default", ERROR,
-                            f"defaultNamespace {default!r} is not an entry of the "
-                            "namespace map"))
+                issues.append(
+                    Issue(
+                        file,
+                        "/namespace/" + escape_token(prefix),
+                        "namespace-uri",
+                        WARNING,
+                        f"namespace URI {uri!r} should be an absolute URI without '#'",
+                    )
+                )
+    if isinstance(default, str) and (not isinstance(namespaces, dict) or default not in namespaces):
+        issues.append(
+            Issue(
+                file,
+                "/defaultNamespace",
+                "namespace-default",
+                ERROR,
+                f"defaultNamespace {default!r} is not an entry of the namespace map",
+            )
+        )
     return issues

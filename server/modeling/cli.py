@@ -40,43 +40,64 @@ EXIT_OK, EXIT_INVALID = 0, 1
 def register(subparsers: Any) -> None:
     """Add ``models`` and its subcommands to the top-level ``ndtwin`` parser."""
     models = subparsers.add_parser(
-        "models", help="validate, compile and import OneDM SDF models (RFC 9880)",
-        description="Validate, compile and import OneDM SDF models (RFC 9880).")
+        "models",
+        help="validate, compile and import OneDM SDF models (RFC 9880)",
+        description="Validate, compile and import OneDM SDF models (RFC 9880).",
+    )
     commands = models.add_subparsers(dest="models_command", metavar="COMMAND", required=True)
 
-    registry_help = (f"directory of SDF documents that cross-document sdfRefs may name "
-                     f"(repeatable; also ${MODEL_PATH_ENV})")
+    registry_help = (
+        f"directory of SDF documents that cross-document sdfRefs may name "
+        f"(repeatable; also ${MODEL_PATH_ENV})"
+    )
     validate = commands.add_parser(
-        "validate", help="check SDF files: strict schema, references, semantics",
+        "validate",
+        help="check SDF files: strict schema, references, semantics",
         description="Check SDF files against the strict RFC 9880 schema and ndtwin's "
-                    "semantic rules (see docs/models.md).")
-    validate.add_argument("paths", nargs="+", metavar="PATH",
-                          help="*.sdf.json file or directory (searched recursively)")
+        "semantic rules (see docs/models.md).",
+    )
+    validate.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="*.sdf.json file or directory (searched recursively)",
+    )
     validate.add_argument("--format", choices=("text", "json"), default="text")
-    validate.add_argument("--registry", action="append", default=[], metavar="DIR",
-                          help=registry_help)
+    validate.add_argument(
+        "--registry", action="append", default=[], metavar="DIR", help=registry_help
+    )
     validate.set_defaults(handler=run_validate)
 
     compile_ = commands.add_parser(
-        "compile", help="compile resolved SDF models to a target format",
-        description="Validate, resolve and compile SDF files; invalid input is refused.")
+        "compile",
+        help="compile resolved SDF models to a target format",
+        description="Validate, resolve and compile SDF files; invalid input is refused.",
+    )
     compile_.add_argument("paths", nargs="+", metavar="PATH")
     compile_.add_argument("--to", required=True, choices=sorted(TARGETS), dest="target")
     compile_.add_argument("-o", "--output", required=True, metavar="DIR", type=Path)
-    compile_.add_argument("--format", choices=("text", "json"), default="text",
-                          help="format of the findings when input is refused")
-    compile_.add_argument("--registry", action="append", default=[], metavar="DIR",
-                          help=registry_help)
+    compile_.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="format of the findings when input is refused",
+    )
+    compile_.add_argument(
+        "--registry", action="append", default=[], metavar="DIR", help=registry_help
+    )
     compile_.set_defaults(handler=run_compile)
 
     import_tm = commands.add_parser(
-        "import-tm", help="import a W3C WoT Thing Model as an SDF document",
-        description="Convert a WoT Thing Model (TD 1.1) to SDF and validate the result.")
+        "import-tm",
+        help="import a W3C WoT Thing Model as an SDF document",
+        description="Convert a WoT Thing Model (TD 1.1) to SDF and validate the result.",
+    )
     import_tm.add_argument("file", metavar="FILE", type=Path)
     import_tm.add_argument("-o", "--output", required=True, metavar="DIR", type=Path)
     import_tm.add_argument("--format", choices=("text", "json"), default="text")
-    import_tm.add_argument("--registry", action="append", default=[], metavar="DIR",
-                           help=registry_help)
+    import_tm.add_argument(
+        "--registry", action="append", default=[], metavar="DIR", help=registry_help
+    )
     import_tm.set_defaults(handler=run_import_tm)
 
 
@@ -87,9 +108,14 @@ def _fail(message: str) -> int:
 
 def _print_issues(issues: list[Issue], fmt: str, report: Report | None = None) -> None:
     if fmt == "json":
-        payload = report.to_json() if report is not None else {
-            "valid": not any(i.is_error for i in issues),
-            "issues": [i.to_json() for i in issues]}
+        payload = (
+            report.to_json()
+            if report is not None
+            else {
+                "valid": not any(i.is_error for i in issues),
+                "issues": [i.to_json() for i in issues],
+            }
+        )
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         for issue in issues:
@@ -98,9 +124,11 @@ def _print_issues(issues: list[Issue], fmt: str, report: Report | None = None) -
 
 def _summary(report: Report) -> str:
     files = len(report.files)
-    return (f"{files} file{'s' if files != 1 else ''} checked: {report.errors} error"
-            f"{'s' if report.errors != 1 else ''}, {report.warnings} warning"
-            f"{'s' if report.warnings != 1 else ''}")
+    return (
+        f"{files} file{'s' if files != 1 else ''} checked: {report.errors} error"
+        f"{'s' if report.errors != 1 else ''}, {report.warnings} warning"
+        f"{'s' if report.warnings != 1 else ''}"
+    )
 
 
 def _registry_dirs(args: argparse.Namespace) -> list[str]:
@@ -153,8 +181,9 @@ def run_compile(args: argparse.Namespace) -> int:
         except TargetUnavailableError as exc:
             return _fail(f"the {args.target!r} compiler is not available: {exc}")
         except Exception as exc:  # a compiler bug must still end in one clear line
-            return _fail(f"the {args.target!r} compiler failed on {source}: "
-                         f"{type(exc).__name__}: {exc}")
+            return _fail(
+                f"the {args.target!r} compiler failed on {source}: {type(exc).__name__}: {exc}"
+            )
         for name, content in produced.items():
             try:
                 relative = Path(check_output_name(name))
@@ -164,8 +193,11 @@ def run_compile(args: argparse.Namespace) -> int:
                 return _fail(f"{source} and {origin[relative]} both produce {relative}")
             outputs[relative], origin[relative] = content, source
     _write_outputs(args.output, outputs)
-    print(f"compiled {len(report.resolved)} document(s) to {args.target}: "
-          f"{len(outputs)} file(s) in {args.output}", file=sys.stderr)
+    print(
+        f"compiled {len(report.resolved)} document(s) to {args.target}: "
+        f"{len(outputs)} file(s) in {args.output}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

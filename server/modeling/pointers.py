@@ -47,8 +47,12 @@ def lookup(doc: Any, pointer: str | list[str]) -> Any:
             node = node[token]
         elif isinstance(node, list):
             # RFC 6901 §4: an array index is decimal digits without leading zeros.
-            if (not token.isascii() or not token.isdigit() or (token != "0" and token[0] == "0")
-                    or int(token) >= len(node)):
+            if (
+                not token.isascii()
+                or not token.isdigit()
+                or (token != "0" and token[0] == "0")
+                or int(token) >= len(node)
+            ):
                 raise KeyError(token)
             node = node[int(token)]
         else:

@@ -29,8 +29,9 @@ SDF_SUFFIX = ".sdf.json"
 class DocumentLoadError(Exception):
     """A file could not be read or is not a JSON object; ``rule`` names which."""
 
-    def __init__(self, path: Path, message: str, rule: str = "file-unreadable",
-                 line: int | None = None) -> None:
+    def __init__(
+        self, path: Path, message: str, rule: str = "file-unreadable", line: int | None = None
+    ) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
@@ -96,23 +97,33 @@ def load_document(path: Path) -> SdfDocument:
         # RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (a BOM is tolerated).
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentLoadError(path, f"not UTF-8 text (byte {exc.start}: {exc.reason})",
-                                rule="file-unreadable") from exc
+        raise DocumentLoadError(
+            path, f"not UTF-8 text (byte {exc.start}: {exc.reason})", rule="file-unreadable"
+        ) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DocumentLoadError(
-            path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            rule="json-syntax", line=exc.lineno) from exc
+            path,
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            rule="json-syntax",
+            line=exc.lineno,
+        ) from exc
     except RecursionError as exc:
-        raise DocumentLoadError(path, "JSON nested too deeply to read",
-                                rule="json-syntax") from exc
+        raise DocumentLoadError(path, "JSON nested too deeply to read", rule="json-syntax") from exc
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "null"
-        kind = {"list": "an array", "str": "a string", "int": "a number", "float": "a number",
-                "bool": "a boolean", "null": "null"}.get(kind, kind)
-        raise DocumentLoadError(path, f"an SDF document must be a JSON object, not {kind}",
-                                rule="document-not-object")
+        kind = {
+            "list": "an array",
+            "str": "a string",
+            "int": "a number",
+            "float": "a number",
+            "bool": "a boolean",
+            "null": "null",
+        }.get(kind, kind)
+        raise DocumentLoadError(
+            path, f"an SDF document must be a JSON object, not {kind}", rule="document-not-object"
+        )
     return SdfDocument(path=path, data=data)
 
 
@@ -130,8 +141,9 @@ class ModelRegistry:
         registry.add_paths(paths)
         return registry
 
-    def add_paths(self, paths: Iterable[str | Path]
-                  ) -> tuple[list[SdfDocument], list[DocumentLoadError]]:
+    def add_paths(
+        self, paths: Iterable[str | Path]
+    ) -> tuple[list[SdfDocument], list[DocumentLoadError]]:
         """Load files and directories not loaded yet; returns what this call loaded and failed.
 
         A file reached twice (named and inside a registry directory) is loaded once.

@@ -86,7 +86,7 @@ def split_global_name(name: str) -> tuple[str, str]:
     if index < 0:
         uri, _, pointer = name.rpartition("#")
         return uri, pointer
-    return name[:index], name[index + 1:]
+    return name[:index], name[index + 1 :]
 
 
 @dataclass
@@ -114,8 +114,9 @@ class Definition:
     node: dict[str, Any]
 
 
-def iter_definitions(body: dict[str, Any], groups: tuple[str, ...] = DEFINITION_GROUPS,
-                     prefix: str = "") -> Iterator[Definition]:
+def iter_definitions(
+    body: dict[str, Any], groups: tuple[str, ...] = DEFINITION_GROUPS, prefix: str = ""
+) -> Iterator[Definition]:
     """Walk every named definition in groups, depth first, nested ones included."""
     for group in DEFINITION_GROUPS:
         members = body.get(group)
@@ -170,8 +171,9 @@ class Resolver:
         return self._expanded[key]
 
     # -- references -------------------------------------------------------
-    def dereference(self, doc: SdfDocument, ref: Any,
-                    at: str) -> tuple[SdfDocument, str, dict[str, Any]]:
+    def dereference(
+        self, doc: SdfDocument, ref: Any, at: str
+    ) -> tuple[SdfDocument, str, dict[str, Any]]:
         """Find the definition an ``sdfRef`` names: (its document, its pointer, the raw node).
 
         ``at`` is the pointer of the ``sdfRef`` member, for error messages.
@@ -187,42 +189,58 @@ class Resolver:
             prefix, sep, fragment = ref.partition(":")
             if not sep or not fragment.startswith("#"):
                 raise ResolutionError(
-                    doc, at, "sdfref-syntax",
-                    f"sdfRef {ref!r} is neither '#/pointer' nor 'prefix:#/pointer'")
+                    doc,
+                    at,
+                    "sdfref-syntax",
+                    f"sdfRef {ref!r} is neither '#/pointer' nor 'prefix:#/pointer'",
+                )
             fragment = fragment[1:]
             uri = doc.namespaces.get(prefix)
             if not isinstance(uri, str):
                 raise ResolutionError(
-                    doc, at, "sdfref-namespace",
+                    doc,
+                    at,
+                    "sdfref-namespace",
                     f"sdfRef {ref!r} uses prefix {prefix!r}, which the namespace map "
-                    "does not define")
+                    "does not define",
+                )
             candidates = self.registry.by_namespace(uri)
             if not candidates:
                 raise ResolutionError(
-                    doc, at, "sdfref-unresolved",
+                    doc,
+                    at,
+                    "sdfref-unresolved",
                     f"sdfRef {ref!r}: no loaded document contributes to namespace {uri} "
-                    "(add its directory with --registry or NDTWIN_MODEL_PATH)")
+                    "(add its directory with --registry or NDTWIN_MODEL_PATH)",
+                )
             found = self.registry.find(uri, fragment)
             if found is None:
                 raise ResolutionError(
-                    doc, at, "sdfref-unresolved",
-                    f"sdfRef {ref!r}: no document of namespace {uri} defines {fragment}")
+                    doc,
+                    at,
+                    "sdfref-unresolved",
+                    f"sdfRef {ref!r}: no document of namespace {uri} defines {fragment}",
+                )
             target_doc, where = found[0], f"namespace {uri}"
         if fragment and not fragment.startswith("/"):
-            raise ResolutionError(doc, at, "sdfref-syntax",
-                                  f"sdfRef {ref!r}: a JSON pointer must start with '/'")
+            raise ResolutionError(
+                doc, at, "sdfref-syntax", f"sdfRef {ref!r}: a JSON pointer must start with '/'"
+            )
         try:
             target = pointers.lookup(target_doc.data, fragment)
         except KeyError as exc:
-            raise ResolutionError(doc, at, "sdfref-unresolved",
-                                  f"sdfRef {ref!r} does not resolve in {where}") from exc
+            raise ResolutionError(
+                doc, at, "sdfref-unresolved", f"sdfRef {ref!r} does not resolve in {where}"
+            ) from exc
         if not isinstance(target, dict) or not fragment:
-            raise ResolutionError(doc, at, "sdfref-unresolved",
-                                  f"sdfRef {ref!r} does not name a definition")
+            raise ResolutionError(
+                doc, at, "sdfref-unresolved", f"sdfRef {ref!r} does not name a definition"
+            )
         return target_doc, fragment, target
 
-    def _resolve_node(self, doc: SdfDocument, node: dict[str, Any], at: str,
-                      stack: tuple[tuple[int, str], ...]) -> dict[str, Any]:
+    def _resolve_node(
+        self, doc: SdfDocument, node: dict[str, Any], at: str, stack: tuple[tuple[int, str], ...]
+    ) -> dict[str, Any]:
         """Resolve one map of qualities; keys of named maps are names, not qualities."""
         out: dict[str, Any] = {}
         for key, value in node.items():
@@ -231,9 +249,13 @@ class Resolver:
             here = at + "/" + pointers.escape_token(key)
             if key in NAMED_MAPS and isinstance(value, dict):
                 out[key] = {
-                    name: (self._resolve_node(doc, member, here + "/" +
-                                              pointers.escape_token(name), stack)
-                           if isinstance(member, dict) else copy.deepcopy(member))
+                    name: (
+                        self._resolve_node(
+                            doc, member, here + "/" + pointers.escape_token(name), stack
+                        )
+                        if isinstance(member, dict)
+                        else copy.deepcopy(member)
+                    )
                     for name, member in value.items()
                 }
             elif key in NESTED_NODES and isinstance(value, dict):
@@ -248,22 +270,30 @@ class Resolver:
         target_doc, target_ptr, target = self.dereference(doc, node["sdfRef"], at + "/sdfRef")
         target_key = (id(target_doc), target_ptr)
         if target_key in stack:
-            raise ResolutionError(doc, at + "/sdfRef", "sdfref-cycle",
-                                  f"sdfRef {node['sdfRef']!r} leads back to a definition that "
-                                  "is being resolved (a reference cycle)")
+            raise ResolutionError(
+                doc,
+                at + "/sdfRef",
+                "sdfref-cycle",
+                f"sdfRef {node['sdfRef']!r} leads back to a definition that "
+                "is being resolved (a reference cycle)",
+            )
         if target_key not in self._cache:
             try:
-                self._cache[target_key] = self._resolve_node(target_doc, target, target_ptr,
-                                                             (*stack, target_key))
+                self._cache[target_key] = self._resolve_node(
+                    target_doc, target, target_ptr, (*stack, target_key)
+                )
             except ResolutionError as exc:
                 if stack or (exc.doc is doc and exc.pointer == at + "/sdfRef"):
                     raise
                 # Report a failure deep in the chain at the sdfRef of this document
                 # that led to it, naming where it actually is.
                 raise ResolutionError(
-                    doc, at + "/sdfRef", exc.rule,
+                    doc,
+                    at + "/sdfRef",
+                    exc.rule,
                     f"{exc.message} (reached through sdfRef {node['sdfRef']!r}; at "
-                    f"{exc.doc.path}:{exc.pointer or '/'})") from exc
+                    f"{exc.doc.path}:{exc.pointer or '/'})",
+                ) from exc
         merged = merge_patch(self._cache[target_key], out)
         assert isinstance(merged, dict)
         return merged
@@ -302,8 +332,7 @@ def _finish_required(body: dict[str, Any], base_uri: str) -> None:
                     names.append(f"{base_uri}#{node.pointer}{pointers.join(group, name)}")
             else:
                 names.append(entry)
-        node.qualities["sdfRequired"] = list(dict.fromkeys(
-            n for n in names if isinstance(n, str)))
+        node.qualities["sdfRequired"] = list(dict.fromkeys(n for n in names if isinstance(n, str)))
 
 
 def _apply_property_defaults(body: dict[str, Any]) -> None:
@@ -313,8 +342,9 @@ def _apply_property_defaults(body: dict[str, Any]) -> None:
                 node.qualities.setdefault(quality, default)
 
 
-def resolve_registry(registry: ModelRegistry) -> tuple[list[ResolvedDocument],
-                                                       list[ResolutionError]]:
+def resolve_registry(
+    registry: ModelRegistry,
+) -> tuple[list[ResolvedDocument], list[ResolutionError]]:
     """Resolve every document; returns the resolved ones and the errors of the rest."""
     resolver = Resolver(registry)
     resolved: list[ResolvedDocument] = []

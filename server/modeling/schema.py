@@ -90,7 +90,8 @@ def find_schema() -> Path:
     where = ", ".join(str(p) for p in tried)
     raise SchemaUnavailableError(
         f"cannot find the RFC 9880 validation schema {SCHEMA_NAME} (looked at {where}); "
-        f"set {SCHEMA_ENV} to its path")
+        f"set {SCHEMA_ENV} to its path"
+    )
 
 
 @lru_cache(maxsize=4)
@@ -110,11 +111,13 @@ def validator() -> Draft7Validator:
 
 # -- choosing the errors to report -------------------------------------------
 
+
 def _mismatches_type(error: ValidationError, base_depth: int) -> bool:
     """True if the error says the alternative's ``type`` differs from the document's."""
     path = error.absolute_path
-    return (len(path) == base_depth + 1 and path[-1] == "type"
-            and error.validator in ("enum", "const"))
+    return (
+        len(path) == base_depth + 1 and path[-1] == "type" and error.validator in ("enum", "const")
+    )
 
 
 def _declared_members(error: ValidationError) -> Mapping[str, Any]:
@@ -135,8 +138,7 @@ def _weight(error: ValidationError) -> int:
 def _branch_key(leaves: list[ValidationError], base_depth: int) -> tuple[int, int, int, int]:
     wrong_type = any(_mismatches_type(e, base_depth) for e in leaves)
     # A type error on the value itself means the alternative expects another kind of JSON value.
-    wrong_kind = any(e.validator == "type" and len(e.absolute_path) == base_depth
-                     for e in leaves)
+    wrong_kind = any(e.validator == "type" and len(e.absolute_path) == base_depth for e in leaves)
     depth = max(len(e.absolute_path) for e in leaves)
     return (int(wrong_type), int(wrong_kind), sum(map(_weight, leaves)), -depth)
 
@@ -216,8 +218,7 @@ def _issues_for(error: ValidationError, file: str) -> Iterator[Issue]:
     yield Issue(file, _pointer(path), _rule(keyword), ERROR, message)
 
 
-def schema_issues(document: Any, file: str,
-                  check: Draft7Validator | None = None) -> list[Issue]:
+def schema_issues(document: Any, file: str, check: Draft7Validator | None = None) -> list[Issue]:
     """Strict-schema issues of one parsed document, most specific first, no duplicates."""
     check = check or validator()
     seen: set[tuple[str, str]] = set()

@@ -44,10 +44,10 @@ def load_entry_point(spec: str) -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and (module_name == exc.name
-                                     or module_name.startswith(exc.name + ".")):
-            raise TargetUnavailableError(
-                f"module {module_name} is not available yet") from exc
+        if exc.name is not None and (
+            module_name == exc.name or module_name.startswith(exc.name + ".")
+        ):
+            raise TargetUnavailableError(f"module {module_name} is not available yet") from exc
         raise
     function = getattr(module, attribute, None)
     if not callable(function):

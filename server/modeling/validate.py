@@ -93,8 +93,9 @@ def _load_issue(error: DocumentLoadError, severity: Severity = ERROR) -> Issue:
     return Issue(str(error.path), "", error.rule, severity, error.message)
 
 
-def load_registry(paths: Iterable[str | Path], registry_paths: Iterable[str | Path] = ()
-                  ) -> tuple[ModelRegistry, list[SdfDocument], list[Issue]]:
+def load_registry(
+    paths: Iterable[str | Path], registry_paths: Iterable[str | Path] = ()
+) -> tuple[ModelRegistry, list[SdfDocument], list[Issue]]:
     """Load targets and registry documents; returns the registry, the targets, load issues.
 
     A directory among ``paths`` that holds no model is an error (a typo should
@@ -109,10 +110,15 @@ def load_registry(paths: Iterable[str | Path], registry_paths: Iterable[str | Pa
         loaded, failed = registry.add_paths([path])
         targets.extend(loaded)
         issues.extend(_load_issue(e) for e in failed)
-        if path.is_dir() and not loaded and not failed and not any(
-                t.path.is_relative_to(path) for t in targets):
-            issues.append(Issue(str(path), "", "no-models", ERROR,
-                                "no *.sdf.json file in this directory"))
+        if (
+            path.is_dir()
+            and not loaded
+            and not failed
+            and not any(t.path.is_relative_to(path) for t in targets)
+        ):
+            issues.append(
+                Issue(str(path), "", "no-models", ERROR, "no *.sdf.json file in this directory")
+            )
     _, failed = registry.add_paths(registry_paths)
     issues.extend(_load_issue(e, WARNING) for e in failed)
     return registry, targets, issues
@@ -135,15 +141,22 @@ def _reference_issues(doc: SdfDocument, resolver: Resolver, file: str) -> list[I
                     continue
                 prefix, sep, _ = entry.partition(":")
                 if sep and not isinstance(doc.namespaces.get(prefix), str):
-                    issues.append(Issue(
-                        file, f"{node.pointer}/sdfRequired/{i}", "sdfrequired-namespace",
-                        ERROR, f"sdfRequired {entry!r} uses prefix {prefix!r}, which the "
-                        "namespace map does not define"))
+                    issues.append(
+                        Issue(
+                            file,
+                            f"{node.pointer}/sdfRequired/{i}",
+                            "sdfrequired-namespace",
+                            ERROR,
+                            f"sdfRequired {entry!r} uses prefix {prefix!r}, which the "
+                            "namespace map does not define",
+                        )
+                    )
     return issues
 
 
-def _lookup_global(name: str, doc: SdfDocument, expanded: dict[str, Any],
-                   resolver: Resolver) -> Any:
+def _lookup_global(
+    name: str, doc: SdfDocument, expanded: dict[str, Any], resolver: Resolver
+) -> Any:
     """The node a global name selects, in expanded documents; ``KeyError`` if none."""
     uri, pointer = split_global_name(name)
     if uri == doc.base_uri:
@@ -171,8 +184,9 @@ def _as_written(doc: SdfDocument, at: str, entry: str) -> str:
     return written if isinstance(written, str) else entry
 
 
-def _required_issues(doc: SdfDocument, expanded: dict[str, Any], resolver: Resolver,
-                     file: str) -> list[Issue]:
+def _required_issues(
+    doc: SdfDocument, expanded: dict[str, Any], resolver: Resolver, file: str
+) -> list[Issue]:
     """sdfRequired entries that select nothing, checked on the merged tree (RFC 9880 §4.5)."""
     issues: list[Issue] = []
     for node in iter_nodes(expanded):
@@ -185,36 +199,53 @@ def _required_issues(doc: SdfDocument, expanded: dict[str, Any], resolver: Resol
                 continue  # true is always satisfied; other values are schema errors
             if ":" not in entry and "#" not in entry:
                 if not required_members(node.qualities, entry):
-                    issues.append(Issue(
-                        file, at, "sdfrequired-unresolved", ERROR,
-                        f"sdfRequired names {entry!r}, but no affordance or grouping of that "
-                        "name is directly in this definition"))
+                    issues.append(
+                        Issue(
+                            file,
+                            at,
+                            "sdfrequired-unresolved",
+                            ERROR,
+                            f"sdfRequired names {entry!r}, but no affordance or grouping of that "
+                            "name is directly in this definition",
+                        )
+                    )
                 continue
             try:
                 target = _lookup_global(entry, doc, expanded, resolver)
             except (KeyError, ValueError):
                 target = None
             if not isinstance(target, dict):
-                issues.append(Issue(file, at, "sdfrequired-unresolved", ERROR,
-                                    f"sdfRequired {_as_written(doc, at, entry)!r} selects no "
-                                    "definition"))
+                issues.append(
+                    Issue(
+                        file,
+                        at,
+                        "sdfrequired-unresolved",
+                        ERROR,
+                        f"sdfRequired {_as_written(doc, at, entry)!r} selects no definition",
+                    )
+                )
     return issues
 
 
-def _resolved_issues(resolved: ResolvedDocument, file: str,
-                     known: set[tuple[str, str]]) -> list[Issue]:
+def _resolved_issues(
+    resolved: ResolvedDocument, file: str, known: set[tuple[str, str]]
+) -> list[Issue]:
     """Schema and semantic issues that only the resolved model has."""
     found = schema_issues(resolved.body, file) + data_issues(resolved.body, file)
-    return [Issue(i.file, i.pointer, i.rule, i.severity, i.message + _RESOLVED_NOTE)
-            for i in found if (i.pointer, i.rule) not in known]
+    return [
+        Issue(i.file, i.pointer, i.rule, i.severity, i.message + _RESOLVED_NOTE)
+        for i in found
+        if (i.pointer, i.rule) not in known
+    ]
 
 
 def _has_sdfref(doc: SdfDocument) -> bool:
     return any("sdfRef" in node.qualities for node in iter_nodes(doc.data) if node.pointer)
 
 
-def validate_document(doc: SdfDocument, resolver: Resolver
-                      ) -> tuple[list[Issue], ResolvedDocument | None]:
+def validate_document(
+    doc: SdfDocument, resolver: Resolver
+) -> tuple[list[Issue], ResolvedDocument | None]:
     """All issues of one loaded document, and its resolved form when it has no errors."""
     file = str(doc.path)
     issues = schema_issues(doc.data, file)
@@ -250,24 +281,29 @@ def validate_registry(registry: ModelRegistry, targets: Sequence[SdfDocument]) -
     return report
 
 
-def validate_paths(paths: Iterable[str | Path],
-                   registry_paths: Iterable[str | Path] = ()) -> Report:
+def validate_paths(
+    paths: Iterable[str | Path], registry_paths: Iterable[str | Path] = ()
+) -> Report:
     """Validate every ``*.sdf.json`` under ``paths``; ``registry_paths`` only supply references."""
     paths = list(paths)
     registry, targets, load_issues = load_registry(paths, registry_paths)
     report = validate_registry(registry, targets)
-    report.files = [*(i.file for i in load_issues if i.rule != "no-models"
-                      and i.severity == ERROR), *report.files]
+    report.files = [
+        *(i.file for i in load_issues if i.rule != "no-models" and i.severity == ERROR),
+        *report.files,
+    ]
     report.issues = sort_issues([*load_issues, *report.issues])
     return report
 
 
-def validate_data(data: Any, file: str = "<memory>",
-                  registry: ModelRegistry | None = None) -> list[Issue]:
+def validate_data(
+    data: Any, file: str = "<memory>", registry: ModelRegistry | None = None
+) -> list[Issue]:
     """Issues of one in-memory document (for tests and importers); no file is read."""
     if not isinstance(data, dict):
-        return [Issue(file, "", "document-not-object", ERROR,
-                      "an SDF document must be a JSON object")]
+        return [
+            Issue(file, "", "document-not-object", ERROR, "an SDF document must be a JSON object")
+        ]
     registry = registry or ModelRegistry()
     doc = SdfDocument(path=Path(file), data=data)
     registry.add(doc)

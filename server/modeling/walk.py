@@ -37,8 +37,11 @@ GROUP_ROLES: dict[str, str] = {
 #: Every map whose keys are names given by the modeller (value: role of its entries).
 NAMED_MAPS: dict[str, str] = {**GROUP_ROLES, "sdfChoice": "choice", "properties": "member"}
 #: Qualities whose value is one nested set of data qualities.
-NESTED_NODES: dict[str, str] = {"items": "items", "sdfInputData": "input",
-                                "sdfOutputData": "output"}
+NESTED_NODES: dict[str, str] = {
+    "items": "items",
+    "sdfInputData": "input",
+    "sdfOutputData": "output",
+}
 #: Roles of nodes that carry data qualities (RFC 9880 §4.7).
 DATA_ROLES = frozenset({"property", "data", "choice", "member", "items", "input", "output"})
 
@@ -56,8 +59,9 @@ class Node:
         return self.role in DATA_ROLES
 
 
-def iter_nodes(document: dict[str, Any], pointer: str = "",
-               role: str = "document") -> Iterator[Node]:
+def iter_nodes(
+    document: dict[str, Any], pointer: str = "", role: str = "document"
+) -> Iterator[Node]:
     """Yield ``document`` and every quality map under it, depth first, in document order."""
     yield Node(pointer, role, document)
     for key, value in document.items():
@@ -68,7 +72,6 @@ def iter_nodes(document: dict[str, Any], pointer: str = "",
             child_role = NAMED_MAPS[key]
             for name, child in value.items():
                 if isinstance(child, dict):
-                    yield from iter_nodes(child, at + "/" + pointers.escape_token(name),
-                                          child_role)
+                    yield from iter_nodes(child, at + "/" + pointers.escape_token(name), child_role)
         elif key in NESTED_NODES:
             yield from iter_nodes(value, at, NESTED_NODES[key])

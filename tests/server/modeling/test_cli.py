@@ -22,23 +22,34 @@ FIXTURES = ROOT / "tests" / "fixtures" / "sdf"
 VALID = FIXTURES / "valid"
 REGISTRY = FIXTURES / "registry"
 BROKEN = FIXTURES / "broken"
-LINE = re.compile(r"^(?P<file>[^:]+):(?P<pointer>/\S*): (?P<severity>error|warning) "
-                  r"\[(?P<rule>[a-z0-9-]+)\] (?P<message>\S.*)$")
+LINE = re.compile(
+    r"^(?P<file>[^:]+):(?P<pointer>/\S*): (?P<severity>error|warning) "
+    r"\[(?P<rule>[a-z0-9-]+)\] (?P<message>\S.*)$"
+)
 
 
-def ndtwin(*args: str | Path, env: Mapping[str, str] | None = None
-           ) -> subprocess.CompletedProcess[str]:
+def ndtwin(
+    *args: str | Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed console script, as a user would."""
     environment = {k: v for k, v in os.environ.items() if k != "NDTWIN_MODEL_PATH"}
     environment.update(env or {})
-    return subprocess.run([str(NDTWIN), *map(str, args)], capture_output=True, text=True,
-                          cwd=ROOT, env=environment, timeout=60, check=False)
+    return subprocess.run(
+        [str(NDTWIN), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
 
 
 pytestmark = pytest.mark.skipif(not NDTWIN.exists(), reason="console script not installed")
 
 
 # -- exit codes through the console script ------------------------------------------
+
 
 def test_validate_valid_models_exits_0() -> None:
     run = ndtwin("models", "validate", VALID, "--registry", REGISTRY)
@@ -54,15 +65,24 @@ def test_validate_broken_models_exits_1_with_one_line_per_issue() -> None:
     assert len(lines) >= len(list(BROKEN.glob("*.sdf.json")))
     for line in lines:
         assert LINE.match(line), line
-    files_with_errors = {LINE.match(line).group("file")  # type: ignore[union-attr]
-                         for line in lines if " error [" in line}
+    files_with_errors = {
+        LINE.match(line).group("file")  # type: ignore[union-attr]
+        for line in lines
+        if " error [" in line
+    }
     # Every fixture except the two warning-only ones is rejected.
     assert len(files_with_errors) == len(list(BROKEN.glob("*.sdf.json"))) - 2
 
 
 def test_validate_json_format_is_one_document() -> None:
-    run = ndtwin("models", "validate", BROKEN / "range-empty.sdf.json",
-                 BROKEN / "info-missing.sdf.json", "--format", "json")
+    run = ndtwin(
+        "models",
+        "validate",
+        BROKEN / "range-empty.sdf.json",
+        BROKEN / "info-missing.sdf.json",
+        "--format",
+        "json",
+    )
     assert run.returncode == 1
     report = json.loads(run.stdout)
     assert report["valid"] is False
@@ -85,7 +105,8 @@ def test_missing_file_exits_1_with_a_precise_line() -> None:
     assert run.returncode == 1
     assert run.stdout.splitlines() == [
         "no/such/model.sdf.json:/: error [file-unreadable] cannot read file: "
-        "No such file or directory"]
+        "No such file or directory"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -118,18 +139,31 @@ def test_compile_refuses_invalid_input(tmp_path: Path) -> None:
 
 # -- compile and import-tm through the seams (in-process) ------------------------------
 
+
 def _fake_compiler(doc: ResolvedDocument) -> Mapping[str, str | bytes]:
     objects = sorted(doc.body.get("sdfObject", {}))
     stem = doc.source.stem
     return {f"{stem}.txt": "\n".join(objects) + "\n", f"bin/{stem}.bin": b"\x00\x01"}
 
 
-def test_compile_writes_every_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_compile_writes_every_output_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setitem(targets.TARGETS, "shacl", _fake_compiler)
     out = tmp_path / "out"
-    code = main(["models", "compile", str(VALID), "--registry", str(REGISTRY), "--to", "shacl",
-                 "-o", str(out)])
+    code = main(
+        [
+            "models",
+            "compile",
+            str(VALID),
+            "--registry",
+            str(REGISTRY),
+            "--to",
+            "shacl",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0, capsys.readouterr()
     assert (out / "lamp.txt").read_text(encoding="utf-8") == "Lamp\n"
     assert (out / "bin" / "lamp.bin").read_bytes() == b"\x00\x01"
@@ -137,39 +171,73 @@ def test_compile_writes_every_output_file(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_compile_reports_a_compiler_that_does_not_exist_yet(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = targets._lazy("server.modeling.compilers.not_written_yet:compile_document")
     monkeypatch.setitem(targets.TARGETS, "wot-tm", missing)
-    code = main(["models", "compile", str(VALID), "--registry", str(REGISTRY), "--to", "wot-tm",
-                 "-o", str(tmp_path)])
+    code = main(
+        [
+            "models",
+            "compile",
+            str(VALID),
+            "--registry",
+            str(REGISTRY),
+            "--to",
+            "wot-tm",
+            "-o",
+            str(tmp_path),
+        ]
+    )
     assert code == 1
-    assert ("the 'wot-tm' compiler is not available: module "
-            "server.modeling.compilers.not_written_yet is not available yet"
-            in capsys.readouterr().err)
+    assert (
+        "the 'wot-tm' compiler is not available: module "
+        "server.modeling.compilers.not_written_yet is not available yet" in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize("name", ["../escape.ttl", "/abs.ttl", ""])
-def test_compile_refuses_unsafe_output_names(name: str, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_compile_refuses_unsafe_output_names(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setitem(targets.TARGETS, "ditto", lambda doc: {name: "x"})
-    code = main(["models", "compile", str(VALID), "--registry", str(REGISTRY), "--to", "ditto",
-                 "-o", str(tmp_path / "out")])
+    code = main(
+        [
+            "models",
+            "compile",
+            str(VALID),
+            "--registry",
+            str(REGISTRY),
+            "--to",
+            "ditto",
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 1
     assert "unsafe output file name" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
 def test_compile_reports_a_failing_compiler_in_one_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def broken(doc: ResolvedDocument) -> Mapping[str, str | bytes]:
         raise KeyError("sdfObject")
 
     monkeypatch.setitem(targets.TARGETS, "jsonschema", broken)
-    code = main(["models", "compile", str(VALID), "--registry", str(REGISTRY),
-                 "--to", "jsonschema", "-o", str(tmp_path)])
+    code = main(
+        [
+            "models",
+            "compile",
+            str(VALID),
+            "--registry",
+            str(REGISTRY),
+            "--to",
+            "jsonschema",
+            "-o",
+            str(tmp_path),
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert "the 'jsonschema' compiler failed on" in err
@@ -177,7 +245,8 @@ def test_compile_reports_a_failing_compiler_in_one_line(
 
 
 def test_load_entry_point_distinguishes_missing_modules_from_broken_ones(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "ndt_broken_importer.py").write_text("import ndt_no_such_dependency\n")
     (tmp_path / "ndt_no_function.py").write_text("x = 1\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -189,11 +258,11 @@ def test_load_entry_point_distinguishes_missing_modules_from_broken_ones(
         targets.load_entry_point("ndt_broken_importer:f")
 
 
-IMPORTER = '''
+IMPORTER = """
 def import_tm(tm):
     props = {name: {"type": p.get("type", "string")} for name, p in tm["properties"].items()}
     return {"info": {"title": tm["title"]}, "sdfObject": {tm["title"]: {"sdfProperty": props}}}
-'''
+"""
 
 
 @pytest.fixture
@@ -205,19 +274,23 @@ def fake_importer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_import_tm_writes_a_validated_sdf_document(fake_importer: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_tm_writes_a_validated_sdf_document(
+    fake_importer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tm = fake_importer / "lamp.tm.json"
     tm.write_text(json.dumps({"title": "Lamp", "properties": {"on": {"type": "boolean"}}}))
     out = fake_importer / "out"
     assert main(["models", "import-tm", str(tm), "-o", str(out)]) == 0, capsys.readouterr()
     written = json.loads((out / "lamp.sdf.json").read_text(encoding="utf-8"))
-    assert written == {"info": {"title": "Lamp"},
-                       "sdfObject": {"Lamp": {"sdfProperty": {"on": {"type": "boolean"}}}}}
+    assert written == {
+        "info": {"title": "Lamp"},
+        "sdfObject": {"Lamp": {"sdfProperty": {"on": {"type": "boolean"}}}},
+    }
 
 
-def test_import_tm_refuses_to_write_invalid_sdf(fake_importer: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_tm_refuses_to_write_invalid_sdf(
+    fake_importer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tm = fake_importer / "odd.json"
     tm.write_text(json.dumps({"title": "Odd", "properties": {"x": {"type": "null"}}}))
     out = fake_importer / "out"
@@ -227,16 +300,18 @@ def test_import_tm_refuses_to_write_invalid_sdf(fake_importer: Path,
     assert not out.exists()
 
 
-def test_import_tm_rejects_a_file_that_is_not_json(fake_importer: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_tm_rejects_a_file_that_is_not_json(
+    fake_importer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tm = fake_importer / "bad.tm.json"
     tm.write_text("{ nope")
     assert main(["models", "import-tm", str(tm), "-o", str(fake_importer / "out")]) == 1
     assert f"{tm}:/: error [json-syntax] invalid JSON at line 1" in capsys.readouterr().out
 
 
-def test_import_tm_without_an_importer_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_tm_without_an_importer_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setitem(targets.IMPORTERS, "tm", "server.modeling.importers.gone:import_tm")
     tm = tmp_path / "t.json"
     tm.write_text("{}")

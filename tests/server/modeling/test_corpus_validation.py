@@ -75,7 +75,8 @@ def test_the_corpus_is_the_one_the_csv_describes(expected: dict[str, dict[str, s
 
 
 def test_strict_schema_verdict_matches_the_csv_for_every_file(
-        expected: dict[str, dict[str, str]], documents: dict[str, object]) -> None:
+    expected: dict[str, dict[str, str]], documents: dict[str, object]
+) -> None:
     mismatches = []
     for rel, row in expected.items():
         verdict = "fail" if schema_issues(documents[rel], rel) else "pass"
@@ -86,13 +87,14 @@ def test_strict_schema_verdict_matches_the_csv_for_every_file(
 
 
 def test_every_failing_file_gets_precise_one_line_errors(
-        expected: dict[str, dict[str, str]], documents: dict[str, object],
-        issues_by_file: dict[str, list[Issue]]) -> None:
+    expected: dict[str, dict[str, str]],
+    documents: dict[str, object],
+    issues_by_file: dict[str, list[Issue]],
+) -> None:
     for rel, row in expected.items():
         if row["rfc9880_validation_schema"] != "fail":
             continue
-        schema = [i for i in issues_by_file[rel]
-                  if i.rule.startswith("schema-") and i.is_error]
+        schema = [i for i in issues_by_file[rel] if i.rule.startswith("schema-") and i.is_error]
         assert schema, rel
         for issue in schema:
             assert LINE.match(issue.render()), issue.render()
@@ -104,8 +106,9 @@ def test_every_failing_file_gets_precise_one_line_errors(
         assert any(i.pointer.startswith("/" + reference) for i in schema), (rel, reference)
 
 
-def test_rates_per_folder(expected: dict[str, dict[str, str]],
-                          issues_by_file: dict[str, list[Issue]]) -> None:
+def test_rates_per_folder(
+    expected: dict[str, dict[str, str]], issues_by_file: dict[str, list[Issue]]
+) -> None:
     files: Counter[str] = Counter()
     schema_pass: Counter[str] = Counter()
     full_pass: Counter[str] = Counter()
@@ -119,10 +122,14 @@ def test_rates_per_folder(expected: dict[str, dict[str, str]],
 
 
 def test_the_only_schema_valid_file_ndtwin_rejects_inherits_errors_by_sdfref(
-        expected: dict[str, dict[str, str]], issues_by_file: dict[str, list[Issue]]) -> None:
-    rejected = [rel for rel, row in expected.items()
-                if row["rfc9880_validation_schema"] == "pass"
-                and any(i.is_error for i in issues_by_file[rel])]
+    expected: dict[str, dict[str, str]], issues_by_file: dict[str, list[Issue]]
+) -> None:
+    rejected = [
+        rel
+        for rel, row in expected.items()
+        if row["rfc9880_validation_schema"] == "pass"
+        and any(i.is_error for i in issues_by_file[rel])
+    ]
     assert rejected == ["exploratory/strawman-examples/CAP/sdfobject-oven-mode.sdf.json"]
     errors = [i for i in issues_by_file[rejected[0]] if i.is_error]
     # ex:#/sdfData/OvenMode lives in a file that uses the pre-RFC sdfEnum.
@@ -140,7 +147,8 @@ def test_validating_the_whole_corpus_is_fast(report: tuple[Report, float]) -> No
 def test_docs_record_the_same_rates() -> None:
     text = DOCS.read_text(encoding="utf-8")
     for folder, (files, schema, full) in RATES.items():
-        row = re.search(rf"^\| `{re.escape(folder)}/` \| (\d+) \| (\d+) \| (\d+) \|", text,
-                        re.MULTILINE)
+        row = re.search(
+            rf"^\| `{re.escape(folder)}/` \| (\d+) \| (\d+) \| (\d+) \|", text, re.MULTILINE
+        )
         assert row is not None, folder
         assert tuple(map(int, row.groups())) == (files, schema, full)

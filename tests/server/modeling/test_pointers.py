@@ -86,8 +86,18 @@ def test_lookup_of_the_empty_pointer_is_the_document() -> None:
     assert pointers.lookup(DOC, "") is DOC
 
 
-@pytest.mark.parametrize("pointer", ["/sdfData/a/b", "/list/2", "/list/-", "/list/x", "/list/01",
-                                     "/sdfData/a~1b/type/deeper", "/nothing"])
+@pytest.mark.parametrize(
+    "pointer",
+    [
+        "/sdfData/a/b",
+        "/list/2",
+        "/list/-",
+        "/list/x",
+        "/list/01",
+        "/sdfData/a~1b/type/deeper",
+        "/nothing",
+    ],
+)
 def test_lookup_raises_key_error_for_missing_members(pointer: str) -> None:
     with pytest.raises(KeyError):
         pointers.lookup(DOC, pointer)

@@ -35,10 +35,13 @@ def test_iter_model_files_recurses_sorted_and_keeps_named_files(tmp_path: Path) 
 
 
 def test_from_paths_loads_a_file_reached_twice_once() -> None:
-    registry = ModelRegistry.from_paths([FIXTURES / "registry",
-                                         FIXTURES / "registry" / "units.sdf.json"])
-    assert sorted(d.path.name for d in registry.documents) == ["units-extra.sdf.json",
-                                                               "units.sdf.json"]
+    registry = ModelRegistry.from_paths(
+        [FIXTURES / "registry", FIXTURES / "registry" / "units.sdf.json"]
+    )
+    assert sorted(d.path.name for d in registry.documents) == [
+        "units-extra.sdf.json",
+        "units.sdf.json",
+    ]
     assert registry.load_errors == []
 
 
@@ -61,8 +64,9 @@ def test_add_paths_reports_what_this_call_loaded() -> None:
         (b"", "json-syntax", "line 1 column 1"),
     ],
 )
-def test_load_failures_name_their_rule(tmp_path: Path, content: bytes, rule: str,
-                                       message: str) -> None:
+def test_load_failures_name_their_rule(
+    tmp_path: Path, content: bytes, rule: str, message: str
+) -> None:
     path = tmp_path / "broken.sdf.json"
     path.write_bytes(content)
     with pytest.raises(DocumentLoadError) as info:
@@ -88,8 +92,10 @@ def test_utf8_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
 
 
 def test_base_uri_is_the_default_namespace_or_a_file_urn() -> None:
-    named = SdfDocument(Path("x/lamp.sdf.json"), {
-        "namespace": {"lamp": "https://example.com/lamp"}, "defaultNamespace": "lamp"})
+    named = SdfDocument(
+        Path("x/lamp.sdf.json"),
+        {"namespace": {"lamp": "https://example.com/lamp"}, "defaultNamespace": "lamp"},
+    )
     anonymous = SdfDocument(Path("x/lamp.sdf.json"), {"sdfObject": {}})
     dangling = SdfDocument(Path("y/plain.json"), {"defaultNamespace": "nowhere"})
     assert named.base_uri == "https://example.com/lamp"

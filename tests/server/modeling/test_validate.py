@@ -26,17 +26,37 @@ EXPECTED: dict[str, tuple[str, str, str, str]] = {
     "info-missing": ("info-missing", "", WARNING, "no info block"),
     "namespace-default": ("namespace-default", "/defaultNamespace", ERROR, "'lump'"),
     "namespace-uri": ("namespace-uri", "/namespace/lamp", WARNING, "without '#'"),
-    "sdfref-syntax": ("sdfref-syntax", "/sdfObject/Lamp/sdfProperty/brightness/sdfRef", ERROR,
-                      "'sdfData/level'"),
-    "sdfref-namespace": ("sdfref-namespace", "/sdfObject/Lamp/sdfProperty/brightness/sdfRef",
-                         ERROR, "prefix 'dim'"),
-    "sdfref-unresolved": ("sdfref-unresolved", "/sdfObject/Fridge/sdfProperty/temperature/sdfRef",
-                          ERROR, "'#/sdfProprety/temperature'"),
+    "sdfref-syntax": (
+        "sdfref-syntax",
+        "/sdfObject/Lamp/sdfProperty/brightness/sdfRef",
+        ERROR,
+        "'sdfData/level'",
+    ),
+    "sdfref-namespace": (
+        "sdfref-namespace",
+        "/sdfObject/Lamp/sdfProperty/brightness/sdfRef",
+        ERROR,
+        "prefix 'dim'",
+    ),
+    "sdfref-unresolved": (
+        "sdfref-unresolved",
+        "/sdfObject/Fridge/sdfProperty/temperature/sdfRef",
+        ERROR,
+        "'#/sdfProprety/temperature'",
+    ),
     "sdfref-cycle": ("sdfref-cycle", "/sdfData/a/sdfRef", ERROR, "cycle"),
-    "sdfrequired-namespace": ("sdfrequired-namespace", "/sdfObject/Lamp/sdfRequired/0", ERROR,
-                              "prefix 'dim'"),
-    "sdfrequired-unresolved": ("sdfrequired-unresolved", "/sdfObject/Lamp/sdfRequired/0", ERROR,
-                               "'on'"),
+    "sdfrequired-namespace": (
+        "sdfrequired-namespace",
+        "/sdfObject/Lamp/sdfRequired/0",
+        ERROR,
+        "prefix 'dim'",
+    ),
+    "sdfrequired-unresolved": (
+        "sdfrequired-unresolved",
+        "/sdfObject/Lamp/sdfRequired/0",
+        ERROR,
+        "'on'",
+    ),
     "enum-with-choice": ("enum-with-choice", f"{OBJ}/enum", ERROR, "together"),
     "enum-type": ("enum-type", f"{OBJ}/type", ERROR, "'integer'"),
     "range-empty": ("range-empty", f"{OBJ}/maximum", ERROR, "minimum 10 and maximum 5"),
@@ -48,15 +68,30 @@ EXPECTED: dict[str, tuple[str, str, str, str]] = {
     "const-invalid": ("const-invalid", f"{OBJ}/const", ERROR, "does not match pattern"),
     "sdftype-type": ("sdftype-type", f"{OBJ}/sdfType", ERROR, "'unix-time' needs type"),
     "unit-urn": ("unit-urn", f"{OBJ}/unit", ERROR, "'Cel'"),
-    "schema-additional-properties": ("schema-additional-properties", f"{OBJ}/scaleMinimum",
-                                     ERROR, "'scaleMinimum' is not allowed in an sdfProperty"),
-    "schema-type": ("schema-type", f"{OBJ}/exclusiveMinimum", ERROR,
-                    'true is not of type "number"'),
-    "resolved-range-empty": ("range-empty", "/sdfObject/Lamp/sdfProperty/dim/maximum", ERROR,
-                             "in the resolved model"),
-    "resolved-schema": ("schema-additional-properties",
-                        "/sdfObject/Probe/sdfProperty/samples/items/unit", ERROR,
-                        "in the resolved model"),
+    "schema-additional-properties": (
+        "schema-additional-properties",
+        f"{OBJ}/scaleMinimum",
+        ERROR,
+        "'scaleMinimum' is not allowed in an sdfProperty",
+    ),
+    "schema-type": (
+        "schema-type",
+        f"{OBJ}/exclusiveMinimum",
+        ERROR,
+        'true is not of type "number"',
+    ),
+    "resolved-range-empty": (
+        "range-empty",
+        "/sdfObject/Lamp/sdfProperty/dim/maximum",
+        ERROR,
+        "in the resolved model",
+    ),
+    "resolved-schema": (
+        "schema-additional-properties",
+        "/sdfObject/Probe/sdfProperty/samples/items/unit",
+        ERROR,
+        "in the resolved model",
+    ),
 }
 
 
@@ -75,8 +110,9 @@ def test_every_broken_fixture_is_covered_by_the_table() -> None:
 
 
 @pytest.mark.parametrize("stem", sorted(EXPECTED))
-def test_broken_fixture_gets_its_precise_issue(stem: str,
-                                               broken_report: dict[str, list[Issue]]) -> None:
+def test_broken_fixture_gets_its_precise_issue(
+    stem: str, broken_report: dict[str, list[Issue]]
+) -> None:
     rule_id, pointer, severity, words = EXPECTED[stem]
     issues = broken_report[stem]
     matching = [i for i in issues if i.rule == rule_id and i.pointer == pointer]
@@ -101,25 +137,39 @@ def test_warnings_alone_leave_a_document_valid(broken_report: dict[str, list[Iss
 
 # -- the Issue record ----------------------------------------------------------
 
+
 def test_issue_renders_as_one_line_and_as_json() -> None:
     issue = Issue("m/x.sdf.json", "/sdfData/a~1b", "range-empty", ERROR, "no value\nsatisfies")
     assert issue.render() == "m/x.sdf.json:/sdfData/a~1b: error [range-empty] no value satisfies"
-    assert issue.to_json() == {"file": "m/x.sdf.json", "pointer": "/sdfData/a~1b",
-                               "rule": "range-empty", "severity": "error",
-                               "message": "no value\nsatisfies"}
+    assert issue.to_json() == {
+        "file": "m/x.sdf.json",
+        "pointer": "/sdfData/a~1b",
+        "rule": "range-empty",
+        "severity": "error",
+        "message": "no value\nsatisfies",
+    }
     root = Issue("x.sdf.json", "", "info-missing", WARNING, "no info")
     assert root.render() == "x.sdf.json:/: warning [info-missing] no info"
     assert json.loads(json.dumps(root.to_json()))["pointer"] == ""
 
 
 def test_sort_issues_orders_by_file_then_document_position() -> None:
-    issues = [Issue("b", "/x", "r", ERROR, "m"), Issue("a", "/z", "r", ERROR, "m"),
-              Issue("a", "/b/c", "r", ERROR, "m"), Issue("a", "", "r", WARNING, "m")]
+    issues = [
+        Issue("b", "/x", "r", ERROR, "m"),
+        Issue("a", "/z", "r", ERROR, "m"),
+        Issue("a", "/b/c", "r", ERROR, "m"),
+        Issue("a", "", "r", WARNING, "m"),
+    ]
     assert [(i.file, i.pointer) for i in sort_issues(issues)] == [
-        ("a", ""), ("a", "/b/c"), ("a", "/z"), ("b", "/x")]
+        ("a", ""),
+        ("a", "/b/c"),
+        ("a", "/z"),
+        ("b", "/x"),
+    ]
 
 
 # -- strict schema: precise leaves of anyOf --------------------------------------
+
 
 def _issues(data: Any, **kwargs: Any) -> list[Issue]:
     return validate_data(data, "t.sdf.json", **kwargs)
@@ -133,44 +183,74 @@ INFO = {"title": "t"}
 
 
 def test_property_quality_inside_properties_points_at_the_member() -> None:
-    lines = _rendered({"info": INFO, "sdfObject": {"O": {"sdfProperty": {"p": {
-        "type": "object", "properties": {"a": {"type": "string", "writable": False}}}}}}})
+    lines = _rendered(
+        {
+            "info": INFO,
+            "sdfObject": {
+                "O": {
+                    "sdfProperty": {
+                        "p": {
+                            "type": "object",
+                            "properties": {"a": {"type": "string", "writable": False}},
+                        }
+                    }
+                }
+            },
+        }
+    )
     assert lines == [
         "t.sdf.json:/sdfObject/O/sdfProperty/p/properties/a/writable: error "
         "[schema-additional-properties] 'writable' is not allowed in an entry of 'properties' "
-        "(only an sdfProperty takes it, RFC 9880 §5.2)"]
+        "(only an sdfProperty takes it, RFC 9880 §5.2)"
+    ]
 
 
 def test_properties_without_object_type_says_what_is_missing() -> None:
-    lines = _rendered({"info": INFO, "sdfData": {"d": {"properties": {"a": {"type": "string"}},
-                                                       "type": "string"}}})
+    lines = _rendered(
+        {
+            "info": INFO,
+            "sdfData": {"d": {"properties": {"a": {"type": "string"}}, "type": "string"}},
+        }
+    )
     assert lines == [
         "t.sdf.json:/sdfData/d/properties: error [schema-additional-properties] 'properties' "
-        'is not allowed in an sdfData definition unless "type" is "object"']
+        'is not allowed in an sdfData definition unless "type" is "object"'
+    ]
 
 
 def test_a_number_in_sdfrequired_is_a_type_error_at_that_entry() -> None:
-    issues = [i for i in _issues({"info": INFO, "sdfObject": {"O": {"sdfRequired": [5]}}})
-              if i.is_error]
-    assert [(i.pointer, i.rule) for i in issues] == [("/sdfObject/O/sdfRequired/0",
-                                                      "schema-type")]
+    issues = [
+        i for i in _issues({"info": INFO, "sdfObject": {"O": {"sdfRequired": [5]}}}) if i.is_error
+    ]
+    assert [(i.pointer, i.rule) for i in issues] == [("/sdfObject/O/sdfRequired/0", "schema-type")]
 
 
 def test_unknown_top_level_member_and_bad_enum_value() -> None:
-    issues = _issues({"info": INFO, "sdfProduct": {},
-                      "sdfData": {"d": {"type": "float"}}})
+    issues = _issues({"info": INFO, "sdfProduct": {}, "sdfData": {"d": {"type": "float"}}})
     found = {(i.pointer, i.rule) for i in issues}
     assert ("/sdfProduct", "schema-additional-properties") in found
     assert ("/sdfData/d/type", "schema-enum") in found
 
 
 def test_valid_document_has_no_issues() -> None:
-    assert _issues({"info": INFO, "sdfObject": {"Switch": {
-        "sdfProperty": {"value": {"type": "boolean"}},
-        "sdfAction": {"on": {}, "off": {}}}}}) == []
+    assert (
+        _issues(
+            {
+                "info": INFO,
+                "sdfObject": {
+                    "Switch": {
+                        "sdfProperty": {"value": {"type": "boolean"}},
+                        "sdfAction": {"on": {}, "off": {}},
+                    }
+                },
+            }
+        )
+        == []
+    )
 
 
 # -- semantic rules on small documents ---------------------------------------------
+
 
 def _data_rules(**qualities: Any) -> list[tuple[str, str]]:
     issues = _issues({"info": INFO, "sdfData": {"d": qualities}})
@@ -189,9 +269,10 @@ def _data_rules(**qualities: Any) -> list[tuple[str, str]]:
         ({"type": "number", "exclusiveMinimum": 3, "maximum": 3}, True),
     ],
 )
-def test_range_emptiness_counts_exclusive_bounds_and_integers(qualities: dict[str, Any],
-                                                              empty: bool) -> None:
-    assert (("range-empty" in {r for r, _ in _data_rules(**qualities)}) is empty)
+def test_range_emptiness_counts_exclusive_bounds_and_integers(
+    qualities: dict[str, Any], empty: bool
+) -> None:
+    assert ("range-empty" in {r for r, _ in _data_rules(**qualities)}) is empty
 
 
 @pytest.mark.parametrize(
@@ -208,7 +289,7 @@ def test_range_emptiness_counts_exclusive_bounds_and_integers(qualities: dict[st
         ({"type": "string", "pattern": "[0-9]", "default": "a1b"}, True),  # unanchored
         ({"type": "string", "pattern": "^[0-9]+$", "default": "a1b"}, False),
         ({"type": "string", "maxLength": 1, "default": "\u00e9"}, True),  # scalar values
-        ({"type": "string", "maxLength": 1, "default": "\U0001F600"}, True),
+        ({"type": "string", "maxLength": 1, "default": "\U0001f600"}, True),
         ({"type": "string", "maxLength": 1, "default": "ab"}, False),
         ({"type": "number", "multipleOf": 0.1, "default": 0.3}, True),
         ({"type": "number", "multipleOf": 0.25, "default": 0.3}, False),
@@ -217,12 +298,33 @@ def test_range_emptiness_counts_exclusive_bounds_and_integers(qualities: dict[st
         ({"type": "array", "items": {"type": "number", "maximum": 3}, "default": [1, 9]}, False),
         ({"type": "array", "uniqueItems": True, "default": [1, 1]}, False),
         ({"type": "array", "minItems": 2, "default": [1]}, False),
-        ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
-          "default": {"a": "x"}}, True),
-        ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
-          "default": {"a": 1}}, False),
-        ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
-          "default": {}}, False),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "string"}},
+                "required": ["a"],
+                "default": {"a": "x"},
+            },
+            True,
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "string"}},
+                "required": ["a"],
+                "default": {"a": 1},
+            },
+            False,
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "string"}},
+                "required": ["a"],
+                "default": {},
+            },
+            False,
+        ),
     ],
 )
 def test_default_must_satisfy_its_own_definition(qualities: dict[str, Any], valid: bool) -> None:
@@ -249,13 +351,30 @@ def test_ecma_named_groups_compile() -> None:
 
 
 def test_semantic_rules_run_inside_nested_data() -> None:
-    found = _issues({"info": INFO, "sdfObject": {"O": {"sdfAction": {"a": {"sdfInputData": {
-        "type": "object", "properties": {"n": {"type": "number", "minimum": 2, "maximum": 1}}}}}}}})
+    found = _issues(
+        {
+            "info": INFO,
+            "sdfObject": {
+                "O": {
+                    "sdfAction": {
+                        "a": {
+                            "sdfInputData": {
+                                "type": "object",
+                                "properties": {"n": {"type": "number", "minimum": 2, "maximum": 1}},
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    )
     assert [(i.rule, i.pointer) for i in found] == [
-        ("range-empty", "/sdfObject/O/sdfAction/a/sdfInputData/properties/n/maximum")]
+        ("range-empty", "/sdfObject/O/sdfAction/a/sdfInputData/properties/n/maximum")
+    ]
 
 
 # -- cross-document references and the registry ------------------------------------
+
 
 def test_cross_document_references_need_the_registry() -> None:
     alone = validate_paths([FIXTURES / "valid"])
@@ -270,12 +389,15 @@ def test_cross_document_references_need_the_registry() -> None:
 
 def test_sdfrequired_pointer_into_another_document_is_checked() -> None:
     registry = ModelRegistry.from_paths([FIXTURES / "registry"])
-    data = {"info": INFO, "namespace": {"units": "https://example.com/ndtwin-test/units"},
-            "sdfObject": {"O": {"sdfRequired": ["units:#/sdfData/percent",
-                                                "units:#/sdfData/kelvin"]}}}
+    data = {
+        "info": INFO,
+        "namespace": {"units": "https://example.com/ndtwin-test/units"},
+        "sdfObject": {"O": {"sdfRequired": ["units:#/sdfData/percent", "units:#/sdfData/kelvin"]}},
+    }
     issues = _issues(data, registry=registry)
     assert [(i.rule, i.pointer) for i in issues] == [
-        ("sdfrequired-unresolved", "/sdfObject/O/sdfRequired/1")]
+        ("sdfrequired-unresolved", "/sdfObject/O/sdfRequired/1")
+    ]
 
 
 def test_directory_without_models_is_an_error(tmp_path: Path) -> None:
@@ -300,15 +422,50 @@ def test_report_json_counts_errors_and_warnings() -> None:
 
 # -- robustness: no input makes the validator raise ------------------------------------
 
-_KEYS = st.sampled_from(["info", "namespace", "defaultNamespace", "sdfObject", "sdfThing",
-                         "sdfProperty", "sdfData", "sdfAction", "sdfEvent", "sdfRef",
-                         "sdfRequired", "sdfChoice", "properties", "items", "type", "enum",
-                         "minimum", "maximum", "exclusiveMinimum", "default", "const",
-                         "pattern", "sdfType", "minLength", "maxLength", "x", "#", "a/b"])
-_SCALARS = (st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False)
-            | st.sampled_from(["#/sdfData/x", "p:#/a", "x", "number", "unix-time", "(", "true"]))
-_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(_KEYS, inner, max_size=4), max_leaves=25)
+_KEYS = st.sampled_from(
+    [
+        "info",
+        "namespace",
+        "defaultNamespace",
+        "sdfObject",
+        "sdfThing",
+        "sdfProperty",
+        "sdfData",
+        "sdfAction",
+        "sdfEvent",
+        "sdfRef",
+        "sdfRequired",
+        "sdfChoice",
+        "properties",
+        "items",
+        "type",
+        "enum",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "default",
+        "const",
+        "pattern",
+        "sdfType",
+        "minLength",
+        "maxLength",
+        "x",
+        "#",
+        "a/b",
+    ]
+)
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False)
+    | st.sampled_from(["#/sdfData/x", "p:#/a", "x", "number", "unix-time", "(", "true"])
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -319,7 +476,6 @@ def test_any_json_value_yields_issues_never_an_exception(value: Any) -> None:
 
 
 def test_docs_list_every_rule() -> None:
-    docs = (Path(__file__).resolve().parents[3] / "docs" / "models.md").read_text(
-        encoding="utf-8")
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "models.md").read_text(encoding="utf-8")
     for rule_id, entry in RULES.items():
         assert f"| `{rule_id}` | {entry.severity} |" in docs, rule_id
