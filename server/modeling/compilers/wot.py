@@ -145,8 +145,11 @@ def thing_models(doc: ResolvedDocument, base_url: str = TM_BASE) -> dict[str, di
 def thing_model(doc: ResolvedDocument, pointer: str, base_url: str = TM_BASE) -> dict[str, Any]:
     """The TM of the grouping at ``pointer`` ("" for the definitions TM)."""
     if pointer != "":
-        node = pointers.lookup(doc.body, pointer)
-        tokens = pointers.split(pointer)
+        try:
+            node = pointers.lookup(doc.body, pointer)
+            tokens = pointers.split(pointer)
+        except (KeyError, ValueError) as exc:
+            raise WotCompileError(f"{doc.source.path}: no definition at {pointer!r}") from exc
         if not isinstance(node, dict) or len(tokens) % 2 or tokens[-2] not in GROUPINGS:
             raise WotCompileError(f"{pointer!r} is not an sdfObject or sdfThing")
     return _build(doc, pointer, _Requirements.collect(doc), base_url)

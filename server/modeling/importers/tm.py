@@ -300,8 +300,13 @@ def _definitions(doc: dict[str, Any], tm: dict[str, Any]) -> None:
         if isinstance(affordance, dict):
             # A top-level definition names itself required with ``true`` (RFC 9880 §4.5).
             affordance.setdefault("sdfRequired", []).append(True)
-    if isinstance(tm.get("sdf:requiredElsewhere"), list):
-        raise TmImportError("sdf:requiredElsewhere on a definitions TM has no place in SDF")
+    elsewhere = tm.get("sdf:requiredElsewhere")
+    if isinstance(elsewhere, list) and elsewhere:
+        # The top level has no sdfRequired of its own; any top-level definition may hold
+        # them, since an entry names its target wherever it is written (RFC 9880 §4.5).
+        holder = next(definition for group in (*_SDF_GROUP.values(), "sdfData")
+                      for definition in doc.get(group, {}).values())
+        holder.setdefault("sdfRequired", []).extend(_compact(e, tm) for e in elsewhere)
 
 
 def _grouping(tm: dict[str, Any], pointer: str, url: str | None, load: Loader,

@@ -339,3 +339,11 @@ def test_our_models_compile_to_valid_tms(tm_validator: Draft7Validator) -> None:
     for doc in resolved:
         for path, tm in wot.thing_models(doc).items():
             assert tm_validator.is_valid(tm), (path, next(tm_validator.iter_errors(tm)).message)
+
+
+def test_thing_model_rejects_pointers_that_are_not_groupings() -> None:
+    doc = resolve(SWITCH)
+    with pytest.raises(wot.WotCompileError, match="no definition"):
+        wot.thing_model(doc, "/sdfObject/Nope")
+    with pytest.raises(wot.WotCompileError, match="not an sdfObject"):
+        wot.thing_model(doc, "/sdfObject/Switch/sdfProperty/value")

@@ -110,7 +110,8 @@ RICH = {
                   "schema": "https://schema.org/"},
     "defaultNamespace": "rt",
     "sdfProperty": {"temperature": {"type": "number", "unit": "Cel",
-                                    "description": "shared template"}},
+                                    "description": "shared template",
+                                    "sdfRequired": ["other:#/sdfObject/y"]}},
     "sdfData": {"percent": {"type": "integer", "minimum": 0, "maximum": 100, "unit": "/100"}},
     "sdfThing": {
         "site": {
@@ -173,9 +174,11 @@ def test_rich_fixture_round_trips() -> None:
     imported, again = round_trip(original)
     assert_equivalent(original, again)
     # The differences the canonical form forgives do show up here, as documented.
+    # (the sdfRef to the top-level temperature copied its sdfRequired into the meter)
     assert imported["sdfThing"]["site"]["sdfObject"]["meter"]["sdfRequired"] == [
         "#/sdfThing/site/sdfObject/meter/sdfProperty/power",
-        "#/sdfThing/site/sdfObject/meter/sdfAction/reset", True]
+        "#/sdfThing/site/sdfObject/meter/sdfAction/reset", True, "other:#/sdfObject/y"]
+    assert imported["sdfProperty"]["temperature"]["sdfRequired"] == ["other:#/sdfObject/y"]
     assert imported["sdfThing"]["site"]["sdfRequired"] == ["other:#/sdfObject/x"]
     assert "label" not in imported["sdfThing"]["site"]["sdfThing"]["floor"]["sdfObject"]["lamp"]
     # The reserved prefix stays out of @context but is not lost.
