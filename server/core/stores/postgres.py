@@ -50,7 +50,6 @@ from server.core.stores.encoding import (
     check_namespaces,
     check_size,
     check_tenant,
-    dump_json,
     from_micros,
     history_number,
     parse_time,
