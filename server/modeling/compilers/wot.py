@@ -96,9 +96,10 @@ _RESERVED_PREFIXES = frozenset({"sdf", "tm", "td", "jsonschema", "wotsec", "hctl
                                 "schema", "rdf", "rdfs", "xsd", "dct"})
 #: Data qualities that keep their name (RFC 9880 §4.7 ↔ TD 1.1 §5.3.2). ``uniqueItems``
 #: has no TD term but is JSON Schema, which a DataSchema is read as.
-JSON_SCHEMA_QUALITIES = ("type", "const", "default", "minimum", "maximum", "exclusiveMinimum",
-              "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "pattern",
-              "format", "minItems", "maxItems", "uniqueItems", "unit", "enum", "required")
+JSON_SCHEMA_QUALITIES = (
+    "type", "const", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "multipleOf", "minLength", "maxLength", "pattern", "format", "minItems", "maxItems",
+    "uniqueItems", "unit", "enum", "required")
 _PROPERTY_QUALITIES = ("readable", "writable", "observable")
 _TD_AFFORDANCE = {"sdfProperty": "properties", "sdfAction": "actions", "sdfEvent": "events"}
 
