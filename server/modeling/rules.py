@@ -40,6 +40,12 @@ RULES: dict[str, Rule] = {
             "document-not-object", ERROR, "the top-level JSON value is not an object", "RFC 9880 §3"
         ),
         Rule(
+            "nesting-depth",
+            ERROR,
+            "the document (or its resolved form) nests deeper than ndtwin checks",
+            "ndtwin",
+        ),
+        Rule(
             "no-models",
             ERROR,
             "a directory given on the command line holds no *.sdf.json file",

@@ -38,11 +38,14 @@ from server.modeling.schema import schema_issues
 from server.modeling.walk import iter_nodes
 
 __all__ = [
+    "MAX_DEPTH",
     "MODEL_PATH_ENV",
     "Report",
+    "json_depth",
     "load_registry",
     "model_path_from_env",
     "validate_data",
+    "validate_document",
     "validate_paths",
     "validate_registry",
 ]
@@ -50,6 +53,9 @@ __all__ = [
 #: Directories searched for documents that cross-document references name.
 MODEL_PATH_ENV = "NDTWIN_MODEL_PATH"
 _RESOLVED_NOTE = " (in the resolved model)"
+#: Deepest JSON nesting checked; real models stay far below it, and deeper input
+#: would exhaust the recursion of the schema validator.
+MAX_DEPTH = 128
 
 
 @dataclass
@@ -243,11 +249,40 @@ def _has_sdfref(doc: SdfDocument) -> bool:
     return any("sdfRef" in node.qualities for node in iter_nodes(doc.data) if node.pointer)
 
 
+def json_depth(value: Any) -> int:
+    """Nesting depth of a JSON value (a scalar is 0), computed without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep(file: str, what: str) -> Issue:
+    return Issue(file, "", "nesting-depth", ERROR, f"{what}; ndtwin checks at most {MAX_DEPTH}")
+
+
 def validate_document(
     doc: SdfDocument, resolver: Resolver
 ) -> tuple[list[Issue], ResolvedDocument | None]:
     """All issues of one loaded document, and its resolved form when it has no errors."""
     file = str(doc.path)
+    depth = json_depth(doc.data)
+    if depth > MAX_DEPTH:
+        return [_too_deep(file, f"the document nests {depth} levels deep")], None
+    try:
+        return _validate_document(doc, resolver, file)
+    except RecursionError:
+        # Resolution can build a tree deeper than the document itself.
+        return [_too_deep(file, "the resolved document nests too deeply")], None
+
+
+def _validate_document(
+    doc: SdfDocument, resolver: Resolver, file: str
+) -> tuple[list[Issue], ResolvedDocument | None]:
     issues = schema_issues(doc.data, file)
     issues += document_issues(doc.data, file)
     issues += data_issues(doc.data, file)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from server.modeling.issues import ERROR, WARNING, Issue, count_errors, sort_issues
 from server.modeling.registry import ModelRegistry
 from server.modeling.rules import RULES, rule
-from server.modeling.validate import validate_data, validate_paths
+from server.modeling.validate import MAX_DEPTH, json_depth, validate_data, validate_paths
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sdf"
 BROKEN = FIXTURES / "broken"
@@ -124,9 +124,9 @@ def test_broken_fixture_gets_its_precise_issue(
 
 def test_each_rule_of_the_catalogue_has_a_fixture() -> None:
     covered = {rule(r).id for r, *_ in EXPECTED.values()}
-    # no-models is about directories and file-unreadable needs a file made at test time;
-    # both have their own tests (here and in test_registry.py).
-    missing = set(RULES) - covered - {"no-models", "file-unreadable"}
+    # no-models is about directories, file-unreadable and nesting-depth need inputs made at
+    # test time; each has its own test (here and in test_registry.py).
+    missing = set(RULES) - covered - {"no-models", "file-unreadable", "nesting-depth"}
     assert missing == set()
 
 
@@ -418,6 +418,25 @@ def test_report_json_counts_errors_and_warnings() -> None:
     payload = report.to_json()
     assert (payload["valid"], payload["errors"], payload["warnings"]) == (False, 1, 1)
     assert len(payload["files"]) == 2
+
+
+@pytest.mark.parametrize("levels", [40, 70])
+def test_deep_nesting_is_checked_or_refused_without_recursion_errors(levels: int) -> None:
+    node: dict[str, Any] = {"type": "number"}
+    for _ in range(levels):
+        node = {"type": "object", "properties": {"a": node}}
+    issues = _issues({"info": INFO, "sdfData": {"d": node}})
+    if 2 * levels + 3 > MAX_DEPTH:
+        assert [(i.rule, i.pointer) for i in issues] == [("nesting-depth", "")]
+        assert f"nests {2 * levels + 3} levels deep" in issues[0].message
+    else:
+        assert issues == []
+
+
+def test_json_depth() -> None:
+    assert json_depth(1) == 0
+    assert json_depth({}) == 1
+    assert json_depth({"a": [1, {"b": []}]}) == 4
 
 
 # -- robustness: no input makes the validator raise ------------------------------------
