@@ -7,7 +7,8 @@ CONSTRUCT and DESCRIBE graphs are written by pyoxigraph as Turtle, N-Triples or 
 Both stores collect results under the tenant's limits first and serialise afterwards, so
 an embedded and an HTTP store answer with the same bytes for the same result.
 
-All text formats are UTF-8.
+All text formats are UTF-8. XML 1.0 cannot carry most C0 control characters, even as
+character references, so literals holding them only round-trip through the other formats.
 """
 
 from __future__ import annotations
@@ -173,20 +174,27 @@ def _json_term(term: Term) -> dict[str, object]:
     }
 
 
+_XML_CR = {"\r": "&#13;"}  # else a parser's end-of-line handling (XML 1.0 §2.11) drops it
+
+
+def _text(value: str) -> str:
+    return escape(value, _XML_CR)
+
+
 def _xml_term(term: Term) -> str:
     kind = type(term)
     if kind is ox.NamedNode:
-        return f"<uri>{escape(term.value)}</uri>"  # type: ignore[union-attr]
+        return f"<uri>{_text(term.value)}</uri>"  # type: ignore[union-attr]
     if kind is ox.Literal:
         lit: ox.Literal = term  # type: ignore[assignment]
         if lit.language:
-            return f"<literal xml:lang={quoteattr(lit.language)}>{escape(lit.value)}</literal>"
+            return f"<literal xml:lang={quoteattr(lit.language)}>{_text(lit.value)}</literal>"
         if lit.datatype.value != _XSD_STRING:
             dt = quoteattr(lit.datatype.value)
-            return f"<literal datatype={dt}>{escape(lit.value)}</literal>"
-        return f"<literal>{escape(lit.value)}</literal>"
+            return f"<literal datatype={dt}>{_text(lit.value)}</literal>"
+        return f"<literal>{_text(lit.value)}</literal>"
     if kind is ox.BlankNode:
-        return f"<bnode>{escape(term.value)}</bnode>"  # type: ignore[union-attr]
+        return f"<bnode>{_text(term.value)}</bnode>"  # type: ignore[union-attr]
     triple: ox.Triple = term  # type: ignore[assignment]
     return (
         f"<triple><subject>{_xml_term(triple.subject)}</subject>"
