@@ -240,10 +240,21 @@ class PostgresTwinStore(TwinStore):
         A libpq URL or keyword string, e.g. ``postgresql://postgres@127.0.0.1/ndtwin``.
     min_size, max_size:
         Connection pool bounds.
+    poll_interval:
+        Safety re-read period of `wait_for_events` should a notification be missed (the
+        listener reconnecting); notifications normally wake waiters at once.
     """
 
-    def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 8) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 8,
+        poll_interval: float = 1.0,
+    ) -> None:
         self.conninfo = conninfo
+        self.poll_interval = poll_interval
         self._pool = psycopg_pool.ConnectionPool(
             conninfo,
             min_size=min_size,
@@ -774,8 +785,8 @@ class PostgresTwinStore(TwinStore):
                 return events
             with self._changed:
                 if self._generation == generation:
-                    # A notification (any tenant) or the 1 s safety poll ends the wait.
-                    self._changed.wait(min(remaining, 1.0))
+                    # A notification (any tenant) or the safety poll ends the wait.
+                    self._changed.wait(min(remaining, self.poll_interval))
 
     def last_seq(self, tenant: TenantId) -> int:
         rows = self._read("SELECT last_seq FROM tenants WHERE name = %s", (tenant,))
