@@ -14,27 +14,36 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from server.core.graph.base import GraphStore
 from server.core.graph.terms import Triple
 from server.core.stores.base import TwinStore
 from server.core.stores.records import OutboxEntry
-from server.modeling import projection
+from server.modeling import projection, vocab
 
 __all__ = ["GraphProjector", "project_entity"]
 
 log = logging.getLogger(__name__)
 
 
-def project_entity(tenant: str, kind: str, doc: dict[str, Any] | None) -> set[Triple]:
+ClassOf = Callable[[str], "str | None"]
+
+
+def _default_class_of(definition: str) -> str | None:
+    iri = vocab.definition_class_iri(definition)
+    return None if iri is None else str(iri)
+
+
+def project_entity(tenant: str, kind: str, doc: dict[str, Any] | None,
+                   class_of: ClassOf = _default_class_of) -> set[Triple]:
     """The triples of one twin or relationship JSON (empty for None)."""
     if doc is None:
         return set()
     if kind == "twin":
-        return set(projection.project_twin(tenant, doc))
-    return set(projection.project_relationship(tenant, _relationship_json(doc)))
+        return set(projection.project_twin(tenant, doc, class_of))
+    return set(projection.project_relationship(tenant, _relationship_json(doc), class_of))
 
 
 def _relationship_json(view: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +55,9 @@ def _relationship_json(view: dict[str, Any]) -> dict[str, Any]:
 class GraphProjector:
     """Applies pending outbox entries to the graph store, oldest first."""
 
-    def __init__(self, store: TwinStore, graph: GraphStore, batch_size: int = 256) -> None:
+    def __init__(self, store: TwinStore, graph: GraphStore, batch_size: int = 256,
+                 class_of: ClassOf | None = None) -> None:
+        self._class_of = class_of or _default_class_of
         self._store = store
         self._graph = graph
         self._batch = batch_size
@@ -77,10 +88,9 @@ class GraphProjector:
                 if len(entries) < self._batch:
                     return applied
 
-    @staticmethod
-    def _change(entry: OutboxEntry) -> tuple[str, Iterable[Triple], Iterable[Triple]]:
-        old = project_entity(entry.tenant, entry.kind, entry.old_doc)
-        new = project_entity(entry.tenant, entry.kind, entry.new_doc)
+    def _change(self, entry: OutboxEntry) -> tuple[str, Iterable[Triple], Iterable[Triple]]:
+        old = project_entity(entry.tenant, entry.kind, entry.old_doc, self._class_of)
+        new = project_entity(entry.tenant, entry.kind, entry.new_doc, self._class_of)
         return entry.tenant, old - new, new - old
 
     def rebuild(self, tenants: Iterable[str], twins: Iterable[tuple[str, dict[str, Any]]],
@@ -91,7 +101,9 @@ class GraphProjector:
                 self._graph.clear(tenant)
             count = 0
             for tenant, doc in twins:
-                count += self._graph.load(tenant, project_entity(tenant, "twin", doc))
+                count += self._graph.load(
+                    tenant, project_entity(tenant, "twin", doc, self._class_of))
             for tenant, doc in relationships:
-                count += self._graph.load(tenant, project_entity(tenant, "relationship", doc))
+                count += self._graph.load(
+                    tenant, project_entity(tenant, "relationship", doc, self._class_of))
             return count

@@ -17,6 +17,7 @@ from typing import Any
 
 from server.core import errors
 from server.core.batch import BatchService
+from server.core.catalog import ModelCatalog
 from server.core.context import Caller
 from server.core.graph.base import GraphStore, QueryResult
 from server.core.ids import ThingId
@@ -51,12 +52,15 @@ class Core:
     """The service core over one document store, one graph store and one validator."""
 
     def __init__(self, store: TwinStore, graph: GraphStore, validator: TwinValidator,
-                 settings: CoreSettings | None = None) -> None:
+                 settings: CoreSettings | None = None,
+                 catalog: ModelCatalog | None = None) -> None:
         self.store = store
         self.graph = graph
         self.validator = validator
         self.settings = settings or CoreSettings()
-        self.projector = GraphProjector(store, graph)
+        self.catalog = catalog
+        self.projector = GraphProjector(store, graph,
+                                        class_of=catalog.class_iri if catalog else None)
         self.twins = TwinService(store, validator, self._committed)
         self.relationships = RelationshipService(store, validator, self._committed)
         self.batch = BatchService(store, validator, self._committed)

@@ -9,11 +9,12 @@ changed twin (or relationship) is looked at.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from server.core.errors import ValidationDetail
 
-__all__ = ["TwinValidator"]
+__all__ = ["TwinValidator", "unknown_definitions"]
 
 
 class TwinValidator(ABC):
@@ -31,3 +32,21 @@ class TwinValidator(ABC):
     def known_definition(self, definition: str) -> bool:
         """Whether ``definition`` names a model this validator has shapes for."""
         return False
+
+
+def unknown_definitions(doc: dict[str, Any], claims: Callable[[str], bool],
+                        known: Callable[[str], bool]) -> list[ValidationDetail]:
+    """Definitions in one of our namespaces that name no model (a typo must not pass)."""
+    found: list[tuple[str, str]] = []
+    definition = doc.get("definition")
+    if isinstance(definition, str):
+        found.append(("/definition", definition))
+    features = doc.get("features")
+    if isinstance(features, dict):
+        for fid, feature in features.items():
+            if isinstance(feature, dict) and isinstance(feature.get("definition"), list):
+                found += [(f"/features/{fid}/definition/{i}", d)
+                          for i, d in enumerate(feature["definition"]) if isinstance(d, str)]
+    return [ValidationDetail(str(doc.get("thingId", "")), where, "ndt:knownModel", value,
+                             f"'{value}' names no model this server knows")
+            for where, value in found if claims(value) and not known(value)]
