@@ -37,7 +37,8 @@ def open_graph_store(
     or a directory for pyoxigraph. A base URL implies ``oxigraph serve``'s layout
     (``/query``, ``/update``, ``/store``); ``query_url``, ``update_url`` and
     ``store_url`` override its parts for other servers (for Fuseki: ``/ds/query``,
-    ``/ds/update``, ``/ds/data``). Close the store when done (it is a context manager).
+    ``/ds/update``, ``/ds/data``); ``store_url=""`` means the endpoint has no Graph Store
+    Protocol. Close the store when done (it is a context manager).
     """
     text = os.fspath(location)
     store: GraphStore
@@ -46,7 +47,7 @@ def open_graph_store(
         store = SparqlHttpGraphStore(
             query_url or base.query_url,
             update_url or base.update_url,
-            store_url if store_url is not None else base.store_url,
+            (store_url if store_url is not None else base.store_url) or None,
             headers=headers,
             limits=limits,
             tenant_limits=tenant_limits,

@@ -24,8 +24,9 @@ Lexing follows the terminals of SPARQL 1.1 Query §19.8. Two ambiguities are han
 check errs on the side of refusing:
 
 - ``<`` starts an IRI or is the less-than operator, depending on context. Where reading it
-  as an IRI could hide text from the check (the IRI holds ``#``, ``'`` or "service"), the
-  text is also lexed with ``<`` as an operator, and both readings must pass.
+  as an IRI could hide text from the check (the IRI holds ``#`` or ``'``, which open a
+  comment or a string when read as code), the text is also lexed with ``<`` as an
+  operator, and both readings must pass.
 - codepoint escapes (``\\u0053ERVICE``) are expanded before parsing by §19.2, while an
   engine may expand them only inside terms, so the text is checked both raw and expanded.
 """
@@ -79,7 +80,7 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*:?|[?$][A-Za-z0-9_]+|:")
+_WORD = re.compile(r"[^\W\d][\w.\-]*:?|[?$]\w+|:")
 _FROM = re.compile(r"(?<![\w?$:\\.-])from(?![\w:])", re.IGNORECASE)
 _SERVICE = "service"
 
@@ -117,10 +118,11 @@ def _lex(text: str, start: int, seen: set[int], branches: list[int] | None) -> s
         if kind == "code":
             parts.append(token)
         else:
-            if kind == "iri" and branches is not None:
-                lowered = token.lower()
-                if "#" in token or "'" in token or _SERVICE in lowered:
-                    branches.append(pos + 1)
+            # Read as an operator, '<' exposes the token's text as code. Without '#' (a
+            # comment) or "'" (a string) that code ends at the '>' in the same state, and
+            # SERVICE would need a '{' before that '>', which an IRI cannot hold.
+            if kind == "iri" and branches is not None and ("#" in token or "'" in token):
+                branches.append(pos + 1)
             parts.append(" ")
         pos = m.end()
     return "".join(parts)
