@@ -348,7 +348,8 @@ def _sort_key(parser: _Parser) -> SortKey:
     if sign not in ("+", "-"):
         raise parser.fail("expected '+' or '-' before a sort property")
     parser.pos += 1
+    start = parser.pos
     prop = parser.prop()
     if prop.root == "features" and "*" in prop.parts:
-        raise parser.fail("cannot sort on a wildcard feature")
+        raise parser.fail("cannot sort on a wildcard feature", start)
     return SortKey(prop, sign == "-")

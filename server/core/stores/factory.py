@@ -1,6 +1,7 @@
 """Open a `TwinStore` from a URL.
 
-- ``sqlite:///abs/path/file.db`` or ``sqlite:relative/file.db`` - the embedded store;
+- ``sqlite:///abs/path/file.db`` (also ``sqlite:////abs/...``) or ``sqlite:relative/file.db``
+  (relative to the data directory) - the embedded store;
   ``?synchronous=full`` asks for an fsync per commit (see `SqliteTwinStore`).
 - ``postgresql://user@host:port/db`` (or ``postgres://``) - the scale-out store;
   ``?pool_max=N`` sets the pool size, other query parameters go to libpq.
@@ -33,6 +34,9 @@ def create_store(url: str | None = None, *, data_dir: str | Path | None = None) 
     if scheme == "sqlite":
         options = dict(parse_qsl(parts.query))
         raw = unquote(parts.netloc + parts.path)
+        if raw.startswith("//"):
+            # ``sqlite:////abs/file.db`` (SQLAlchemy's spelling) is the same absolute path.
+            raw = "/" + raw.lstrip("/")
         if not raw:
             raise ValueError(f"no database file in {url!r}")
         path = Path(raw)
