@@ -1,0 +1,223 @@
+"""Ditto things routes: ``/api/2/things`` and every sub-resource of a thing.
+
+Each handler only translates (style note §1): parse the URL, headers and body, call the
+core in a worker thread, render Ditto's answer. Status codes and headers follow Ditto
+(notes §1.2, §1.4): GET 200 with ``ETag``; PUT 201 with body, ``Location`` and ``ETag``
+when it created the addressed resource, else 204; PATCH (``application/merge-patch+json``,
+RFC 7396) likewise, creating the thing if absent; DELETE 204; a matching
+``If-None-Match`` on GET 304; a failed precondition 412.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.core import errors
+from server.core.ids import validate_namespace
+from server.core.preconditions import value_etag
+from server.core.rql.parser import parse_options
+from server.core.twins.service import WriteResult
+from server.rest.codec import MERGE_PATCH_TYPES, dumps, json_response, read_json
+from server.rest.context import authenticate, call, ditto_headers, rest_state
+from server.rest.errors import MethodNotAllowed, error_response
+from server.rest.headers import DittoHeaders
+from server.rest.paths import ThingTarget, parse_target, thing_url
+from server.rest.routes import sse
+from server.rest.selection import retrieve
+from server.rest.td import TD_MEDIA_TYPE
+
+__all__ = [
+    "create_thing",
+    "delete_resource",
+    "get_resource",
+    "list_things",
+    "merge_resource",
+    "put_resource",
+    "search_namespaces",
+    "search_option",
+]
+
+_CURSOR = re.compile(r",?cursor\([^)]*\)")
+
+
+def search_option(option: str | None) -> str | None:
+    """Check ``option`` up front so its errors carry the ``thing-search:`` prefix."""
+    if option is None or option == "":
+        return None
+    try:
+        parse_options(option)
+    except errors.RqlExpressionInvalid as exc:
+        raise errors.SearchOptionInvalid(f"The option '{option}' is not valid: "
+                                         f"{exc.message}") from exc
+    return option
+
+
+def search_namespaces(raw: str | None) -> list[str] | None:
+    """``namespaces=a,b`` as a list; an invalid namespace is Ditto's search error."""
+    if raw is None:
+        return None
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    for name in names:
+        try:
+            validate_namespace(name)
+        except errors.NamespaceInvalid as exc:
+            raise errors.SearchNamespacesInvalid(
+                f"The namespace '{name}' is not valid.") from exc
+    return names or None
+
+
+# -- /api/2/things -------------------------------------------------------------------
+
+
+async def list_things(request: Request) -> Response:
+    """``GET /api/2/things``: by ``ids``, else the first page of all things with links."""
+    caller = await authenticate(request)
+    if _wants(request, "text/event-stream"):
+        return await sse.things_stream(request, caller)
+    state = rest_state(request)
+    query = request.query_params
+    fields = query.get("fields") or None
+    ids = query.get("ids")
+    if ids is not None:
+        wanted = [i.strip() for i in ids.split(",") if i.strip()]
+        items = await call(state.core.twins.get_many, caller, wanted, fields)
+        return json_response(items)
+    option = search_option(query.get("option"))
+    namespaces = search_namespaces(query.get("namespaces"))
+    items, cursor = await call(state.core.twins.search, caller, None, option, fields,
+                               namespaces)
+    url = str(request.url)
+    links = [f'<{url}>; rel="canonical"']
+    if cursor is not None:
+        base = _CURSOR.sub("", option or "").strip(",")
+        next_option = f"{base},cursor({cursor})" if base else f"cursor({cursor})"
+        links.append(f'<{request.url.include_query_params(option=next_option)}>; rel="next"')
+    return json_response(items, headers={"Link": ", ".join(links)})
+
+
+async def create_thing(request: Request) -> Response:
+    """``POST /api/2/things``: a new thing ``<namespace>:<uuid>`` (201)."""
+    caller = await authenticate(request)
+    state = rest_state(request)
+    headers = ditto_headers(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    namespace = request.query_params.get("namespace", "")
+    validate_namespace(namespace)
+    result = await call(state.core.twins.create, caller, body, namespace)
+    assert result.record is not None
+    if not headers.response_required:
+        return Response(status_code=202)
+    location = thing_url(request, result.record.thing_id)
+    return json_response(result.value, 201,
+                         {"Location": location, "ETag": result.etag or ""})
+
+
+# -- /api/2/things/{thingId}[/...] ---------------------------------------------------
+
+
+async def get_resource(request: Request) -> Response:
+    """``GET`` a thing or any part of it (``fields``, conditional, historical, TD, SSE)."""
+    caller = await authenticate(request)
+    target = parse_target(request)
+    if _wants(request, "text/event-stream"):
+        return await sse.thing_stream(request, caller, target)
+    state = rest_state(request)
+    if _wants(request, TD_MEDIA_TYPE) and (target.is_thing or target.feature_id):
+        return await _description(request, caller, target)
+    headers = ditto_headers(request)
+    pre = headers.preconditions()
+    at_revision, at_time = headers.historical()
+    fields = request.query_params.get("fields") or None
+    try:
+        value, etag = await call(retrieve, state.core, caller, target.thing_id, target.path,
+                                 fields, pre, at_revision, at_time)
+    except errors.PreconditionNotModified as exc:
+        _, etag = await call(retrieve, state.core, caller, target.thing_id, target.path, None)
+        return error_response(exc, {"ETag": etag})
+    return json_response(value, headers={"ETag": etag})
+
+
+async def put_resource(request: Request) -> Response:
+    """``PUT``: create (201) or replace (204) the addressed resource."""
+    caller = await authenticate(request)
+    target = parse_target(request)
+    state = rest_state(request)
+    headers = ditto_headers(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    result = await call(state.core.twins.put, caller, target.thing_id, target.path, body,
+                        headers.preconditions())
+    return _written(request, target, headers, result)
+
+
+async def merge_resource(request: Request) -> Response:
+    """``PATCH`` with a JSON merge patch (RFC 7396); creates the thing when absent."""
+    caller = await authenticate(request)
+    target = parse_target(request)
+    state = rest_state(request)
+    headers = ditto_headers(request)
+    body = await read_json(request, state.settings.max_body_bytes, MERGE_PATCH_TYPES)
+    result = await call(state.core.twins.merge, caller, target.thing_id, target.path, body,
+                        headers.preconditions())
+    return _written(request, target, headers, result)
+
+
+async def delete_resource(request: Request) -> Response:
+    """``DELETE`` the thing or a part of it (204); ``policyId`` cannot be deleted."""
+    caller = await authenticate(request)
+    target = parse_target(request)
+    if target.is_policy_id:
+        raise MethodNotAllowed("DELETE", request.url.path)
+    state = rest_state(request)
+    headers = ditto_headers(request)
+    await call(state.core.twins.delete, caller, target.thing_id, target.path,
+               headers.preconditions())
+    if not headers.response_required:
+        return Response(status_code=202)
+    return Response(status_code=204)
+
+
+def _written(request: Request, target: ThingTarget, headers: DittoHeaders,
+             result: WriteResult) -> Response:
+    if headers.if_equal_skip and result.event is None and not result.created:
+        raise errors.PreconditionFailed(
+            "The resource already has this value and 'if-equal' is 'skip'.")
+    if not headers.response_required:
+        return Response(status_code=202)
+    if target.is_thing:
+        etag = result.etag
+    else:
+        etag = value_etag(result.value) if result.value is not None else None
+    out: dict[str, str] = {"ETag": etag} if etag else {}
+    if result.created:
+        location = thing_url(request, target.thing_id)
+        if not target.is_thing:
+            location += "/" + "/".join(quote(s, safe="") for s in target.segments)
+        out["Location"] = location
+        return json_response(result.value, 201, out)
+    return Response(status_code=204, headers=out)
+
+
+async def _description(request: Request, caller: Any, target: ThingTarget) -> Response:
+    state = rest_state(request)
+    record = await call(state.core.twins.get_record, caller, target.thing_id)
+    url = thing_url(request, record.thing_id)
+    if target.feature_id is not None:
+        feature_id = target.feature_id
+        if feature_id not in (record.doc.get("features") or {}):
+            raise errors.FeatureNotFound(record.thing_id, feature_id)
+        td = await call(state.descriptions.for_feature, record.doc, feature_id,
+                        record.revision, url)
+    else:
+        td = await call(state.descriptions.for_thing, record.doc, record.revision, url)
+    return Response(dumps(td), media_type=TD_MEDIA_TYPE)
+
+
+def _wants(request: Request, media_type: str) -> bool:
+    # Ditto reads ``accept`` from the query too (query-params-as-headers).
+    accept = f"{request.headers.get('accept', '')},{request.query_params.get('accept', '')}"
+    return media_type in accept.lower()
