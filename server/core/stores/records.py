@@ -48,7 +48,10 @@ def format_time(value: datetime) -> str:
     A fixed width makes the text sort in time order, which RQL range filters on
     ``_created``/``_modified`` rely on in both stores.
     """
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat is several times faster than strftime; "+00:00" becomes "Z".
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 @dataclass(frozen=True, slots=True)
