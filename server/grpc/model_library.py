@@ -137,21 +137,29 @@ class ModelLibrary:
 
     max_per_tenant = 100
 
-    def __init__(self, directories: Sequence[Path]) -> None:
+    def __init__(self, directories: Sequence[Path] = (),
+                 documents: Sequence[ResolvedDocument] | None = None) -> None:
+        """Serve ``documents`` (e.g. the core's catalog) or else the valid models found in
+        ``directories``; each is named by the stem of its file."""
         self._lock = threading.Lock()
         self._builtin: dict[str, LibraryModel] = {}
         self._tenants: dict[str, dict[str, LibraryModel]] = {}
-        report = validate_paths(list(directories)) if directories else None
-        if report is not None:
-            for issue in report.issues:
-                if issue.is_error:
-                    log.warning("model not served: %s", issue.render())
-            for resolved in report.resolved:
-                path = resolved.source.path
-                model_id = path.name.removesuffix(SDF_SUFFIX)
+        if documents is None:
+            report = validate_paths(list(directories)) if directories else None
+            if report is not None:
+                for issue in report.issues:
+                    if issue.is_error:
+                        log.warning("model not served: %s", issue.render())
+            documents = report.resolved if report is not None else []
+        for resolved in documents:
+            path = resolved.source.path
+            model_id = path.name.removesuffix(SDF_SUFFIX)
+            try:
                 text = path.read_text(encoding="utf-8")
-                self._builtin.setdefault(model_id, LibraryModel(
-                    model_id, text, resolved.source, resolved, True))
+            except OSError:
+                text = json.dumps(resolved.source.data, indent=2, ensure_ascii=False)
+            self._builtin.setdefault(model_id, LibraryModel(
+                model_id, text, resolved.source, resolved, True))
 
     # -- reading ----------------------------------------------------------------------
     def models(self, tenant: str) -> list[LibraryModel]:

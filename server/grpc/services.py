@@ -83,6 +83,15 @@ class Services:
         self.runner.close()
 
 
+def _library(core: Core, settings: Settings) -> ModelLibrary:
+    # The core's catalog holds the models it validates twins with: serve exactly those.
+    catalog = getattr(core, "catalog", None)
+    documents = getattr(catalog, "documents", None)
+    if documents is not None:
+        return ModelLibrary(documents=documents)
+    return ModelLibrary(list(settings.models))
+
+
 _BY_CORE: weakref.WeakKeyDictionary[Core, Services] = weakref.WeakKeyDictionary()
 
 
@@ -99,7 +108,7 @@ def services_for(core: Core, settings: Settings | None = None) -> Services:
         auth=Authenticator(core, ttl=settings.auth_cache_s,
                            operator_key=settings.operator_key),
         feed=ChangeFeed(core), operations=operations, requests=RequestCache(),
-        library=ModelLibrary(list(settings.models)))
+        library=_library(core, settings))
     services.servicers = {
         SERVICES[0].full_name: TwinServicer(core, services.feed, services.requests),
         SERVICES[1].full_name: RelationshipServicer(core),
