@@ -80,7 +80,7 @@ def _load_extension(spec: str) -> Callable[[FastAPI], Any] | None:
 
 
 def create_app(core: Core, settings: Settings | None = None, *,
-               manage_core: bool = True,
+               manage_core: bool = True, native_api: bool = True,
                extensions: tuple[str, ...] | None = None) -> FastAPI:
     """The ndtwin ASGI app over ``core``.
 
@@ -93,6 +93,8 @@ def create_app(core: Core, settings: Settings | None = None, *,
     manage_core:
         False when the caller opens and closes the core itself (``ndtwin serve`` opens it
         first to create the demo tenant).
+    native_api:
+        Mount the ``/v1`` API when ``server.rest.v1`` is present (off: the Ditto face only).
     extensions:
         ``module:function`` setups to call (default `EXTENSIONS`).
     """
@@ -112,7 +114,7 @@ def create_app(core: Core, settings: Settings | None = None, *,
     install_error_handlers(app)
     app.add_middleware(CorrelationMiddleware)
     app.router.routes.extend(ditto_routes())
-    router = v1_router()
+    router = v1_router() if native_api else None
     if router is not None:
         app.include_router(router)
     app.add_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)

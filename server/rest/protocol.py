@@ -202,6 +202,8 @@ def execute(core: Core, caller: Caller, cmd: Command) -> dict[str, Any] | None:
     """
     view = DittoHeaders(cmd.headers, {})
     pre = view.preconditions()
+    # Read before acting: a bad header value must not leave a write behind.
+    required, skip = view.response_required, view.if_equal_skip
     twins = core.twins
     if cmd.action == "retrieve":
         value, _ = retrieve(core, caller, cmd.thing_id, cmd.path, cmd.fields, pre)
@@ -221,11 +223,11 @@ def execute(core: Core, caller: Caller, cmd: Command) -> dict[str, Any] | None:
             result = twins.put(caller, cmd.thing_id, cmd.path, cmd.value, pre)
         else:
             result = twins.merge(caller, cmd.thing_id, cmd.path, cmd.value, pre)
-        if view.if_equal_skip and result.event is None and not result.created:
+        if skip and result.event is None and not result.created:
             raise errors.PreconditionFailed("The value is unchanged and 'if-equal' is 'skip'.")
         response = (_response(cmd, 201, result.value, with_value=True) if result.created
                     else _response(cmd, 204))
     else:
         twins.delete(caller, cmd.thing_id, cmd.path, pre)
         response = _response(cmd, 204)
-    return response if view.response_required else None
+    return response if required else None

@@ -11,6 +11,7 @@ RFC 7396) likewise, creating the thing if absent; DELETE 204; a matching
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -104,13 +105,13 @@ async def create_thing(request: Request) -> Response:
     """``POST /api/2/things``: a new thing ``<namespace>:<uuid>`` (201)."""
     caller = await authenticate(request)
     state = rest_state(request)
-    headers = ditto_headers(request)
+    required = ditto_headers(request).response_required
     body = await read_json(request, state.settings.max_body_bytes)
     namespace = request.query_params.get("namespace", "")
     validate_namespace(namespace)
     result = await call(state.core.twins.create, caller, body, namespace)
     assert result.record is not None
-    if not headers.response_required:
+    if not required:
         return Response(status_code=202)
     location = thing_url(request, result.record.thing_id)
     return json_response(result.value, 201,
@@ -148,10 +149,11 @@ async def put_resource(request: Request) -> Response:
     target = parse_target(request)
     state = rest_state(request)
     headers = ditto_headers(request)
+    options = _WriteOptions.of(headers)
     body = await read_json(request, state.settings.max_body_bytes)
     result = await call(state.core.twins.put, caller, target.thing_id, target.path, body,
                         headers.preconditions())
-    return _written(request, target, headers, result)
+    return _written(request, target, options, result)
 
 
 async def merge_resource(request: Request) -> Response:
@@ -160,10 +162,11 @@ async def merge_resource(request: Request) -> Response:
     target = parse_target(request)
     state = rest_state(request)
     headers = ditto_headers(request)
+    options = _WriteOptions.of(headers)
     body = await read_json(request, state.settings.max_body_bytes, MERGE_PATCH_TYPES)
     result = await call(state.core.twins.merge, caller, target.thing_id, target.path, body,
                         headers.preconditions())
-    return _written(request, target, headers, result)
+    return _written(request, target, options, result)
 
 
 async def delete_resource(request: Request) -> Response:
@@ -174,19 +177,32 @@ async def delete_resource(request: Request) -> Response:
         raise MethodNotAllowed("DELETE", request.url.path)
     state = rest_state(request)
     headers = ditto_headers(request)
+    required = headers.response_required
     await call(state.core.twins.delete, caller, target.thing_id, target.path,
                headers.preconditions())
-    if not headers.response_required:
+    if not required:
         return Response(status_code=202)
     return Response(status_code=204)
 
 
-def _written(request: Request, target: ThingTarget, headers: DittoHeaders,
+@dataclass(frozen=True, slots=True)
+class _WriteOptions:
+    """Headers that shape a write's answer, read (and checked) before the write."""
+
+    response_required: bool
+    if_equal_skip: bool
+
+    @classmethod
+    def of(cls, headers: DittoHeaders) -> _WriteOptions:
+        return cls(headers.response_required, headers.if_equal_skip)
+
+
+def _written(request: Request, target: ThingTarget, options: _WriteOptions,
              result: WriteResult) -> Response:
-    if headers.if_equal_skip and result.event is None and not result.created:
+    if options.if_equal_skip and result.event is None and not result.created:
         raise errors.PreconditionFailed(
             "The resource already has this value and 'if-equal' is 'skip'.")
-    if not headers.response_required:
+    if not options.response_required:
         return Response(status_code=202)
     if target.is_thing:
         etag = result.etag
