@@ -156,8 +156,17 @@ def test_apply_many_is_one_transaction_and_writes_nothing_on_an_invalid_term(
         (URIRef("urn:s"), Literal("p"), Literal("o")),
         (URIRef("urn:s"), BNode("p"), Literal("o")),
         ("urn:s", NAME, Literal("o")),
+        (URIRef("urn:s"), NAME, Literal("lone \ud800 surrogate")),
+        (URIRef("urn:s"), NAME, URIRef("http://[::1")),
     ],
-    ids=["literal-subject", "literal-predicate", "bnode-predicate", "plain-str"],
+    ids=[
+        "literal-subject",
+        "literal-predicate",
+        "bnode-predicate",
+        "plain-str",
+        "surrogate",
+        "iri-the-engine-refuses",
+    ],
 )
 def test_invalid_triples_are_refused_with_a_typed_error(
     graph_store: GraphStore, tenant_names: TenantFactory, triple: tuple

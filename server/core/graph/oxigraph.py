@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,24 +18,26 @@ from server.core.graph.errors import (
     SparqlQueryInvalid,
 )
 from server.core.graph.tenancy import QueryForm
-from server.core.graph.terms import Triple, graph_node, tenant_of_graph, to_quads
+from server.core.graph.terms import Triple, graph_node, tenant_of_graph, to_ntriples
 
-__all__ = ["OxigraphGraphStore", "update_text"]
+__all__ = ["LOAD_CHUNK", "OxigraphGraphStore", "update_text"]
+
+LOAD_CHUNK = 50_000
+"""Triples per bulk-load call: bounds the text held in memory while loading."""
 
 
-def update_text(changes: Sequence[tuple[ox.NamedNode, list[ox.Quad], list[ox.Quad]]]) -> str:
+def update_text(changes: Sequence[tuple[ox.NamedNode, list[str], list[str]]]) -> str:
     """One SPARQL 1.1 Update request for ``(graph, delete, insert)`` changes, in order.
 
-    Terms are printed by pyoxigraph as N-Triples, which is valid SPARQL term syntax; the
-    request is ``DELETE DATA``/``INSERT DATA`` operations joined by ``;`` (Update §3.1.1,
-    §3.1.2), which an engine applies as one unit.
+    ``delete`` and ``insert`` are N-Triples lines (`terms.to_ntriples`), which are valid
+    SPARQL triples. The request is ``DELETE DATA``/``INSERT DATA`` operations joined by
+    ``;`` (Update §3.1.1, §3.1.2), which an engine applies as one unit.
     """
     ops: list[str] = []
     for graph, delete, insert in changes:
-        for keyword, quads in (("DELETE", delete), ("INSERT", insert)):
-            if quads:
-                body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
-                ops.append(f"{keyword} DATA {{ GRAPH {graph} {{ {body} }} }}")
+        for keyword, lines in (("DELETE", delete), ("INSERT", insert)):
+            if lines:
+                ops.append(f"{keyword} DATA {{ GRAPH {graph} {{\n" + "\n".join(lines) + "\n} }")
     return " ;\n".join(ops)
 
 
@@ -47,9 +50,9 @@ class OxigraphGraphStore(GraphStore):
         Directory of the RocksDB files (created if missing); None keeps the graph in
         memory. One process at a time may open a directory.
 
-    Hot writes use the native API where it is atomic (``extend`` for inserts) and a
-    ``DELETE DATA``/``INSERT DATA`` update otherwise, since pyoxigraph offers no other
-    transaction to its Python callers. The query time limit is checked between solutions
+    Every diff is one ``DELETE DATA``/``INSERT DATA`` update, the one transaction
+    pyoxigraph offers its Python callers for mixed changes; loads go through pyoxigraph's
+    bulk loader in chunks of `LOAD_CHUNK` triples. The query time limit is checked between solutions
     (pyoxigraph has no query timeout): a query whose first solution needs a full sort or
     aggregate over a large graph can overrun it by that step.
     """
@@ -101,30 +104,33 @@ class OxigraphGraphStore(GraphStore):
     # --- writes ----------------------------------------------------------------------
 
     def apply_many(self, changes: Sequence[Change]) -> None:
-        # Convert everything first: an invalid term must fail before anything is written.
+        # Print everything first: an invalid term must fail before anything is written.
         prepared = [
-            (graph_node(tenant), list(to_quads(tenant, delete)), list(to_quads(tenant, insert)))
-            for tenant, delete, insert in changes
+            (graph_node(t), list(to_ntriples(t, delete)), list(to_ntriples(t, insert)))
+            for t, delete, insert in changes
         ]
-        store = self.store
-        with _mapped("write", GraphTermInvalid):
-            if not any(delete for _, delete, _ in prepared):
-                inserts = [q for _, _, insert in prepared for q in insert]
-                if inserts:
-                    store.extend(inserts)  # one transaction (pyoxigraph docs)
-                return
-            text = update_text(prepared)
-            store.update(text)
+        text = update_text(prepared)
+        if text:
+            with _mapped("write", GraphTermInvalid):
+                self.store.update(text)  # one transaction (pyoxigraph docs)
 
     def clear(self, tenant: str) -> None:
         with _mapped("clear"):
             self.store.remove_graph(graph_node(tenant))
 
     def load(self, tenant: str, triples: Iterable[Triple]) -> int:
-        counter = _Counter(to_quads(tenant, triples))
-        with _mapped("bulk load", GraphTermInvalid):
-            self.store.bulk_extend(counter)
-        return counter.n
+        graph = graph_node(tenant)
+        store = self.store
+        total = 0
+        lines = to_ntriples(tenant, triples)
+        while True:
+            chunk = list(itertools.islice(lines, LOAD_CHUNK))
+            if not chunk:
+                return total
+            with _mapped("bulk load", GraphTermInvalid):
+                data = ("\n".join(chunk) + "\n").encode()
+                store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+            total += len(chunk)
 
     # --- reads -----------------------------------------------------------------------
 
@@ -161,24 +167,6 @@ class OxigraphGraphStore(GraphStore):
             # GRAPH can reach. pyoxigraph lets these override FROM/FROM NAMED.
             result = self.store.query(text, default_graph=[graph], named_graphs=[graph])
             yield result
-
-
-class _Counter:
-    """Iterator wrapper that counts what passes through."""
-
-    __slots__ = ("_items", "n")
-
-    def __init__(self, items: Iterator[ox.Quad]) -> None:
-        self._items = items
-        self.n = 0
-
-    def __iter__(self) -> _Counter:
-        return self
-
-    def __next__(self) -> ox.Quad:
-        item = next(self._items)
-        self.n += 1
-        return item
 
 
 @contextmanager

@@ -17,6 +17,7 @@ timeout too (``oxigraph serve --timeout-s``).
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -29,12 +30,13 @@ from server.core.errors import NdtError
 from server.core.graph.base import Change, GraphStore, QueryLimits, RawResult
 from server.core.graph.errors import (
     GraphStoreUnavailable,
+    GraphTermInvalid,
     SparqlQueryInvalid,
     SparqlQueryTimeout,
 )
 from server.core.graph.oxigraph import update_text
 from server.core.graph.tenancy import QueryForm
-from server.core.graph.terms import Triple, graph_node, tenant_of_graph, to_quads
+from server.core.graph.terms import Triple, graph_node, tenant_of_graph, to_ntriples
 
 __all__ = ["SparqlHttpGraphStore"]
 
@@ -125,8 +127,8 @@ class SparqlHttpGraphStore(GraphStore):
 
     def apply_many(self, changes: Sequence[Change]) -> None:
         prepared = [
-            (graph_node(tenant), list(to_quads(tenant, delete)), list(to_quads(tenant, insert)))
-            for tenant, delete, insert in changes
+            (graph_node(t), list(to_ntriples(t, delete)), list(to_ntriples(t, insert)))
+            for t, delete, insert in changes
         ]
         text = update_text(prepared)
         if text:
@@ -146,37 +148,31 @@ class SparqlHttpGraphStore(GraphStore):
     def load(self, tenant: str, triples: Iterable[Triple]) -> int:
         graph = graph_node(tenant)
         total = 0
-        batch: list[ox.Quad] = []
-        for quad in to_quads(tenant, triples):
-            batch.append(quad)
-            if len(batch) == self._load_batch:
-                self._load_batch_of(graph, batch)
-                total += len(batch)
-                batch = []
-        if batch:
-            self._load_batch_of(graph, batch)
+        lines = to_ntriples(tenant, triples)
+        while True:
+            batch = list(itertools.islice(lines, self._load_batch))
+            if not batch:
+                return total
+            if self.store_url is None:
+                self._update(update_text([(graph, [], batch)]))
+            else:
+                body = _encode("\n".join(batch) + "\n")
+                with _mapped("load triples"):
+                    response = self.client.post(
+                        self.store_url,
+                        params={"graph": graph.value},
+                        content=body,
+                        headers={"Content-Type": _NT_TYPE},
+                    )
+                _raise_for_status(response, "load triples")
             total += len(batch)
-        return total
-
-    def _load_batch_of(self, graph: ox.NamedNode, quads: list[ox.Quad]) -> None:
-        if self.store_url is None:
-            self._update(update_text([(graph, [], quads)]))
-            return
-        body = ox.serialize((q.triple for q in quads), format=ox.RdfFormat.N_TRIPLES)
-        with _mapped("load triples"):
-            response = self.client.post(
-                self.store_url,
-                params={"graph": graph.value},
-                content=body,
-                headers={"Content-Type": _NT_TYPE},
-            )
-        _raise_for_status(response, "load triples")
 
     def _update(self, text: str) -> None:
+        body = _encode(text)
         with _mapped("update"):
             response = self.client.post(
                 self.update_url,
-                content=text.encode(),
+                content=body,
                 headers={"Content-Type": f"{_UPDATE_TYPE}; charset=utf-8"},
             )
         _raise_for_status(response, "update")
@@ -268,6 +264,13 @@ class _ResponseReader(io.RawIOBase):
         return n
 
 
+def _encode(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:  # a lone surrogate in a literal
+        raise GraphTermInvalid(f"A term is not valid Unicode: {exc}") from exc
+
+
 def _raise_for_status(response: httpx.Response, action: str) -> None:
     """Map a failed response: 400 is the query's fault, everything else the endpoint's."""
     if response.is_success:
@@ -275,6 +278,9 @@ def _raise_for_status(response: httpx.Response, action: str) -> None:
     detail = response.text[:_ERROR_BODY_LIMIT].strip()
     if response.status_code == 400 and action == "query":
         raise SparqlQueryInvalid(f"The SPARQL query is not valid: {detail}")
+    if response.status_code == 400 and action in ("update", "load triples"):
+        # Our terms passed the IRIREF check but not the endpoint's full IRI parser.
+        raise GraphTermInvalid(f"The SPARQL endpoint refused a term: {detail}")
     raise GraphStoreUnavailable(
         f"The SPARQL endpoint failed to {action}: HTTP {response.status_code} {detail}"
     )
