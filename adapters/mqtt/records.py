@@ -116,6 +116,18 @@ class Curated:
     duplicate: bool = False
 
     @property
+    def tenant(self) -> str:
+        return self.envelope.tenant
+
+    @property
+    def device_id(self) -> str:
+        return self.envelope.device
+
+    @property
+    def ts(self) -> float:
+        return self.envelope.ts
+
+    @property
     def has_content(self) -> bool:
         return bool(self.readings or self.device or self.sensor)
 

@@ -90,9 +90,8 @@ class Bounds:
                 return None, f"longer than {self.max_length} characters"
             if self.pattern is not None and re.search(self.pattern, value) is None:
                 return None, f"{value!r} does not match {self.pattern}"
-        elif self.type == "boolean":
-            if not isinstance(value, bool):
-                return None, f"not a boolean: {value!r}"
+        elif self.type == "boolean" and not isinstance(value, bool):
+            return None, f"not a boolean: {value!r}"
         if self.choices is not None and value not in self.choices:
             return None, f"{value!r} is not one of {', '.join(map(repr, self.choices))}"
         return value, None

@@ -1,0 +1,366 @@
+"""All MQTT wire code: paho-mqtt 2.x, bridged once into asyncio (style notes §2.9).
+
+:class:`MqttClient` is the adapter's side: an async context manager whose messages come
+out of an async iterator, fed from paho's network thread through one bounded queue.
+A full queue blocks the network thread (back-pressure through TCP) for QoS 1; QoS 0
+messages are dropped and counted instead. Acknowledgements are manual: a QoS 1 message
+is acknowledged only after its record is committed (or dead-lettered), in arrival order
+as MQTT 5 §4.6 requires, so a crash leaves every unfinished record with the broker,
+which redelivers it to the persistent session.
+
+:class:`DeviceLink` is the device side (simulator, replay, library mode): a blocking
+client with a retained ``online`` birth, a retained ``offline`` last will, and QoS 1
+publishes with a bounded number in flight.
+
+paho's exceptions and return codes are mapped to :class:`MqttError` here and nowhere
+else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from adapters.mqtt.config import BrokerAddress
+
+__all__ = ["AckTracker", "DeviceLink", "Message", "MqttClient", "MqttError"]
+
+log = logging.getLogger(__name__)
+
+
+class MqttError(Exception):
+    """The broker could not be reached, refused us, or an operation failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One received message; ``generation`` counts connections (acks are per connection)."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    mid: int
+    generation: int
+    received: float
+
+
+class AckTracker:
+    """Sends PUBACKs in arrival order once each message is done (MQTT 5 §4.6).
+
+    Only messages of the current connection are acknowledged: after a reconnect the
+    broker redelivers whatever was not acknowledged, with new packet ids.
+    """
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+        self._pending: deque[list[Any]] = deque()
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def track(self, message: Message) -> list[Any]:
+        """Register an arriving QoS 1 message; returns its token for :meth:`done`."""
+        token = [message.mid, message.generation, False]
+        with self._lock:
+            if message.generation != self._generation:
+                self._pending.clear()
+                self._generation = message.generation
+            self._pending.append(token)
+        return token
+
+    def done(self, token: list[Any]) -> int:
+        """Mark a message finished; acknowledges the finished prefix. Returns acks sent."""
+        sent = 0
+        with self._lock:
+            token[2] = True
+            while self._pending and self._pending[0][2]:
+                mid, generation, _ = self._pending.popleft()
+                if generation == self._generation:
+                    self._send(mid)
+                    sent += 1
+        return sent
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._pending)
+
+
+def _tls(client: paho.Client, address: BrokerAddress) -> None:
+    if address.tls:
+        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+
+
+class MqttClient:
+    """The adapter's asyncio MQTT client over paho (MQTT 5 or 3.1.1)."""
+
+    def __init__(self, address: BrokerAddress, client_id: str, *, mqtt5: bool = True,
+                 subscriptions: Sequence[tuple[str, int]] = (), session_expiry_s: int = 3600,
+                 receive_maximum: int = 1000, keepalive_s: int = 30, queue_size: int = 2000,
+                 clean_start: bool = False) -> None:
+        self.address = address
+        self.client_id = client_id
+        self.mqtt5 = mqtt5
+        self.subscriptions = list(subscriptions)
+        self.session_expiry_s = session_expiry_s
+        self.receive_maximum = receive_maximum
+        self.keepalive_s = keepalive_s
+        self.clean_start = clean_start
+        self.connected = asyncio.Event()
+        self.generation = 0
+        self.session_present: bool | None = None
+        self.dropped = 0
+        self.received = 0
+        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=queue_size)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = threading.Event()
+        self._connect_error: str | None = None
+        if mqtt5:
+            self._paho = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                     protocol=paho.MQTTv5, manual_ack=True)
+        else:
+            self._paho = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                     protocol=paho.MQTTv311, clean_session=clean_start,
+                                     manual_ack=True)
+        self._paho.max_inflight_messages_set(100)
+        self._paho.max_queued_messages_set(0)
+        self._paho.reconnect_delay_set(0.2, 5)
+        if address.username is not None:
+            self._paho.username_pw_set(address.username, address.password)
+        _tls(self._paho, address)
+        self._paho.on_connect = self._on_connect
+        self._paho.on_disconnect = self._on_disconnect
+        self._paho.on_message = self._on_message
+        self.acks = AckTracker(self._send_ack)
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.disconnect()
+
+    async def connect(self, timeout: float = 10.0) -> None:
+        """Connect (the network thread then reconnects on its own after any loss)."""
+        self._loop = asyncio.get_running_loop()
+        properties = None
+        kwargs: dict[str, Any] = {}
+        if self.mqtt5:
+            properties = Properties(PacketTypes.CONNECT)
+            # MQTT 5 §3.1.2.11.2 / §3.1.2.11.3: keep the session across disconnects and
+            # cap what the broker may send us unacknowledged.
+            properties.SessionExpiryInterval = self.session_expiry_s
+            properties.ReceiveMaximum = self.receive_maximum
+            kwargs["clean_start"] = self.clean_start
+        try:
+            self._paho.connect_async(self.address.host, self.address.port,
+                                     keepalive=self.keepalive_s, properties=properties,
+                                     **kwargs)
+        except (OSError, ValueError) as exc:
+            raise MqttError(f"cannot connect to {self.address.host}:{self.address.port}: "
+                            f"{exc}") from exc
+        self._paho.loop_start()
+        try:
+            await asyncio.wait_for(self.connected.wait(), timeout)
+        except TimeoutError:
+            self._paho.loop_stop()
+            raise MqttError(f"no CONNACK from {self.address.host}:{self.address.port} "
+                            f"within {timeout:g} s"
+                            + (f" ({self._connect_error})" if self._connect_error else ""),
+                            ) from None
+
+    async def disconnect(self) -> None:
+        self._closing.set()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._stop)
+
+    def _stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._paho.disconnect()
+        self._paho.loop_stop()
+
+    # -- paho callbacks (network thread) -----------------------------------------------
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
+                    properties: Any) -> None:
+        if reason.is_failure:
+            self._connect_error = str(reason)
+            log.warning("mqtt: %s refused the connection: %s", self.address.host, reason)
+            return
+        self.generation += 1
+        self.session_present = bool(getattr(flags, "session_present", False))
+        # Subscribe on every connection: a restarted broker without persistence has
+        # forgotten the session; subscribing again is harmless when it has not.
+        for topic_filter, qos in self.subscriptions:
+            if self.mqtt5:
+                client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
+            else:
+                client.subscribe(topic_filter, qos=qos)
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self.connected.set)
+        log.info("mqtt: connected to %s:%d as %s (session present: %s)", self.address.host,
+                 self.address.port, self.client_id, self.session_present)
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
+                       properties: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.connected.clear)
+        if not self._closing.is_set():
+            log.warning("mqtt: disconnected from %s:%d (%s); reconnecting",
+                        self.address.host, self.address.port, reason)
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        message = Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid,
+                          self.generation, time.time())
+        self.received += 1
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if msg.qos == 0:
+            loop.call_soon_threadsafe(self._offer, message)
+            return
+        # QoS 1: wait for room (back-pressure), but give up when closing so the network
+        # thread can stop; the message stays unacknowledged and is redelivered.
+        future = asyncio.run_coroutine_threadsafe(self._queue.put(message), loop)
+        while not self._closing.is_set():
+            try:
+                future.result(timeout=0.5)
+                return
+            except TimeoutError:
+                continue
+            except Exception:
+                return
+        future.cancel()
+
+    def _offer(self, message: Message) -> None:
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    def _send_ack(self, mid: int) -> None:
+        with contextlib.suppress(Exception):
+            self._paho.ack(mid, 1)
+
+    # -- API -------------------------------------------------------------------------
+    async def messages(self) -> AsyncIterator[Message]:
+        """Received messages, in arrival order."""
+        while True:
+            yield await self._queue.get()
+
+    def get_nowait(self) -> Message | None:
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
+    async def get(self) -> Message:
+        return await self._queue.get()
+
+    def publish(self, topic: str, payload: bytes | dict[str, Any], qos: int = 1,
+                retain: bool = False) -> None:
+        """Queue a publish (paho sends it, and resends QoS 1 after a reconnect)."""
+        data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        info = self._paho.publish(topic, data, qos=qos, retain=retain)
+        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
+            raise MqttError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+
+class DeviceLink:
+    """A device's blocking connection: birth/last-will status and QoS 1 telemetry."""
+
+    def __init__(self, address: BrokerAddress, client_id: str, *, status_topic: str | None,
+                 mqtt5: bool = True, inflight: int = 100, keepalive_s: int = 30) -> None:
+        self.address = address
+        self.status_topic = status_topic
+        self._connected = threading.Event()
+        protocol = paho.MQTTv5 if mqtt5 else paho.MQTTv311
+        self._paho = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                 protocol=protocol)
+        self._paho.max_inflight_messages_set(inflight)
+        self._paho.max_queued_messages_set(0)
+        self.mqtt5 = mqtt5
+        self.keepalive_s = keepalive_s
+        if address.username is not None:
+            self._paho.username_pw_set(address.username, address.password)
+        _tls(self._paho, address)
+        if status_topic is not None:
+            self._paho.will_set(status_topic, orjson.dumps({"state": "offline",
+                                                            "reason": "lastWill"}),
+                                qos=1, retain=True)
+        self._paho.on_connect = self._on_connect
+        self._paho.on_disconnect = lambda *a: self._connected.clear()
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
+                    properties: Any) -> None:
+        if not reason.is_failure:
+            self._connected.set()
+
+    def connect(self, timeout: float = 10.0) -> None:
+        try:
+            self._paho.connect(self.address.host, self.address.port,
+                               keepalive=self.keepalive_s)
+        except OSError as exc:
+            raise MqttError(f"cannot connect to {self.address.host}:{self.address.port}: "
+                            f"{exc}") from exc
+        self._paho.loop_start()
+        if not self._connected.wait(timeout):
+            self._paho.loop_stop()
+            raise MqttError(f"no CONNACK from {self.address.host}:{self.address.port}")
+        if self.status_topic is not None:
+            self.publish(self.status_topic, {"state": "online", "ts": time.time() * 1000},
+                         retain=True)
+
+    def publish(self, topic: str, payload: bytes | dict[str, Any], qos: int = 1,
+                retain: bool = False) -> paho.MQTTMessageInfo:
+        data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        return self._paho.publish(topic, data, qos=qos, retain=retain)
+
+    def wait_published(self, infos: Sequence[paho.MQTTMessageInfo],
+                       timeout: float = 30.0) -> int:
+        """Wait until the broker acknowledged ``infos``; returns how many it did."""
+        deadline = time.monotonic() + timeout
+        for info in infos:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(remaining)
+        return sum(1 for info in infos if info.is_published())
+
+    def close(self, clean: bool = True) -> None:
+        """Publish the retained ``offline`` status (a clean goodbye), then disconnect."""
+        if clean and self.status_topic is not None and self._connected.is_set():
+            info = self.publish(self.status_topic, {"state": "offline", "reason": "clean",
+                                                    "ts": time.time() * 1000}, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(5)
+        with contextlib.suppress(Exception):
+            self._paho.disconnect()
+        self._paho.loop_stop()
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
