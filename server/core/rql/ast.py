@@ -65,7 +65,8 @@ Value = str | int | float | bool | None | Placeholder
 SPECIAL_FIELDS = frozenset(
     {"thingId", "policyId", "_namespace", "_revision", "_created", "_modified"}
 )
-"""Fields a store keeps as columns rather than inside the thing document."""
+"""Top-level scalar fields that have no sub-properties (all but ``policyId`` are store
+columns rather than parts of the thing document)."""
 
 _DOC_ROOTS = frozenset({"definition", "attributes", "features"})
 
