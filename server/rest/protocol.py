@@ -168,7 +168,8 @@ class Command:
         if parts[5] not in _ACTIONS:
             raise errors.JsonFormatInvalid(
                 f"The command '{parts[5]}' is not one of {', '.join(_ACTIONS)}.")
-        raw_headers = envelope.get("headers") or {}
+        raw_headers = envelope.get("headers")
+        raw_headers = {} if raw_headers is None else raw_headers
         if not isinstance(raw_headers, dict):
             raise errors.JsonFormatInvalid("'headers' must be a JSON object.")
         headers = {str(k).lower(): str(v) for k, v in raw_headers.items()}
