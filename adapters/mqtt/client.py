@@ -38,7 +38,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from adapters.mqtt.config import BrokerAddress
 
-__all__ = ["AckTracker", "DeviceLink", "Message", "MqttClient", "MqttError"]
+__all__ = ["AckTracker", "DeviceLink", "Message", "MqttClient", "MqttError", "open_link"]
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +314,10 @@ class DeviceLink:
                     properties: Any) -> None:
         if not reason.is_failure:
             self._connected.set()
+        else:
+            self.refused = str(reason)
+
+    refused: str | None = None
 
     def connect(self, timeout: float = 10.0) -> None:
         try:
@@ -323,9 +327,12 @@ class DeviceLink:
             raise MqttError(f"cannot connect to {self.address.host}:{self.address.port}: "
                             f"{exc}") from exc
         self._paho.loop_start()
-        if not self._connected.wait(timeout):
-            self._paho.loop_stop()
-            raise MqttError(f"no CONNACK from {self.address.host}:{self.address.port}")
+        deadline = time.monotonic() + timeout
+        while not self._connected.wait(0.05):
+            if self.refused is not None or time.monotonic() > deadline:
+                self._paho.loop_stop()
+                raise MqttError(f"{self.address.host}:{self.address.port} did not accept "
+                                f"the connection: {self.refused or 'no CONNACK'}")
         if self.status_topic is not None:
             self.publish(self.status_topic, {"state": "online", "ts": time.time() * 1000},
                          retain=True)
@@ -364,3 +371,21 @@ class DeviceLink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_link(address: BrokerAddress, client_id: str, *, status_topic: str | None,
+              protocol: str = "auto", inflight: int = 100) -> DeviceLink:
+    """A connected `DeviceLink`; ``auto`` tries MQTT 5 and falls back to 3.1.1 (amqtt)."""
+    if protocol in ("auto", "5"):
+        link = DeviceLink(address, client_id, status_topic=status_topic, mqtt5=True,
+                          inflight=inflight)
+        try:
+            link.connect()
+            return link
+        except MqttError as exc:
+            if protocol == "5" or "protocol" not in str(exc).lower():
+                raise
+    link = DeviceLink(address, client_id, status_topic=status_topic, mqtt5=False,
+                      inflight=inflight)
+    link.connect()
+    return link
