@@ -313,6 +313,7 @@ class Campus:
                 if signal is SignalType.ENV:
                     continue
                 phone.seq += 1
+                value: Any
                 if signal is SignalType.LOC:
                     member, value = "loc", {"lat": lat, "lon": lon, "accuracy": 3.0,
                                             "floor": 0}

@@ -138,7 +138,7 @@ class MqttClient:
                                      manual_ack=True)
         self._paho.max_inflight_messages_set(100)
         self._paho.max_queued_messages_set(0)
-        self._paho.reconnect_delay_set(0.2, 5)
+        self._paho.reconnect_delay_set(1, 5)
         if address.username is not None:
             self._paho.username_pw_set(address.username, address.password)
         _tls(self._paho, address)

@@ -144,6 +144,8 @@ class TwinController:
         self.clock = clock
         self.stats = ControllerStats()
         catalog = core.catalog
+        if catalog is None:
+            raise ValueError("the MQTT adapter needs a core built with a model catalog")
         self._skeletons: dict[str, dict[str, Any]] = {}
         for name in ("EndDevice", "LteCell", "NrCell", "WcdmaCell", "GsmCell",
                      "WifiAccessPoint", "BleBeacon", "EnvironmentSensor"):
@@ -336,7 +338,7 @@ class TwinController:
             else:
                 missing.append(tid)
         if missing:
-            found = {r.thing_id: r for r in self.core.store.get_twins(
+            found: dict[str, TwinRecord] = {r.thing_id: r for r in self.core.store.get_twins(
                 TenantId(tenant), [ThingId(t) for t in missing])}
             for tid in missing:
                 record = found.get(tid)

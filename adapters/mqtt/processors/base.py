@@ -187,5 +187,13 @@ def entries(payload: Any, member: str, curated: Curated) -> list[tuple[str, dict
 def table_schema(catalog: ModelCatalog, model: str, table: Sequence[FieldSpec],
                  extra: dict[str, Any] | None = None, required: tuple[str, ...] = (),
                  ) -> dict[str, Any]:
-    """Object schema of a table's record keys, typed by their SDF properties."""
-    return object_schema(catalog, model, {s.key: s.prop or s.key for s in table}, extra, required)
+    """Object schema of a table's record keys and aliases, typed by their SDF properties;
+    not-available markers are listed as accepted values (they are nulled on input)."""
+    names = {key: spec.prop or spec.key for spec in table for key in (spec.key, *spec.aliases)}
+    schema = object_schema(catalog, model, names, extra, required)
+    for spec in table:
+        if spec.markers:
+            for key in (spec.key, *spec.aliases):
+                schema["properties"][key]["anyOf"].append(
+                    {"enum": list(spec.markers), "description": "not available"})
+    return schema
