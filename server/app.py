@@ -40,7 +40,7 @@ from server.rest.routes import ditto_routes
 from server.rest.td import ThingDescriptions
 from server.settings import Settings
 
-__all__ = ["EXTENSIONS", "Hook", "create_app", "v1_router"]
+__all__ = ["EXTENSIONS", "Hook", "create_app", "mqtt_setup", "v1_router"]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ Hook = Callable[[FastAPI], Awaitable[None]]
 #: ``module:function`` setup callables of optional parts, called with the app in order.
 EXTENSIONS: tuple[str, ...] = (
     "server.grpc.app:setup",
-    "adapters.mqtt:setup",
+    "server.app:mqtt_setup",
 )
 
 
@@ -77,6 +77,33 @@ def _load_extension(spec: str) -> Callable[[FastAPI], Any] | None:
         raise
     setup = getattr(module, function, None)
     return setup if callable(setup) else None
+
+
+def mqtt_setup(app: FastAPI) -> None:
+    """Host the MQTT device adapter (``adapters.mqtt``) when it is installed.
+
+    Its surface is ``handle = await setup(core, settings)`` / ``await unload(handle)``; a
+    failure to start (e.g. no broker) is logged and the server keeps serving its APIs.
+    """
+    try:
+        adapter = importlib.import_module("adapters.mqtt")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("adapters", "adapters.mqtt"):
+            raise
+        return
+
+    async def start(app: FastAPI) -> None:
+        try:
+            app.state.mqtt = await adapter.setup(app.state.core, app.state.settings)
+        except Exception:
+            app.state.mqtt = None
+            log.exception("MQTT adapter did not start; serving without it")
+
+    async def stop(app: FastAPI) -> None:
+        await adapter.unload(getattr(app.state, "mqtt", None))
+
+    app.state.startup.append(start)
+    app.state.shutdown.append(stop)
 
 
 def create_app(core: Core, settings: Settings | None = None, *,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -23,10 +24,12 @@ from typing import Any
 
 from server.settings import Settings, SettingsError
 
-__all__ = ["register"]
+__all__ = ["BANNER_END", "DEMO_TENANT", "register"]
 
 EXIT_OK, EXIT_INVALID = 0, 1
 DEMO_TENANT = "demo"
+#: Last line of the start-up banner (scripts read up to it).
+BANNER_END = "Press Ctrl+C to stop."
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
@@ -186,7 +189,12 @@ def _banner(settings: Settings, port: int, demo_key: str | None) -> str:
             f"  {demo_key}",
             f"Try: curl -u {DEMO_TENANT}:{demo_key} {http}/api/2/things",
         ]
+    lines.append(BANNER_END)
     return "\n".join(lines)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -218,10 +226,14 @@ def _serve(args: argparse.Namespace) -> int:
             _, demo_key = core.tenants.create(DEMO_TENANT)
         app = create_app(core, settings, manage_core=False)
         config = uvicorn.Config(app, log_level=settings.log_level.lower(), access_log=False,
-                                lifespan="on", ws="websockets", timeout_graceful_shutdown=5)
+                                lifespan="on", ws="websockets-sansio",
+                                timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
         print(_banner(settings, sock.getsockname()[1], demo_key), flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal with
+        # the handler found before it started: make that a clean exit so the stores close.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
             server.run(sockets=[sock])
     finally:
         sock.close()
