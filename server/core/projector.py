@@ -77,7 +77,7 @@ class GraphProjector:
                 if not entries:
                     return applied
                 try:
-                    self._graph.apply_many([self._change(e) for e in entries])
+                    self._apply(entries)
                 except Exception:
                     self.failures += 1
                     log.exception("graph projection failed; %d entries stay pending",
@@ -87,6 +87,20 @@ class GraphProjector:
                 applied += len(entries)
                 if len(entries) < self._batch:
                     return applied
+
+    def _apply(self, entries: list[OutboxEntry]) -> None:
+        """Apply in order; a deleted tenant's entry clears its whole graph."""
+        changes: list[tuple[str, Iterable[Triple], Iterable[Triple]]] = []
+        for entry in entries:
+            if entry.kind == "tenant":
+                if changes:
+                    self._graph.apply_many(changes)
+                    changes = []
+                self._graph.clear(entry.tenant)
+            else:
+                changes.append(self._change(entry))
+        if changes:
+            self._graph.apply_many(changes)
 
     def _change(self, entry: OutboxEntry) -> tuple[str, Iterable[Triple], Iterable[Triple]]:
         old = project_entity(entry.tenant, entry.kind, entry.old_doc, self._class_of)

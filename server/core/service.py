@@ -64,7 +64,8 @@ class Core:
         self.twins = TwinService(store, validator, self._committed)
         self.relationships = RelationshipService(store, validator, self._committed)
         self.batch = BatchService(store, validator, self._committed)
-        self.tenants = TenantService(store, on_delete=lambda t: graph.clear(t))
+        # The store records the deletion in the outbox; the projector clears the graph.
+        self.tenants = TenantService(store, on_delete=lambda _: self._committed([]))
 
     # -- lifecycle --------------------------------------------------------------------
     def open(self) -> None:
