@@ -376,8 +376,9 @@ class TwinController:
         states = self._twin_state(tenant, plan, dict.fromkeys(wanted))
         # The device twin.
         attributes = work.attributes if isinstance(work, DeviceUpdate) else dict(work.device)
+        update = isinstance(work, DeviceUpdate)
         self._put(plan, device, "EndDevice", states[device], attributes, work.ts,
-                  touch_always=not isinstance(work, DeviceUpdate) or "online" not in attributes)
+                  touch_always=not update, force=update)
         # Sources and relationships.
         for reading in sources:
             self._put(plan, reading.source_id, reading.model, states[reading.source_id],
@@ -390,8 +391,13 @@ class TwinController:
                       work.ts, touch_always=True)
 
     def _put(self, plan: _Plan, tid: str, model: str, state: dict[str, Any] | None,
-             attributes: dict[str, Any], ts: float, touch_always: bool) -> None:
-        """Plan a twin change: create from the skeleton, or patch what differs."""
+             attributes: dict[str, Any], ts: float, touch_always: bool,
+             force: bool = False) -> None:
+        """Plan a twin change: create from the skeleton, or patch what differs.
+
+        ``force`` applies the attributes whatever their time (status and meta messages
+        are retained, last writer wins); they then do not move ``lastSeen``.
+        """
         if state is None:
             body = {k: (dict(v) if isinstance(v, dict) else v)
                     for k, v in self._skeletons[model].items()}
@@ -399,7 +405,8 @@ class TwinController:
             if model == "EndDevice":
                 attrs.update({"model": "unknown", "manufacturer": "unknown", "online": True})
             attrs.update(attributes)
-            attrs["lastSeen"] = ts
+            if not force:
+                attrs["lastSeen"] = ts
             body["attributes"] = attrs
             plan.put_twin(tid, body)
             plan.twin_states[tid] = dict(attrs)
@@ -409,9 +416,9 @@ class TwinController:
         newer = last is None or ts >= last
         for key, value in attributes.items():
             # Late records (older than what the twin shows) do not roll values back.
-            if state.get(key) != value and (newer or key not in state):
+            if state.get(key) != value and (newer or force or key not in state):
                 patch[key] = value
-        if newer and (touch_always or last is None or
+        if newer and not force and (touch_always or last is None or
                       ts - float(last) >= self.config.source_touch_s) and last != ts:
             patch["lastSeen"] = ts
         if not patch:
