@@ -87,8 +87,7 @@ class ProgressPrinter:
         bar = "#" * filled + "." * (self._width - filled)
         elapsed = time.perf_counter() - self._started
         line = (
-            f"{event.stage:<28} [{bar}] {event.done}/{event.total} "
-            f"{elapsed:6.1f}s {event.message}"
+            f"{event.stage:<28} [{bar}] {event.done}/{event.total} {elapsed:6.1f}s {event.message}"
         )
         if self._tty:
             self._stream.write("\r" + line[:160].ljust(160))

@@ -68,9 +68,7 @@ def function_weights(functions: Sequence[Function]) -> dict[str, float]:
     return {f.name: 1.0 / n_transfer if f.kind == "transfer" else 1.0 for f in functions}
 
 
-def loss(
-    out: Outputs, data: EncodedWindows, functions: Sequence[Function]
-) -> torch.Tensor:
+def loss(out: Outputs, data: EncodedWindows, functions: Sequence[Function]) -> torch.Tensor:
     """Weighted sum over functions of the masked MSE of each target."""
     weights = function_weights(functions)
     total = torch.zeros(())
@@ -118,7 +116,7 @@ def train(
             if cfg.clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
-            running += float(value)
+            running += value.item()
             steps += 1
         last = running / per_epoch
         if progress is not None:
@@ -135,9 +133,7 @@ def predict(model: TwinNet, data: EncodedWindows, batch_size: int = 256) -> Outp
             idx = torch.arange(start, min(start + batch_size, len(data)))
             b = data.take(idx)
             parts.append(model(b.x, b.mask))
-    return {
-        fn: {t: torch.cat([p[fn][t] for p in parts]) for t in parts[0][fn]} for fn in parts[0]
-    }
+    return {fn: {t: torch.cat([p[fn][t] for p in parts]) for t in parts[0][fn]} for fn in parts[0]}
 
 
 def mean_predictor(functions: Sequence[Function]) -> Predictor:
@@ -169,8 +165,8 @@ def evaluate(
         for start in range(0, len(data), batch_size):
             idx = torch.arange(start, min(start + batch_size, len(data)))
             b = data.take(idx)
-            out = model(b.x, b.mask, functions) if isinstance(model, TwinNet) else model(
-                b.x, b.mask
+            out = (
+                model(b.x, b.mask, functions) if isinstance(model, TwinNet) else model(b.x, b.mask)
             )
             parts.append(
                 {

@@ -72,13 +72,11 @@ def _occluded(boxes: np.ndarray) -> np.ndarray:
     nearer = z[:, None, :] < z[:, :, None] - 0.3
     with np.errstate(invalid="ignore"):
         covered = (overlap > 0.5 * w[:, :, None]) & nearer
-    result: np.ndarray = np.asarray(covered, dtype=bool).any(axis=2)
-    return result
+    flags: np.ndarray = np.asarray(covered, dtype=bool)
+    return np.asarray(flags.any(axis=2))
 
 
-def observe_boxes(
-    clean: np.ndarray, area: AreaConditions, rng: np.random.Generator
-) -> np.ndarray:
+def observe_boxes(clean: np.ndarray, area: AreaConditions, rng: np.random.Generator) -> np.ndarray:
     """Measured boxes: jitter, depth noise and outliers; NaN when out of view or occluded."""
     obs = clean.copy()
     shape = clean.shape[:2]

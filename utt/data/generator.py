@@ -121,7 +121,9 @@ def _simulate(area: AreaConditions, cfg: GeneratorConfig, seq: int) -> _Simulate
     seen = observe_boxes(clean, area, rng)
     boxes = {"BBX5": seen[:, :n_phones], "BBX5_Others": seen[:, n_phones:]}
 
-    field_ = MagneticField.draw(area, rng)
+    # The magnetic field belongs to the place: the same north and disturbance in every
+    # sequence of an area.
+    field_ = MagneticField.draw(area, np.random.default_rng([cfg.seed, area.index, 0x3A6]))
     phones = []
     clean_imu = []
     for j, walk in enumerate(walks[:n_phones]):
@@ -216,9 +218,7 @@ def generate(
             start_end[area.place][seq_id] = [frames[first], frames[last]]
             saved: dict[str, Any] = {k: v[keep] for k, v in truth.items()}
             np.savez_compressed(seq_dir / TRUTH_FILE, frame_ts=frame_ts[keep], **saved)
-            written.append(
-                GeneratedSequence(area.index, seq_dir, last + 1 - first, len(phones))
-            )
+            written.append(GeneratedSequence(area.index, seq_dir, last + 1 - first, len(phones)))
             if progress is not None:
                 progress(ProgressEvent("generate", len(written), total, seq_id))
     for place, entries in start_end.items():

@@ -1,7 +1,8 @@
 """Smartphone IMU signals for a walker: the five 3-axis streams and the orientation.
 
-Simulated at 100 Hz in the phone frame. The phone is carried with a fixed random mounting
-rotation; its orientation is the walker's heading composed with that mounting (notes §1.5).
+Simulated at 100 Hz in the phone frame. The phone is held in front with a fixed, randomly
+drawn mounting rotation near a common hand-held pose; its orientation is the walker's heading
+composed with that mounting (notes §1.5).
 Values are typical smartphone MEMS figures, not taken from the papers:
 
 * LINEAR: vertical +/-1-3 m/s^2 at the step frequency, a smaller forward surge and lateral
@@ -91,8 +92,25 @@ class MagneticField:
         return base + dist
 
 
+def _axis_angle(axis: int, angle: float) -> np.ndarray:
+    q = np.zeros(4)
+    q[0] = np.cos(angle / 2)
+    q[1 + axis] = np.sin(angle / 2)
+    return q
+
+
 def _random_mounting(rng: np.random.Generator) -> np.ndarray:
-    q = rng.normal(size=4)
+    """Phone-to-body rotation of a phone held in front: top forward, screen tilted up.
+
+    Body frame: x forward, y left, z up. The phone's y axis (its top) points forward, it
+    is pitched 40-50 degrees towards the walker (reading the screen while walking), with up
+    to 5 degrees of roll and yaw.
+    """
+    top_forward = _axis_angle(2, -np.pi / 2)  # phone y -> body x
+    tilt = _axis_angle(1, -np.radians(rng.uniform(40.0, 50.0)))
+    roll = _axis_angle(0, np.radians(rng.uniform(-5.0, 5.0)))
+    yaw = _axis_angle(2, np.radians(rng.uniform(-5.0, 5.0)))
+    q = quat_multiply(yaw, quat_multiply(tilt, quat_multiply(roll, top_forward)))
     return q / np.linalg.norm(q)
 
 

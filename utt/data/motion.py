@@ -71,9 +71,7 @@ class Walk:
         )
 
 
-def simulate_walk(
-    area: AreaConditions, duration_s: float, rng: np.random.Generator
-) -> Walk:
+def simulate_walk(area: AreaConditions, duration_s: float, rng: np.random.Generator) -> Walk:
     """Simulate one walker for ``duration_s`` seconds in ``area``."""
     n = round(duration_s * IMU_RATE_HZ)
     y_max = area.max_depth_m + 1.0

@@ -10,7 +10,7 @@ from utt.data.loader import area_dirs, load_sequence
 from utt.data.windows import Moments, WindowSet, make_windows, time_splits
 from utt.modalities import MODALITY_NAMES, modality
 
-__all__ = ["AreaData", "WindowConfig", "build_areas", "load_area"]
+__all__ = ["AreaData", "WindowConfig", "build_areas", "load_area", "sequence_roles"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,11 @@ class WindowConfig:
 
     ``length`` frames per window (30 frames = 3 s at 10 fps, as ViFiT uses), ``stride``
     between training windows, ``eval_stride`` between validation and test windows.
+
+    ``split_by`` chooses how an area's data is divided into train/validation/test:
+    ``sequence`` holds out whole sequences (unseen walkers and phones: the honest test of
+    generalisation), ``time`` cuts every sequence in time; ``auto`` uses ``sequence`` when
+    an area has at least three sequences.
     """
 
     length: int = 30
@@ -26,6 +31,11 @@ class WindowConfig:
     eval_stride: int = 10
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     min_valid: float = 0.5
+    split_by: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.split_by not in ("auto", "sequence", "time"):
+            raise ValueError(f"split_by must be auto, sequence or time, not {self.split_by!r}")
 
 
 @dataclass(frozen=True)
@@ -50,16 +60,36 @@ class AreaData:
         return {m: Moments.of(a) for m, a in self.train.data.items()}
 
 
+def sequence_roles(n: int, fractions: tuple[float, float, float]) -> list[str]:
+    """Role of each of ``n`` sequences: the last ones are held out for test, then validation.
+
+    At least one sequence each for validation and test, and at least one for training.
+    """
+    if n < 3:
+        raise ValueError("a split by sequence needs at least three sequences")
+    n_test = max(1, round(n * fractions[2]))
+    n_val = max(1, round(n * fractions[1]))
+    n_train = max(1, n - n_val - n_test)
+    n_val = n - n_train - n_test
+    return ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
+
+
 def _area_from_dirs(
     index: int, dirs: Sequence[Path], modalities: Sequence[str], cfg: WindowConfig
 ) -> AreaData:
     arrays = sorted({modality(m).array for m in modalities})
     parts: dict[str, list[WindowSet]] = {"train": [], "val": [], "test": []}
     scenes = []
-    for d in dirs:
+    by_sequence = cfg.split_by == "sequence" or (cfg.split_by == "auto" and len(dirs) >= 3)
+    roles = sequence_roles(len(dirs), cfg.fractions) if by_sequence else []
+    for i, d in enumerate(dirs):
         seq = load_sequence(d, arrays)
         scenes.append(seq.scene)
-        for name, frames in zip(parts, time_splits(seq.frames, cfg.fractions), strict=True):
+        if by_sequence:
+            plan = [(roles[i], slice(None))]
+        else:
+            plan = list(zip(parts, time_splits(seq.frames, cfg.fractions), strict=True))
+        for name, frames in plan:
             stride = cfg.stride if name == "train" else cfg.eval_stride
             parts[name].append(
                 make_windows(seq, modalities, cfg.length, stride, frames, cfg.min_valid)
@@ -80,9 +110,7 @@ def build_areas(
 ) -> list[AreaData]:
     """Windows of every local area under ``root`` (one per scene unless ``k`` is given)."""
     cfg = window or WindowConfig()
-    return [
-        _area_from_dirs(i, dirs, modalities, cfg) for i, dirs in enumerate(area_dirs(root, k))
-    ]
+    return [_area_from_dirs(i, dirs, modalities, cfg) for i, dirs in enumerate(area_dirs(root, k))]
 
 
 def load_area(

@@ -212,9 +212,7 @@ class Normalizer:
 
     def to_dict(self) -> dict[str, dict[str, list[float]]]:
         """JSON-ready form, stored in model artifacts."""
-        return {
-            m: {"mean": self.mean[m].tolist(), "std": self.std[m].tolist()} for m in self.mean
-        }
+        return {m: {"mean": self.mean[m].tolist(), "std": self.std[m].tolist()} for m in self.mean}
 
     @classmethod
     def from_dict(cls, d: dict[str, dict[str, list[float]]]) -> Normalizer:

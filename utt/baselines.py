@@ -1,0 +1,152 @@
+"""The two baselines UTT is compared with, trained on pooled raw data.
+
+* **Centralized**: every local area sends its raw windows to the server, which trains the
+  same fused network as UTT from scratch.
+* **Direct mapping**: each new twin is learned from scratch from one source modality, with
+  no fusion and no reuse of existing twins: one model per target (a split therefore trains
+  two), a merge reads only its first source.
+
+Both count as communication the raw windows every area uploads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from utt.data.splits import AreaData
+from utt.data.windows import EncodedWindows, Normalizer, WindowSet
+from utt.federated.client import ModelSpec
+from utt.functions import Function, transfer
+from utt.metrics import total
+from utt.nets.config import NetConfig
+from utt.progress import CancelToken, ProgressCallback, ProgressEvent
+from utt.training import TrainConfig, evaluate, train
+
+__all__ = ["CentralFit", "direct_specs", "fit_centralized", "fit_direct", "upload_bytes"]
+
+
+def upload_bytes(areas: Sequence[AreaData]) -> int:
+    """Bytes of raw windows all areas send to a central server (train, val and test)."""
+    return sum(a.train.nbytes + a.val.nbytes + a.test.nbytes for a in areas)
+
+
+@dataclass
+class CentralFit:
+    """Models trained on pooled data, keyed by a name (``model`` or the target)."""
+
+    specs: dict[str, ModelSpec]
+    states: dict[str, dict[str, torch.Tensor]]
+    val_curve: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+    bytes: int = 0
+    best_epoch: int = 0
+
+
+@dataclass
+class _Pooled:
+    train: EncodedWindows
+    val: EncodedWindows
+
+
+def _pool(areas: Sequence[AreaData], normalizer: Normalizer) -> _Pooled:
+    return _Pooled(
+        normalizer.encode(WindowSet.concat([a.train for a in areas])),
+        normalizer.encode(WindowSet.concat([a.val for a in areas])),
+    )
+
+
+def _train_one(
+    spec: ModelSpec,
+    pooled: _Pooled,
+    epochs: int,
+    cfg: TrainConfig,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    stage: str,
+    seed: int,
+) -> tuple[dict[str, torch.Tensor], list[float], int]:
+    torch.manual_seed(seed)
+    model = spec.build()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    curve = [total(evaluate(model, pooled.val, spec.functions)).nmse]
+    best, best_epoch = {k: v.clone() for k, v in model.state_dict().items()}, 0
+    for epoch in range(1, epochs + 1):
+        step = TrainConfig(1, cfg.batch_size, cfg.lr, cfg.clip, cfg.seed + 1000 * epoch)
+        train(model, pooled.train, step, optimizer=opt, cancel=cancel)
+        curve.append(total(evaluate(model, pooled.val, spec.functions)).nmse)
+        # Keep the epoch that validated best, as the federated runs keep their best round.
+        if curve[-1] < curve[best_epoch]:
+            best, best_epoch = {k: v.clone() for k, v in model.state_dict().items()}, epoch
+        if progress is not None:
+            progress(ProgressEvent(stage, epoch, epochs, f"val NMSE {curve[-1]:.4f}"))
+    return best, curve, best_epoch
+
+
+def fit_centralized(
+    areas: Sequence[AreaData],
+    spec: ModelSpec,
+    normalizer: Normalizer,
+    epochs: int,
+    cfg: TrainConfig,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    stage: str = "centralized",
+) -> CentralFit:
+    """Train ``spec`` from scratch on all areas' windows pooled at the server."""
+    started = time.perf_counter()
+    pooled = _pool(areas, normalizer)
+    state, curve, best = _train_one(spec, pooled, epochs, cfg, progress, cancel, stage, cfg.seed)
+    return CentralFit(
+        {"model": spec},
+        {"model": state},
+        curve,
+        time.perf_counter() - started,
+        upload_bytes(areas),
+        best,
+    )
+
+
+def direct_specs(function: Function, net: NetConfig) -> dict[str, ModelSpec]:
+    """One fusion-free single-source model per target of ``function``."""
+    source = function.sources[0]
+    return {t: ModelSpec(net, (transfer(source, t),), None) for t in function.targets}
+
+
+def fit_direct(
+    areas: Sequence[AreaData],
+    function: Function,
+    net: NetConfig,
+    normalizer: Normalizer,
+    epochs: int,
+    cfg: TrainConfig,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    stage: str = "direct",
+) -> CentralFit:
+    """Train the direct-mapping models of ``function`` on pooled windows."""
+    started = time.perf_counter()
+    pooled = _pool(areas, normalizer)
+    specs = direct_specs(function, net)
+    states = {}
+    curves = []
+    for i, (target, spec) in enumerate(specs.items()):
+        states[target], curve, _ = _train_one(
+            spec, pooled, epochs, cfg, progress, cancel, f"{stage} ->{target}", cfg.seed + i
+        )
+        curves.append(curve)
+    # One curve for the function: the mean over its targets, epoch by epoch.
+    mean_curve = [sum(c[e] for c in curves) / len(curves) for e in range(len(curves[0]))]
+    return CentralFit(
+        specs,
+        states,
+        mean_curve,
+        time.perf_counter() - started,
+        upload_bytes(areas),
+        int(min(range(len(mean_curve)), key=mean_curve.__getitem__)),
+    )
