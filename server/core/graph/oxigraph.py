@@ -22,8 +22,12 @@ from server.core.graph.terms import Triple, graph_node, tenant_of_graph, to_ntri
 
 __all__ = ["LOAD_CHUNK", "OxigraphGraphStore", "update_text"]
 
-LOAD_CHUNK = 50_000
-"""Triples per bulk-load call: bounds the text held in memory while loading."""
+LOAD_CHUNK = 200_000
+"""Triples per bulk-load call: bounds the text held in memory while loading.
+
+A load of fewer triples is one ordinary transaction instead: each bulk-load call writes
+new RocksDB files, and many small ones slow every later read until they are compacted.
+"""
 
 
 def update_text(changes: Sequence[tuple[ox.NamedNode, list[str], list[str]]]) -> str:
@@ -51,10 +55,13 @@ class OxigraphGraphStore(GraphStore):
         memory. One process at a time may open a directory.
 
     Every diff is one ``DELETE DATA``/``INSERT DATA`` update, the one transaction
-    pyoxigraph offers its Python callers for mixed changes; loads go through pyoxigraph's
-    bulk loader in chunks of `LOAD_CHUNK` triples. The query time limit is checked between solutions
-    (pyoxigraph has no query timeout): a query whose first solution needs a full sort or
-    aggregate over a large graph can overrun it by that step.
+    pyoxigraph offers its Python callers for mixed changes. A load of `LOAD_CHUNK` triples
+    or more goes through pyoxigraph's bulk loader chunk by chunk, then compacts; a smaller
+    one is a single transaction, so loading twin by twin stays cheap.
+
+    The query time limit is checked between solutions (pyoxigraph has no query timeout):
+    a query whose first solution needs a full sort or aggregate over a large graph can
+    overrun it by that step.
     """
 
     def __init__(
@@ -126,11 +133,19 @@ class OxigraphGraphStore(GraphStore):
         while True:
             chunk = list(itertools.islice(lines, LOAD_CHUNK))
             if not chunk:
-                return total
-            with _mapped("bulk load", GraphTermInvalid):
+                break
+            with _mapped("load", GraphTermInvalid):
                 data = ("\n".join(chunk) + "\n").encode()
+                if total == 0 and len(chunk) < LOAD_CHUNK:
+                    store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+                    return len(chunk)
                 store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
             total += len(chunk)
+        if total:
+            # Merge the bulk loader's files, so that reads do not consult each of them.
+            with _mapped("compact after a bulk load"):
+                store.optimize()
+        return total
 
     # --- reads -----------------------------------------------------------------------
 

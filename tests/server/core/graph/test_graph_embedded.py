@@ -9,12 +9,14 @@ from rdflib import Literal
 
 from server.core.graph import (
     GraphStoreUnavailable,
+    GraphTermInvalid,
     OxigraphGraphStore,
     QueryLimits,
     SparqlHttpGraphStore,
     SparqlQueryTooLarge,
     open_graph_store,
 )
+from server.core.graph import oxigraph as oxigraph_module
 from server.modeling.vocab import key_iri, twin_iri
 
 
@@ -103,3 +105,19 @@ def test_factory_http_urls() -> None:
         assert isinstance(store, SparqlHttpGraphStore)
         assert store.query_url.endswith("/ds/sparql")
         assert store.store_url is None
+
+
+def test_large_loads_use_the_bulk_loader_in_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(oxigraph_module, "LOAD_CHUNK", 1000)
+    with OxigraphGraphStore(tmp_path / "g") as store:
+        assert store.load("acme", _triples("acme", 3500)) == 3500
+        assert store.count("acme") == 3500
+        assert store.load("acme", _triples("acme", 10)) == 10  # already there
+        assert store.count("acme") == 3500
+        # Not atomic past one chunk: whole chunks before a bad triple stay loaded.
+        bad = [*_triples("beta", 2500), ("urn:not-a-term", key_iri("p"), Literal(1))]
+        with pytest.raises(GraphTermInvalid):
+            store.load("beta", bad)
+        assert store.count("beta") == 2000
