@@ -2,8 +2,8 @@
 
 Usage::
 
-    python bench/sparql.py                    # ~1M triples, embedded + oxigraph serve
-    python bench/sparql.py --no-http          # embedded pyoxigraph only
+    python bench/sparql.py                    # ~1M triples, embedded + oxigraph serve (2-3 min)
+    python bench/sparql.py --no-http          # embedded pyoxigraph only (about 1 min less)
     python bench/sparql.py --devices 2000 --cells 1200 --runs 100   # a quick run
 
 The graph is shaped like ndtwin's: phone twins (attributes with a zone, features ``cell``
