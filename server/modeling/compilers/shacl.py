@@ -114,15 +114,17 @@ class _Builder:
         return model_class_iri(self.base_uri, schema.pointer)
 
     def _common(self) -> None:
-        self.shape(_NULL, [(SH["in"], self.rdf_list([NDT.null]))])
+        # Shared shapes hold no RDF lists (blank nodes): every file writes the
+        # same triples for them, so a union of files keeps one copy of each.
+        self.shape(_NULL, [(SH.hasValue, NDT.null)])
         kinds = [self.shape(NDT[f"{d.fragment.capitalize()}Value"], [(SH.datatype, d)])
                  for d in (XSD.double, XSD.integer, XSD.decimal, XSD.string)]
-        self._number_kinds = kinds[:3]
-        self.shape(_NUMBER, [(SH["or"], self.rdf_list(kinds[:3]))])
+        self.shape(_NOT_NUMBER, [(SH["not"], kind) for kind in kinds[:3]])
+        self.shape(_NUMBER, [(SH["not"], _NOT_NUMBER)])
         self.shape(_ARRAY, [(SH["class"], NDT.Array)])
         self.shape(_OBJECT, [(SH.nodeKind, SH.IRI), (SH["not"], _NULL), (SH["not"], _ARRAY)])
-        for negated, shape in ((_NOT_NUMBER, _NUMBER), (_NOT_STRING, kinds[3]),
-                               (_NOT_ARRAY, _ARRAY), (_NOT_OBJECT, _OBJECT)):
+        for negated, shape in ((_NOT_STRING, kinds[3]), (_NOT_ARRAY, _ARRAY),
+                               (_NOT_OBJECT, _OBJECT)):
             self.shape(negated, [(SH["not"], shape)])
 
     # -- values ----------------------------------------------------------------------
@@ -140,7 +142,7 @@ class _Builder:
         kind = schema.type
         pairs: Pairs = []
         if kind == "number":
-            pairs.append((SH["or"], self.rdf_list(self._number_kinds)))
+            pairs.append((SH.node, _NUMBER))
         elif kind in _DATATYPE:
             pairs.append((SH.datatype, _DATATYPE[kind]))
         elif kind == "object":
@@ -197,12 +199,16 @@ class _Builder:
             pairs.extend(found)
 
     def equals(self, const: Any, iri: URIRef) -> tuple[URIRef, Node]:
-        """Equality with a JSON scalar, by value for numbers (``2`` equals ``2.0``)."""
+        """Equality with a JSON scalar, by value for numbers (``2`` equals ``2.0``).
+
+        Always a nested shape: a const may sit beside an ``enum`` (``sh:in``),
+        and SHACL allows one ``sh:in`` per shape (SHACL §4.8.3).
+        """
         if isinstance(const, (int, float)) and not isinstance(const, bool):
             bound = _number(const)
             return (SH.node, self.shape(iri, [(SH.node, _NUMBER), (SH.minInclusive, bound),
                                               (SH.maxInclusive, bound)]))
-        return (SH["in"], self.rdf_list([json_literal(const)]))
+        return (SH.node, self.shape(iri, [(SH["in"], self.rdf_list([json_literal(const)]))]))
 
     def numeric_pairs(self, schema: DataSchema, base: URIRef) -> Pairs:
         pairs: Pairs = []
@@ -213,11 +219,10 @@ class _Builder:
             if value is not None:
                 pairs.append((predicate, _number(value)))
         if schema.multiple_of is not None:
-            pairs.append((SH.node, self.multiple_of(schema.multiple_of,
-                                                    shape_iri(base, "multipleOf"))))
+            pairs.append((SH.node, self.multiple_of(schema.multiple_of)))
         return pairs
 
-    def multiple_of(self, step: int | float, iri: URIRef) -> URIRef:
+    def multiple_of(self, step: int | float) -> URIRef:
         # SHACL core has no multipleOf; this repeats JSON Schema's test (Validation
         # §6.2.1): an integer step divides integers exactly (the projection writes
         # every integral number as xsd:integer, so an xsd:double is never a
@@ -229,7 +234,10 @@ class _Builder:
             literal = f'"{float(step)!r}"^^<{XSD.double}>'
             condition = f"FLOOR($this / {literal}) != $this / {literal}"
         select = f"SELECT $this WHERE {{ FILTER (isNumeric($this) && ({condition})) }}"
-        constraint = self.bnode()
+        # One shape per step, shared by every member that uses it (and by every
+        # file: the triples are identical): SHACL engines parse each query once.
+        iri = NDT[f"MultipleOf/{step!r}"]
+        constraint = _sub(iri, "sparql")
         self.add((constraint, SH.select, Literal(select)))
         self.add((constraint, SH.message, Literal(f"Value is not a multiple of {step}")))
         return self.shape(iri, [(SH.sparql, constraint)])
@@ -295,7 +303,7 @@ class _Builder:
                                                       [(SH.path, key), *items],
                                                       node_shape=False)))
         if schema.unique_items:
-            pairs.append((SH.sparql, self.unique(key, size)))
+            pairs.append((SH.node, self.unique(key, size)))
         if schema.choices:
             options = []
             for index, (_, alternative) in enumerate(schema.choices):
@@ -308,15 +316,18 @@ class _Builder:
             pairs.append((SH["or"], self.rdf_list(options)))
         return pairs
 
-    def unique(self, key: URIRef, size: URIRef) -> BNode:
+    def unique(self, key: URIRef, size: URIRef) -> URIRef:
         # RDF keeps one triple per distinct element: fewer distinct values than
         # the recorded length means a duplicate (only typed scalars reach here).
-        constraint = self.bnode()
+        # Shared per key like multiple_of, for the same reason.
+        iri = NDT["UniqueItems/" + str(key).rsplit("/", 1)[-1]] if size != NDT.size else \
+            NDT.UniqueItems
+        constraint = _sub(iri, "sparql")
         select = (f"SELECT $this WHERE {{ $this <{size}> ?n . OPTIONAL {{ $this <{key}> ?v }} }}"
                   " GROUP BY $this ?n HAVING (COUNT(DISTINCT ?v) < ?n)")
         self.add((constraint, SH.select, Literal(select)))
         self.add((constraint, SH.message, Literal("Array items are not unique")))
-        return constraint
+        return self.shape(iri, [(SH.sparql, constraint)])
 
     def position_pairs(self, schema: DataSchema, base: URIRef) -> Pairs:
         """Constraints on a value that may be JSON null (if the schema is nullable)."""
