@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from server.core.graph.base import GraphStore
@@ -107,17 +107,19 @@ class GraphProjector:
         new = project_entity(entry.tenant, entry.kind, entry.new_doc, self._class_of)
         return entry.tenant, old - new, new - old
 
-    def rebuild(self, tenants: Iterable[str], twins: Iterable[tuple[str, dict[str, Any]]],
-                relationships: Iterable[tuple[str, dict[str, Any]]]) -> int:
-        """Recreate the graph of ``tenants`` from documents (``ndtwin graph rebuild``)."""
+    def rebuild(self, tenant: str, twins: Iterable[dict[str, Any]],
+                relationships: Iterable[dict[str, Any]]) -> int:
+        """Recreate one tenant's graph from documents (``ndtwin graph rebuild``).
+
+        One generator feeds the store's bulk loader, so memory stays flat however many
+        twins the tenant has.
+        """
+        def triples() -> Iterator[Triple]:
+            for doc in twins:
+                yield from project_entity(tenant, "twin", doc, self._class_of)
+            for doc in relationships:
+                yield from project_entity(tenant, "relationship", doc, self._class_of)
+
         with self._lock:
-            for tenant in tenants:
-                self._graph.clear(tenant)
-            count = 0
-            for tenant, doc in twins:
-                count += self._graph.load(
-                    tenant, project_entity(tenant, "twin", doc, self._class_of))
-            for tenant, doc in relationships:
-                count += self._graph.load(
-                    tenant, project_entity(tenant, "relationship", doc, self._class_of))
-            return count
+            self._graph.clear(tenant)
+            return self._graph.load(tenant, triples())

@@ -20,7 +20,7 @@ from server.core.batch import BatchService
 from server.core.catalog import ModelCatalog
 from server.core.context import Caller
 from server.core.graph.base import GraphStore, QueryResult
-from server.core.ids import ThingId
+from server.core.ids import TenantId, ThingId
 from server.core.projector import GraphProjector
 from server.core.relationships.service import RelationshipService
 from server.core.stores.base import TwinStore
@@ -100,29 +100,25 @@ class Core:
                    if tenant is None or t.tenant == tenant]
         self.projector.drain()
 
-        def twins() -> Iterator[tuple[str, dict[str, Any]]]:
-            for name in tenants:
-                cursor: str | None = None
-                while True:
-                    page = self.store.search(name, None, size=200, cursor=cursor)
-                    for record in page.items:
-                        yield name, record_view(record)
-                    if page.cursor is None:
-                        break
-                    cursor = page.cursor
+        def twins(name: TenantId) -> Iterator[dict[str, Any]]:
+            cursor: str | None = None
+            while True:
+                page = self.store.search(name, None, size=200, cursor=cursor)
+                yield from (record_view(record) for record in page.items)
+                if page.cursor is None:
+                    return
+                cursor = page.cursor
 
-        def relationships() -> Iterator[tuple[str, dict[str, Any]]]:
-            for name in tenants:
-                cursor: str | None = None
-                while True:
-                    items, cursor = self.store.list_relationships(name, size=200,
-                                                                  cursor=cursor)
-                    for record in items:
-                        yield name, relationship_view(record)
-                    if cursor is None:
-                        break
+        def relationships(name: TenantId) -> Iterator[dict[str, Any]]:
+            cursor: str | None = None
+            while True:
+                items, cursor = self.store.list_relationships(name, size=200, cursor=cursor)
+                yield from (relationship_view(record) for record in items)
+                if cursor is None:
+                    return
 
-        return self.projector.rebuild(tenants, twins(), relationships())
+        return sum(self.projector.rebuild(name, twins(name), relationships(name))
+                   for name in tenants)
 
     # -- SPARQL ---------------------------------------------------------------------
     def query(self, caller: Caller, text: str, accept: str | None = None) -> QueryResult:
