@@ -96,8 +96,10 @@ class MethodNotAllowed(errors.NdtError):
     status = 405
     grpc_code = "UNIMPLEMENTED"
 
-    def __init__(self, method: str, path: str) -> None:
-        super().__init__(f"The method {method} is not allowed on '{path}'.")
+    def __init__(self, method: str, path: str, allowed: tuple[str, ...] = ()) -> None:
+        self.allowed = allowed
+        super().__init__(f"The method {method} is not allowed on '{path}'."
+                         + (f" Use {', '.join(allowed)}." if allowed else ""))
 
 
 class NotImplementedYet(errors.NdtError):
@@ -117,6 +119,8 @@ def error_response(exc: errors.NdtError, headers: dict[str, str] | None = None) 
     extra = dict(headers or {})
     if exc.status == 401:
         extra.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)
+    if isinstance(exc, MethodNotAllowed) and exc.allowed:
+        extra.setdefault("Allow", ", ".join(exc.allowed))
     if exc.status == 304:
         return Response(status_code=304, headers=extra)
     return Response(orjson.dumps(exc.to_dict()), status_code=exc.status,

@@ -80,8 +80,14 @@ class DittoHeaders:
             except errors.RqlExpressionInvalid as exc:
                 raise errors.ConditionInvalid(
                     f"The condition '{condition}' is not valid RQL: {exc.message}") from exc
-        return Preconditions(parse_etags(self.get("if-match")),
-                             parse_etags(self.get("if-none-match")), node)
+        return Preconditions(parse_etags(self._tags("if-match")),
+                             parse_etags(self._tags("if-none-match")), node)
+
+    def _tags(self, name: str) -> str | None:
+        # An empty entity-tag list carries no condition; treat it as absent, as common
+        # HTTP servers do, instead of a list that can never match.
+        value = self.get(name)
+        return value if value is not None and value.strip() else None
 
     def historical(self) -> tuple[int | None, datetime | None]:
         """``at-historical-revision`` / ``at-historical-timestamp`` (Ditto history API)."""

@@ -24,22 +24,25 @@ from typing import Any
 from fastapi.openapi.utils import get_openapi
 from starlette.routing import BaseRoute
 
+from server.rest.selection import KEY_FIELDS_PATTERN, THING_FIELDS_PATTERN
+
 __all__ = ["api_version", "build_document", "ditto_paths", "main"]
 
 _REF = "#/components/schemas/"
 _KEY = r"^[^\x00-\x1F\x7F-\xFF/]+$"
-_NAMESPACE = r"([a-zA-Z][a-zA-Z0-9_]*([.-][a-zA-Z][a-zA-Z0-9_]*)*)?"
+_NS = r"[a-zA-Z][a-zA-Z0-9_]*([.-][a-zA-Z][a-zA-Z0-9_]*)*"
+_NAMESPACE = f"({_NS})?"
 _THING_ID = rf"^{_NAMESPACE}:[^\x00-\x1F\x7F-\xFF/]+$"
 _ID_IN_LIST = rf"{_NAMESPACE}:[^\x00-\x1F\x7F-\xFF/,]+"
 _DEFINITION = r"^([_a-zA-Z0-9.-]+:[_a-zA-Z0-9.-]+:[_a-zA-Z0-9.-]+|https?://[!-~]+)$"
-_THING_FIELD = "(thingId|policyId|definition|attributes|features|_revision|_created|" \
-               "_modified|_namespace)"
 _SIZE = "([1-9]|[1-9][0-9]|1[0-9][0-9]|200)"
 _SORT = "[+-](thingId|_created|_modified)"
-_RQL_VALUE = r'("[a-z0-9]{0,8}"|-?[0-9]{1,6}|true|false|null)'
+_RQL_VALUE = r'("[a-z0-9]{0,8}"|-?(0|[1-9][0-9]{0,5})|true|false|null)'
 _RQL_PROP = "(thingId|policyId|_revision|attributes/[a-z]{1,8}|features/[a-z]{1,8}/properties/" \
             "[a-z]{1,8})"
-_RQL = rf"^((eq|ne|gt|ge|lt|le)\({_RQL_PROP},{_RQL_VALUE}\)|exists\({_RQL_PROP}\))$"
+_RQL_BODY = rf"(eq|ne|gt|ge|lt|le)\({_RQL_PROP},{_RQL_VALUE}\)|exists\({_RQL_PROP}\)"
+_RQL = f"^({_RQL_BODY})$"
+_RQL_OR_EMPTY = f"^({_RQL_BODY})?$"
 
 _JSON = "application/json"
 _MERGE = "application/merge-patch+json"
@@ -89,7 +92,8 @@ def _schemas() -> dict[str, Any]:
         "NewThing": {
             "type": "object", "additionalProperties": False,
             "description": "A thing's body; 'thingId' comes from the path (or is generated).",
-            "properties": {"policyId": _ref("PolicyId"), "definition": _ref("Definition"),
+            "properties": {"policyId": _ref("PolicyId"),
+                           "definition": {"anyOf": [_ref("Definition"), {"type": "null"}]},
                            "attributes": _ref("JsonObject"), "features": _ref("Features")}},
         "PatchThing": {
             "type": "object", "additionalProperties": False,
@@ -104,7 +108,7 @@ def _schemas() -> dict[str, Any]:
                            "'fields'.",
             "properties": {
                 "thingId": {"type": "string"}, "policyId": {"type": "string"},
-                "definition": {"type": "string"}, "attributes": {"type": "object"},
+                "definition": {"type": ["string", "null"]}, "attributes": {"type": "object"},
                 "features": {"type": "object", "additionalProperties": {"type": "object"}},
                 "_revision": {"type": "integer", "minimum": 1},
                 "_created": {"type": "string"}, "_modified": {"type": "string"},
@@ -151,14 +155,13 @@ _PARAMS: dict[str, dict[str, Any]] = {
                            {"type": "string", "pattern": r"^[^\x00-\x1F\x7F-\xFF/]+"
                             r"(/[^\x00-\x1F\x7F-\xFF/]+)*$", "not": {"enum": [".", ".."]}},
                            "JSON pointer to a property."),
-    "thingFields": _param("fields", "query", {"type": "string",
-                                              "pattern": f"^{_THING_FIELD}(,{_THING_FIELD})*$"},
+    "thingFields": _param("fields", "query",
+                          {"type": "string", "pattern": THING_FIELDS_PATTERN},
                           "Comma-separated JSON pointers to select; nesting is kept "
                           "(e.g. 'thingId,attributes/location'); '_revision', '_created', "
                           "'_modified', '_namespace' only appear when selected."),
-    "keyFields": _param("fields", "query", {"type": "string",
-                                            "pattern": r"^[a-zA-Z0-9_]+(,[a-zA-Z0-9_]+)*$"},
-                        "Comma-separated keys of this resource to select."),
+    "keyFields": _param("fields", "query", {"type": "string", "pattern": KEY_FIELDS_PATTERN},
+                        "Comma-separated JSON pointers into this resource to select."),
     "condition": _param("condition", "query", {"type": "string", "pattern": _RQL},
                         "RQL condition checked against the stored thing; false: 412 "
                         "'things:condition.failed' (also as a header)."),
@@ -169,25 +172,22 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "responseRequired": _param("response-required", "query", {"type": "boolean"},
                                "false: answer 202 without waiting for a body."),
     "ids": _param("ids", "query",
-                  {"type": "string", "pattern": f"^{_ID_IN_LIST}(,{_ID_IN_LIST})*$"},
+                  {"type": "string", "pattern": f"^({_ID_IN_LIST}(,{_ID_IN_LIST})*)?$"},
                   "Comma-separated thing ids; missing things are left out."),
     "option": _param("option", "query", {"type": "string",
                                          "pattern": rf"^(size\({_SIZE}\)|sort\({_SORT}\)|"
-                                                    rf"size\({_SIZE}\),sort\({_SORT}\))$"},
+                                                    rf"size\({_SIZE}\),sort\({_SORT}\))?$"},
                      "size(n) (1..200, default 25), sort(+a,-b) and cursor(c) from the "
-                     "previous page."),
-    "filter": _param("filter", "query", {"type": "string", "pattern": _RQL},
+                     "previous page; empty: the defaults."),
+    "filter": _param("filter", "query", {"type": "string", "pattern": _RQL_OR_EMPTY},
                      "An RQL filter (eq, ne, gt, ge, lt, le, in, like, ilike, exists, empty, "
-                     "and, or, not)."),
+                     "and, or, not); empty: all things."),
     "namespaces": _param("namespaces", "query",
-                         {"type": "string",
-                          "pattern": r"^[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)*"
-                                     r"(,[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)*)*$"},
-                         "Comma-separated namespaces to restrict to."),
+                         {"type": "string", "pattern": f"^({_NS}(,{_NS})*)?$"},
+                         "Comma-separated namespaces to restrict to; empty: all."),
     "namespace": _param("namespace", "query",
-                        {"type": "string",
-                         "pattern": r"^[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)*$"},
-                        "Namespace of the generated thing id."),
+                        {"type": "string", "pattern": f"^({_NS})?$"},
+                        "Namespace of the generated thing id (empty by default)."),
 }
 
 
@@ -259,7 +259,7 @@ def _delete(op_id: str, summary: str, tag: str, params: list[str]) -> dict[str, 
 # (path suffix, name, tag, PUT schema, PATCH schema, read schema, fields kind, delete?)
 _RESOURCES: list[tuple[str, str, str, str, str, str, str, bool]] = [
     ("", "Thing", "Things", "NewThing", "PatchThing", "Thing", "thingFields", True),
-    ("/policyId", "PolicyId", "Things", "PolicyId", "", "PolicyId", "", False),
+    ("/policyId", "PolicyId", "Things", "PolicyId", "PolicyId", "PolicyId", "", False),
     ("/definition", "Definition", "Things", "Definition", "Definition", "Definition", "",
      True),
     ("/attributes", "Attributes", "Things", "JsonObject", "JsonObject", "JsonObject",
@@ -305,9 +305,12 @@ def ditto_paths() -> dict[str, Any]:
         item["put"] = _write(f"put{name}", f"Create or replace the {_words(name)}", tag,
                              _ref(put), write_params, _JSON, _ref(read))
         if patch:
+            # null deletes the resource (RFC 7396 §2); a thing itself takes an object.
+            body = _ref(patch) if name in ("Thing", "PolicyId") else \
+                {"anyOf": [_ref(patch), {"type": "null"}]}
             item["patch"] = _write(f"patch{name}",
                                    f"Merge-patch the {_words(name)} (RFC 7396)", tag,
-                                   _ref(patch), write_params, _MERGE, _ref(read))
+                                   body, write_params, _MERGE, _ref(read))
         if deletable:
             item["delete"] = _delete(f"delete{name}", f"Delete the {_words(name)}", tag,
                                      base + cond + ["responseRequired"])
@@ -338,8 +341,9 @@ def ditto_paths() -> dict[str, Any]:
     }
     search_params = ["filter", "option", "thingFields", "namespaces"]
     form = {"type": "object", "additionalProperties": False,
-            "properties": {p: _PARAMS[p]["schema"] for p in ("filter", "option",
-                                                             "namespaces")}}
+            "properties": {"fields": _PARAMS["thingFields"]["schema"],
+                           **{p: _PARAMS[p]["schema"] for p in ("filter", "option",
+                                                                "namespaces")}}}
     paths["/api/2/search/things"] = {
         "get": {"operationId": "searchThings", "tags": ["Search"],
                 "summary": "Search things with RQL",
@@ -349,19 +353,26 @@ def ditto_paths() -> dict[str, Any]:
                               **_errors("400", "401")}},
         "post": {"operationId": "searchThingsPost", "tags": ["Search"],
                  "summary": "Search things with RQL (form body)",
-                 "requestBody": {"required": True, "content": {
+                 "requestBody": {"required": False, "content": {
                      "application/x-www-form-urlencoded": {"schema": form}}},
                  "responses": {"200": {"description": "One page of results.",
                                        "content": _json(_ref("SearchResult"))},
                                **_errors("400", "401", "413", "415")}},
     }
+    count_form = {"type": "object", "additionalProperties": False,
+                  "properties": {p: _PARAMS[p]["schema"] for p in ("filter", "namespaces")}}
+    counted = {"200": {"description": "The count, a bare integer.",
+                       "content": _json({"type": "integer", "minimum": 0})}}
     paths["/api/2/search/things/count"] = {
         "get": {"operationId": "countThings", "tags": ["Search"],
                 "summary": "Count things matching an RQL filter",
                 "parameters": [_PARAMS[p] for p in ("filter", "namespaces")],
-                "responses": {"200": {"description": "The count, a bare integer.",
-                                      "content": _json({"type": "integer", "minimum": 0})},
-                              **_errors("400", "401")}},
+                "responses": {**counted, **_errors("400", "401")}},
+        "post": {"operationId": "countThingsPost", "tags": ["Search"],
+                 "summary": "Count things matching an RQL filter (form body)",
+                 "requestBody": {"required": False, "content": {
+                     "application/x-www-form-urlencoded": {"schema": count_form}}},
+                 "responses": {**counted, **_errors("400", "401", "413", "415")}},
     }
     paths["/api/2/whoami"] = {
         "get": {"operationId": "whoami", "tags": ["Auth"], "summary": "The caller's subject",

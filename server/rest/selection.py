@@ -8,6 +8,7 @@ here instead.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,44 @@ from server.core.preconditions import Preconditions
 from server.core.service import Core
 from server.core.twins.fields import FieldSelectionError, FieldSelector
 
-__all__ = ["retrieve"]
+__all__ = ["KEY_FIELDS_PATTERN", "THING_FIELDS_PATTERN", "check_fields", "retrieve"]
+
+# The accepted ``fields`` syntax, also published in the OpenAPI document: comma-separated
+# JSON pointers, each optionally followed by one parenthesised list of sub-pointers
+# (``attributes/loc(x,y)``). Tokens are Ditto keys (no '/', no \x00-\x1F\x7F-\xFF) without
+# parentheses, commas or surrounding white space.
+_CHAR = r"[^\x00-\x1F\x7F-\xFF/(),]"
+_EDGE = r"[^\x00-\x1F\x7F-\xFF/(),\s]"
+_TOKEN = rf"{_EDGE}({_CHAR}*{_EDGE})?"
+_ROOT = ("(thingId|policyId|definition|attributes|features|_namespace|_revision|_created|"
+         "_modified|_metadata|_policy|_context)")
+
+
+def _fields(first: str) -> str:
+    path = f"{first}(/{_TOKEN})*"
+    inner = f"{_TOKEN}(/{_TOKEN})*"
+    part = rf"{path}(\({inner}(,{inner})*\))?"
+    return f"^({part}(,{part})*)?$"
+
+
+#: ``fields`` of a thing: the first key of each pointer is a thing field.
+THING_FIELDS_PATTERN = _fields(_ROOT)
+#: ``fields`` of a sub-resource: pointers into it.
+KEY_FIELDS_PATTERN = _fields(_TOKEN)
+_THING_FIELDS = re.compile(THING_FIELDS_PATTERN)
+_KEY_FIELDS = re.compile(KEY_FIELDS_PATTERN)
+
+
+def check_fields(fields: str | None, at_root: bool = True) -> str | None:
+    """``fields`` if it follows the published syntax (None when empty), else 400."""
+    if not fields:
+        return None
+    pattern = _THING_FIELDS if at_root else _KEY_FIELDS
+    if pattern.fullmatch(fields) is None:
+        raise errors.FieldSelectionInvalid(
+            f"The field selector '{fields}' is not a comma-separated list of JSON pointers "
+            + ("starting with a thing field." if at_root else "into this resource."))
+    return fields
 
 
 def retrieve(core: Core, caller: Caller, thing_id: str, path: str, fields: str | None,
@@ -25,6 +63,7 @@ def retrieve(core: Core, caller: Caller, thing_id: str, path: str, fields: str |
              at_time: datetime | None = None) -> tuple[Any, str]:
     """The value at ``path`` with ``fields`` applied, and its entity tag (synchronous)."""
     at_root = path in ("", "/")
+    fields = check_fields(fields, at_root)
     if not fields or at_root:
         return core.twins.retrieve(caller, thing_id, path, fields or None, pre,
                                    at_revision, at_time)

@@ -21,6 +21,7 @@ from server.rest.codec import json_response, media_type, read_body
 from server.rest.context import authenticate, call, rest_state
 from server.rest.errors import MediaTypeUnsupported
 from server.rest.routes.things import search_namespaces, search_option
+from server.rest.selection import check_fields
 
 __all__ = ["count_things", "search_things"]
 
@@ -53,7 +54,7 @@ async def search_things(request: Request) -> Response:
     option = search_option(params.get("option"))
     namespaces = search_namespaces(params.get("namespaces"))
     items, cursor = await call(rest_state(request).core.twins.search, caller, _filter(params),
-                               option, params.get("fields") or None, namespaces)
+                               option, check_fields(params.get("fields")), namespaces)
     body: dict[str, object] = {"items": items}
     if cursor is not None:
         body["cursor"] = cursor

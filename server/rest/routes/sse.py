@@ -29,6 +29,7 @@ from server.rest.codec import dumps
 from server.rest.context import call, rest_state
 from server.rest.paths import ThingTarget
 from server.rest.protocol import EventFilter, context_of, partial_thing, split_pointer
+from server.rest.selection import check_fields
 
 __all__ = ["HEARTBEAT", "last_event_id", "thing_stream", "things_stream"]
 
@@ -50,6 +51,7 @@ def last_event_id(request: Request) -> int | None:
 
 
 def _selector(fields: str | None, at_root: bool) -> FieldSelector | None:
+    fields = check_fields(fields, at_root)
     if not fields:
         return None
     try:
@@ -77,7 +79,7 @@ def _with_meta(event: ChangeEvent, data: dict[str, Any]) -> dict[str, Any]:
 async def things_stream(request: Request, caller: Caller) -> Response:
     """The change stream of all the caller's things (``GET /api/2/things``)."""
     query = request.query_params
-    ids = [i.strip() for i in query.get("ids", "").split(",") if i.strip()] or None
+    ids = [i for i in query.get("ids", "").split(",") if i] or None
     event_filter = EventFilter.parse(query.get("namespaces"), query.get("filter"), ids)
     selector = _selector(query.get("fields"), at_root=True)
     extra = _selector(query.get("extraFields"), at_root=True)

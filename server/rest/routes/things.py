@@ -29,7 +29,8 @@ from server.rest.errors import MethodNotAllowed, error_response
 from server.rest.headers import DittoHeaders
 from server.rest.paths import ThingTarget, parse_target, thing_url
 from server.rest.routes import sse
-from server.rest.selection import retrieve
+from server.rest.selection import check_fields, retrieve
+from server.rest.shapes import check_merge_body, check_put_body
 from server.rest.td import TD_MEDIA_TYPE
 
 __all__ = [
@@ -62,14 +63,18 @@ def search_namespaces(raw: str | None) -> list[str] | None:
     """``namespaces=a,b`` as a list; an invalid namespace is Ditto's search error."""
     if raw is None:
         return None
-    names = [n.strip() for n in raw.split(",") if n.strip()]
+    if raw == "":
+        return None
+    names = raw.split(",")
     for name in names:
         try:
             validate_namespace(name)
         except errors.NamespaceInvalid as exc:
             raise errors.SearchNamespacesInvalid(
                 f"The namespace '{name}' is not valid.") from exc
-    return names or None
+        if name == "":
+            raise errors.SearchNamespacesInvalid("A namespace in the list is empty.")
+    return names
 
 
 # -- /api/2/things -------------------------------------------------------------------
@@ -82,14 +87,14 @@ async def list_things(request: Request) -> Response:
         return await sse.things_stream(request, caller)
     state = rest_state(request)
     query = request.query_params
-    fields = query.get("fields") or None
-    ids = query.get("ids")
-    if ids is not None:
-        wanted = [i.strip() for i in ids.split(",") if i.strip()]
-        items = await call(state.core.twins.get_many, caller, wanted, fields)
-        return json_response(items)
+    fields = check_fields(query.get("fields"))
     option = search_option(query.get("option"))
     namespaces = search_namespaces(query.get("namespaces"))
+    ids = query.get("ids")
+    if ids is not None:
+        wanted = [i for i in ids.split(",") if i]
+        items = await call(state.core.twins.get_many, caller, wanted, fields)
+        return json_response(items)
     items, cursor = await call(state.core.twins.search, caller, None, option, fields,
                                namespaces)
     url = str(request.url)
@@ -151,8 +156,10 @@ async def put_resource(request: Request) -> Response:
     headers = ditto_headers(request)
     options = _WriteOptions.of(headers)
     body = await read_json(request, state.settings.max_body_bytes)
-    result = await call(state.core.twins.put, caller, target.thing_id, target.path, body,
-                        headers.preconditions())
+    pre = headers.preconditions()
+    if not pre.empty:
+        check_put_body(target, body)
+    result = await call(state.core.twins.put, caller, target.thing_id, target.path, body, pre)
     return _written(request, target, options, result)
 
 
@@ -164,8 +171,11 @@ async def merge_resource(request: Request) -> Response:
     headers = ditto_headers(request)
     options = _WriteOptions.of(headers)
     body = await read_json(request, state.settings.max_body_bytes, MERGE_PATCH_TYPES)
+    pre = headers.preconditions()
+    if not pre.empty:
+        check_merge_body(target, body)
     result = await call(state.core.twins.merge, caller, target.thing_id, target.path, body,
-                        headers.preconditions())
+                        pre)
     return _written(request, target, options, result)
 
 
@@ -174,7 +184,7 @@ async def delete_resource(request: Request) -> Response:
     caller = await authenticate(request)
     target = parse_target(request)
     if target.is_policy_id:
-        raise MethodNotAllowed("DELETE", request.url.path)
+        raise MethodNotAllowed("DELETE", request.url.path, ("GET", "PUT", "PATCH"))
     state = rest_state(request)
     headers = ditto_headers(request)
     required = headers.response_required

@@ -394,3 +394,39 @@ async def test_thing_description_needs_a_known_model(client: httpx.AsyncClient) 
     absent = await client.get("/api/2/things/org.example:none",
                               headers={"Accept": "application/td+json"})
     assert absent.status_code == 404
+
+
+async def test_a_malformed_conditional_write_is_400_not_412(
+        client: httpx.AsyncClient) -> None:
+    await _create(client)
+    never = {"condition": 'eq(attributes/room,"nowhere")'}
+    cases = [("put", f"{THING}/definition", b'{"a": 1}', JSON),
+             ("put", f"{THING}/attributes", b'{"a/b": 1}', JSON),
+             ("put", f"{THING}/features/f/definition", b'["x:y:1", "x:y:1"]', JSON),
+             ("patch", f"{THING}/definition", b'""', MERGE),
+             ("patch", f"{THING}/attributes", b'{"": 1, "ok": null}', MERGE),
+             ("patch", THING, b"null", MERGE)]
+    for method, path, body, headers in cases:
+        response = await client.request(method, path, content=body, headers=headers,
+                                        params=never)
+        assert response.status_code == 400, (method, path, response.text)
+    valid = await client.patch(f"{THING}/attributes", content=b'{"room": null}',
+                               headers=MERGE, params=never)
+    assert valid.status_code == 412
+
+
+async def test_empty_entity_tag_lists_are_no_condition(client: httpx.AsyncClient) -> None:
+    await _create(client)
+    assert (await client.get(THING, headers={"If-Match": ""})).status_code == 200
+    assert (await client.put(f"{THING}/attributes/x", json=1,
+                             headers={"If-None-Match": " "})).status_code == 201
+
+
+async def test_405_lists_the_allowed_methods(client: httpx.AsyncClient) -> None:
+    refused = await client.delete(f"{THING}/policyId")
+    assert refused.headers["allow"] == "GET, PUT, PATCH"
+    options = await client.options(f"{THING}/attributes")
+    assert options.status_code == 405
+    assert options.headers["allow"] == "GET, PUT, PATCH, DELETE"
+    collection = await client.delete("/api/2/things")
+    assert collection.headers["allow"] == "GET, POST"
