@@ -36,7 +36,7 @@ def build_validator(catalog: ModelCatalog, validation: str = "compiled") -> Twin
 def build_core(store: str = "sqlite", graph: str = "embedded",
                data_dir: str | Path = ".ndtwin",
                model_dirs: Sequence[str | Path] | None = None,
-               validation: str = "shacl", catalog: ModelCatalog | None = None,
+               validation: str = "compiled", catalog: ModelCatalog | None = None,
                settings: CoreSettings | None = None) -> Core:
     """A core over the chosen stores and models; call ``open()`` before use."""
     data = Path(data_dir)

@@ -48,6 +48,9 @@ def shapes_of(documents: Iterable[ResolvedDocument]) -> Graph:
 def _pointer(focus: str, root: str, path: Any) -> str | None:
     """A JSON pointer for a result: the focus node below the twin plus the key."""
     below = focus[len(root):] if focus.startswith(root) else ""
+    parts = below.split("/")
+    if len(parts) == 3 and parts[1] == "features":
+        below += "/properties"  # a feature's own keys are its properties
     key = str(path)[len(_KEY_PREFIX):] if isinstance(path, URIRef) and \
         str(path).startswith(_KEY_PREFIX) else None
     if key is None:
