@@ -24,11 +24,16 @@ log = logging.getLogger(__name__)
 async def _start(app: FastAPI) -> None:
     settings = app.state.settings
     try:
-        server = await start_grpc_server(app.state.core, settings.grpc_port,
-                                         host=settings.host, settings=settings)
+        server = await start_grpc_server(
+            app.state.core, settings.grpc_port, host=settings.host, settings=settings
+        )
     except RuntimeError as exc:  # grpcio reports a failed bind as RuntimeError
-        log.error("gRPC: cannot listen on %s:%s (%s); serving REST only", settings.host,
-                  settings.grpc_port, exc)
+        log.error(
+            "gRPC: cannot listen on %s:%s (%s); serving REST only",
+            settings.host,
+            settings.grpc_port,
+            exc,
+        )
         return
     app.state.grpc_server = server
     log.info("gRPC: serving on %s:%d", settings.host, bound_port(server))

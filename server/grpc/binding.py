@@ -24,8 +24,9 @@ from server.grpc.status import grpc_status_of
 __all__ = ["authenticate", "generic_handlers"]
 
 
-async def authenticate(services: Services, headers: Mapping[str, str],
-                       deadline: float | None) -> Call:
+async def authenticate(
+    services: Services, headers: Mapping[str, str], deadline: float | None
+) -> Call:
     """The `Call` of a request: the operator key, or a tenant's key."""
     if services.auth.is_operator(headers):
         return Call(None, services.runner, deadline, operator=True)
@@ -34,8 +35,11 @@ async def authenticate(services: Services, headers: Mapping[str, str],
 
 
 async def _call_of(services: Services, context: grpc.aio.ServicerContext) -> Call:
-    headers = {key.lower(): value for key, value in context.invocation_metadata() or ()
-               if isinstance(value, str)}
+    headers = {
+        key.lower(): value
+        for key, value in context.invocation_metadata() or ()
+        if isinstance(value, str)
+    }
     remaining = context.time_remaining()
     deadline = time.monotonic() + remaining if remaining is not None else None
     return await authenticate(services, headers, deadline)
@@ -50,33 +54,39 @@ def _unary(services: Services, impl: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             await context.abort_with_status(grpc_status_of(exc))
             raise AssertionError("unreachable") from exc
+
     return handle
 
 
 def _stream(services: Services, impl: Callable[..., Any]) -> Callable[..., Any]:
-    async def handle(request: Message,
-                     context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
+    async def handle(request: Message, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
         try:
             call = await _call_of(services, context)
             async for item in impl(request, call):
                 yield item
         except Exception as exc:
             await context.abort_with_status(grpc_status_of(exc))
+
     return handle
 
 
-def _method_handler(services: Services, method: MethodDescriptor,
-                    servicer: Any) -> grpc.RpcMethodHandler:
+def _method_handler(
+    services: Services, method: MethodDescriptor, servicer: Any
+) -> grpc.RpcMethodHandler:
     impl = getattr(servicer, method.name)
     request_type = message_factory.GetMessageClass(method.input_type)
     serialize = _serialize
     if method.server_streaming:
         return grpc.unary_stream_rpc_method_handler(
-            _stream(services, impl), request_deserializer=request_type.FromString,
-            response_serializer=serialize)
+            _stream(services, impl),
+            request_deserializer=request_type.FromString,
+            response_serializer=serialize,
+        )
     return grpc.unary_unary_rpc_method_handler(
-        _unary(services, impl), request_deserializer=request_type.FromString,
-        response_serializer=serialize)
+        _unary(services, impl),
+        request_deserializer=request_type.FromString,
+        response_serializer=serialize,
+    )
 
 
 def _serialize(message: Message) -> bytes:

@@ -49,8 +49,9 @@ class Runner:
     def __init__(self, threads: int = 8) -> None:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="ndtwin-core")
 
-    async def run(self, deadline: float | None, fn: Callable[..., _T], *args: Any,
-                  **kwargs: Any) -> _T:
+    async def run(
+        self, deadline: float | None, fn: Callable[..., _T], *args: Any, **kwargs: Any
+    ) -> _T:
         """Run ``fn`` in the pool; raise `DeadlineExceeded` once ``deadline`` passes.
 
         A core call already started cannot be stopped: past the deadline the client gets

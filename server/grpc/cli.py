@@ -25,18 +25,28 @@ def _default_target() -> str:
 def register(subparsers: Any) -> None:
     """Add ``grpc list`` to the top-level ``ndtwin`` parser."""
     grpc_parser = subparsers.add_parser(
-        "grpc", help="inspect a running gRPC server",
-        description="Inspect a running ndtwin (or any) gRPC server through server reflection.")
-    commands = grpc_parser.add_subparsers(dest="grpc_command", metavar="COMMAND",
-                                          required=True)
+        "grpc",
+        help="inspect a running gRPC server",
+        description="Inspect a running ndtwin (or any) gRPC server through server reflection.",
+    )
+    commands = grpc_parser.add_subparsers(dest="grpc_command", metavar="COMMAND", required=True)
     list_parser = commands.add_parser(
-        "list", help="list the services (and methods) of a server",
-        description="List the services of a server through gRPC server reflection.")
-    list_parser.add_argument("--target", default=None, metavar="HOST:PORT",
-                             help="server address (default: 127.0.0.1:$NDTWIN_GRPC_PORT "
-                                  f"or 127.0.0.1:{_DEFAULT_PORT})")
-    list_parser.add_argument("-l", "--long", action="store_true",
-                             help="also list each method with its request and response")
+        "list",
+        help="list the services (and methods) of a server",
+        description="List the services of a server through gRPC server reflection.",
+    )
+    list_parser.add_argument(
+        "--target",
+        default=None,
+        metavar="HOST:PORT",
+        help=f"server address (default: 127.0.0.1:$NDTWIN_GRPC_PORT or 127.0.0.1:{_DEFAULT_PORT})",
+    )
+    list_parser.add_argument(
+        "-l",
+        "--long",
+        action="store_true",
+        help="also list each method with its request and response",
+    )
     list_parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
     list_parser.set_defaults(handler=run_list)
 
@@ -63,8 +73,10 @@ def list_services(target: str, long: bool = False, timeout: float = 5.0) -> list
             for method in service.methods:
                 stream_in = "stream " if method.client_streaming else ""
                 stream_out = "stream " if method.server_streaming else ""
-                lines.append(f"  {method.name}({stream_in}{method.input_type.full_name}) "
-                             f"returns ({stream_out}{method.output_type.full_name})")
+                lines.append(
+                    f"  {method.name}({stream_in}{method.input_type.full_name}) "
+                    f"returns ({stream_out}{method.output_type.full_name})"
+                )
         return lines
 
 

@@ -61,8 +61,9 @@ class RequestCache:
         except ValueError as exc:
             raise RequestIdInvalid(f"The request_id '{request_id}' is not a UUID.") from exc
 
-    async def run(self, tenant: str, request_id: str, request: Message,
-                  produce: Callable[[], Awaitable[_M]]) -> _M:
+    async def run(
+        self, tenant: str, request_id: str, request: Message, produce: Callable[[], Awaitable[_M]]
+    ) -> _M:
         """The answer to ``request``: cached, awaited from a running twin, or produced."""
         if not request_id:
             return await produce()

@@ -27,8 +27,9 @@ class FieldMaskInvalid(errors.BadRequest):
     """An ``update_mask`` path is malformed or names no updatable field."""
 
     code = "update.mask.invalid"
-    default_description = "List updatable fields, dot-separated; quote map keys holding '.' " \
-                          "in backticks."
+    default_description = (
+        "List updatable fields, dot-separated; quote map keys holding '.' in backticks."
+    )
 
 
 class OrderByInvalid(errors.BadRequest):
@@ -38,7 +39,8 @@ class OrderByInvalid(errors.BadRequest):
     default_description = (
         "order_by is a comma-separated list of fields, each optionally followed by 'desc': "
         "thing_id, policy_id, definition, revision, create_time, update_time, "
-        "attributes.<path> or features.<path>.")
+        "attributes.<path> or features.<path>."
+    )
 
 
 def split_path(path: str) -> list[str]:
@@ -79,9 +81,13 @@ def split_path(path: str) -> list[str]:
             raise FieldMaskInvalid(f"The field path '{path}' ends with a dot.")
 
 
-def apply_mask(current: Mapping[str, Any], values: Mapping[str, Any],
-               paths: Sequence[str] | None, fields: Mapping[str, str],
-               ignored: frozenset[str] = frozenset()) -> dict[str, Any]:
+def apply_mask(
+    current: Mapping[str, Any],
+    values: Mapping[str, Any],
+    paths: Sequence[str] | None,
+    fields: Mapping[str, str],
+    ignored: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """``current`` with the masked paths replaced by their values in ``values``.
 
     ``fields`` maps a mask's first segment (the proto field name) to the JSON key; only
@@ -104,8 +110,10 @@ def apply_mask(current: Mapping[str, Any], values: Mapping[str, Any],
             continue
         key = fields.get(segments[0])
         if key is None:
-            raise FieldMaskInvalid(f"The update mask names '{segments[0]}', which is not an "
-                                   f"updatable field ({', '.join(sorted(fields))}).")
+            raise FieldMaskInvalid(
+                f"The update mask names '{segments[0]}', which is not an "
+                f"updatable field ({', '.join(sorted(fields))})."
+            )
         tokens = [key, *segments[1:]]
         value: Any = values
         for token in tokens:
@@ -146,16 +154,22 @@ def order_by_to_sort(order_by: str) -> str:
         words = item.split()
         if not words and not order_by.strip():
             return ""
-        if not words or len(words) > 2 or (len(words) == 2
-                                           and words[1].lower() not in ("asc", "desc")):
+        if (
+            not words
+            or len(words) > 2
+            or (len(words) == 2 and words[1].lower() not in ("asc", "desc"))
+        ):
             raise OrderByInvalid(f"The order_by '{order_by}' is not valid.")
         field = words[0]
         if field in _SORT_FIELDS:
             path = _SORT_FIELDS[field]
         else:
             segments = split_path(field)
-            if segments[0] not in ("attributes", "features") or len(segments) < 2 or any(
-                    "/" in s for s in segments):
+            if (
+                segments[0] not in ("attributes", "features")
+                or len(segments) < 2
+                or any("/" in s for s in segments)
+            ):
                 raise OrderByInvalid(f"The order_by field '{field}' is not sortable.")
             path = "/".join(segments)
         descending = len(words) == 2 and words[1].lower() == "desc"

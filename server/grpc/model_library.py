@@ -59,8 +59,10 @@ class ModelNotFound(errors.NotFound):
 
     def __init__(self, model_id: str) -> None:
         self.value = model_id
-        super().__init__(f"The model '{model_id}' could not be found or requester had "
-                         "insufficient permissions to access it.")
+        super().__init__(
+            f"The model '{model_id}' could not be found or requester had "
+            "insufficient permissions to access it."
+        )
 
 
 class ModelConflict(errors.Conflict):
@@ -80,9 +82,10 @@ class ModelIdInvalid(errors.BadRequest):
 
     def __init__(self, model_id: str) -> None:
         self.value = model_id
-        super().__init__(f"Model ID '{model_id}' is not valid!",
-                         description="A model ID is 1-63 characters of a-z, 0-9 and '-', "
-                                     "starting a-z.")
+        super().__init__(
+            f"Model ID '{model_id}' is not valid!",
+            description="A model ID is 1-63 characters of a-z, 0-9 and '-', starting a-z.",
+        )
 
 
 class ModelSourceInvalid(errors.BadRequest):
@@ -137,8 +140,9 @@ class ModelLibrary:
 
     max_per_tenant = 100
 
-    def __init__(self, directories: Sequence[Path] = (),
-                 documents: Sequence[ResolvedDocument] | None = None) -> None:
+    def __init__(
+        self, directories: Sequence[Path] = (), documents: Sequence[ResolvedDocument] | None = None
+    ) -> None:
         """Serve ``documents`` (e.g. the core's catalog) or else the valid models found in
         ``directories``; each is named by the stem of its file."""
         self._lock = threading.Lock()
@@ -158,8 +162,9 @@ class ModelLibrary:
                 text = path.read_text(encoding="utf-8")
             except OSError:
                 text = json.dumps(resolved.source.data, indent=2, ensure_ascii=False)
-            self._builtin.setdefault(model_id, LibraryModel(
-                model_id, text, resolved.source, resolved, True))
+            self._builtin.setdefault(
+                model_id, LibraryModel(model_id, text, resolved.source, resolved, True)
+            )
 
     # -- reading ----------------------------------------------------------------------
     def models(self, tenant: str) -> list[LibraryModel]:
@@ -196,9 +201,12 @@ class ModelLibrary:
         failing = [i for i in issues if i.is_error]
         if failing:
             raise errors.PayloadValidationError(
-                [errors.ValidationDetail(file, i.pointer or "/", i.rule, None, i.message)
-                 for i in failing],
-                "The SDF document is not valid; nothing was registered.")
+                [
+                    errors.ValidationDetail(file, i.pointer or "/", i.rule, None, i.message)
+                    for i in failing
+                ],
+                "The SDF document is not valid; nothing was registered.",
+            )
         registry = self._registry(tenant)
         document = SdfDocument(Path(file), data)
         registry.add(document)
@@ -206,8 +214,8 @@ class ModelLibrary:
             resolved = Resolver(registry).resolve_document(document)
         except ResolutionError as exc:  # validation resolves too; kept for safety
             raise errors.PayloadValidationError(
-                [errors.ValidationDetail(file, exc.pointer or "/", exc.rule, None,
-                                         exc.message)]) from exc
+                [errors.ValidationDetail(file, exc.pointer or "/", exc.rule, None, exc.message)]
+            ) from exc
         model = LibraryModel(model_id, text, document, resolved, False)
         with self._lock:
             mine = self._tenants.setdefault(tenant, {})
@@ -215,7 +223,8 @@ class ModelLibrary:
                 raise ModelConflict(model_id)
             if len(mine) >= self.max_per_tenant:
                 raise errors.BadRequest(
-                    f"A tenant may register at most {self.max_per_tenant} models.")
+                    f"A tenant may register at most {self.max_per_tenant} models."
+                )
             mine[model_id] = model
         return model
 
@@ -238,9 +247,11 @@ class ModelLibrary:
             produced = TARGETS[target](model.resolved)
         except TargetUnavailableError as exc:
             raise CompilerUnavailable(
-                f"The '{target}' compiler is not available on this server: {exc}") from exc
-        files = [(name, media_type,
-                  content.decode("utf-8") if isinstance(content, bytes) else content)
-                 for name, content in sorted(produced.items())]
+                f"The '{target}' compiler is not available on this server: {exc}"
+            ) from exc
+        files = [
+            (name, media_type, content.decode("utf-8") if isinstance(content, bytes) else content)
+            for name, content in sorted(produced.items())
+        ]
         model._compiled[view] = files
         return files

@@ -43,8 +43,7 @@ class ResourceNameInvalid(errors.BadRequest):
     def __init__(self, field: str, value: str, pattern: str) -> None:
         self.field = field
         self.value = value
-        super().__init__(f"The {field} '{value}' is not a resource name of the form "
-                         f"'{pattern}'.")
+        super().__init__(f"The {field} '{value}' is not a resource name of the form '{pattern}'.")
 
 
 def tenant_name(tenant: str) -> str:
@@ -70,8 +69,12 @@ def model_name(model_id: str) -> str:
 def _split(value: str, field: str, pattern: str, collection: str | None) -> list[str]:
     parts = value.split("/") if isinstance(value, str) else []
     size = 2 if collection is None else 4
-    if (len(parts) != size or parts[0] != "tenants" or not all(parts)
-            or (collection is not None and parts[2] != collection)):
+    if (
+        len(parts) != size
+        or parts[0] != "tenants"
+        or not all(parts)
+        or (collection is not None and parts[2] != collection)
+    ):
         raise ResourceNameInvalid(field, value, pattern)
     return parts
 
@@ -100,8 +103,7 @@ def parse_twin_name(value: str, caller: Caller, field: str = "name") -> ThingId:
 
 def parse_relationship_name(value: str, caller: Caller, field: str = "name") -> RelationshipId:
     """The id of ``tenants/{tenant}/relationships/{relationship}`` of the caller's tenant."""
-    parts = _split(value, field, "tenants/{tenant}/relationships/{relationship}",
-                   "relationships")
+    parts = _split(value, field, "tenants/{tenant}/relationships/{relationship}", "relationships")
     rid = RelationshipId(parts[3])
     if parts[1] != caller.tenant:
         raise errors.RelationshipNotFound(rid)

@@ -46,8 +46,10 @@ class OperationNotFound(errors.NotFound):
 
     def __init__(self, name: str) -> None:
         self.value = name
-        super().__init__(f"The operation '{name}' could not be found or requester had "
-                         "insufficient permissions to access it.")
+        super().__init__(
+            f"The operation '{name}' could not be found or requester had "
+            "insufficient permissions to access it."
+        )
 
 
 class OperationCancelled(errors.NdtError):
@@ -114,8 +116,9 @@ class OperationRegistry:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- starting ---------------------------------------------------------------------
-    def start(self, tenant: str, verb: str, target: str,
-              job: Callable[[Progress], Message]) -> lro.Operation:
+    def start(
+        self, tenant: str, verb: str, target: str, job: Callable[[Progress], Message]
+    ) -> lro.Operation:
         """Start ``job`` now (on the running event loop); returns the new operation."""
         op = _Operation(f"operations/{uuid.uuid4()}", tenant, verb, target, utc_now())
         with self._lock:
@@ -149,7 +152,7 @@ class OperationRegistry:
 
     def _trim(self) -> None:
         finished = [o for o in self._ops.values() if o.done]
-        for old in sorted(finished, key=lambda o: o.created)[:max(0, len(finished) - self.keep)]:
+        for old in sorted(finished, key=lambda o: o.created)[: max(0, len(finished) - self.keep)]:
             self._ops.pop(old.name, None)
 
     # -- reading ----------------------------------------------------------------------
@@ -162,8 +165,12 @@ class OperationRegistry:
     def _proto(self, op: _Operation) -> lro.Operation:
         with self._lock:
             meta = graph_pb2.OperationMetadata(
-                target=op.target, verb=op.verb, progress_percent=op.percent,
-                status_message=op.message, cancel_requested=op.cancel.is_set())
+                target=op.target,
+                verb=op.verb,
+                progress_percent=op.percent,
+                status_message=op.message,
+                cancel_requested=op.cancel.is_set(),
+            )
             time_to_proto(op.created, meta.create_time)
             if op.ended is not None:
                 time_to_proto(op.ended, meta.end_time)
@@ -180,19 +187,25 @@ class OperationRegistry:
     def get(self, tenant: str, name: str) -> lro.Operation:
         return self._proto(self._find(tenant, name))
 
-    def list(self, tenant: str, page_size: int = 0, page_token: str = "",
-             ) -> lro.ListOperationsResponse:
+    def list(
+        self,
+        tenant: str,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> lro.ListOperationsResponse:
         """The tenant's operations, newest first; the page token is an offset."""
         size = 100 if page_size <= 0 else min(page_size, 1000)
         try:
             offset = int(page_token or "0")
         except ValueError as exc:
-            raise errors.JsonFormatInvalid("The page_token is not one this server gave.") \
-                from exc
+            raise errors.JsonFormatInvalid("The page_token is not one this server gave.") from exc
         with self._lock:
-            mine = sorted((o for o in self._ops.values() if o.tenant == tenant),
-                          key=lambda o: o.created, reverse=True)
-        page = mine[offset:offset + size]
+            mine = sorted(
+                (o for o in self._ops.values() if o.tenant == tenant),
+                key=lambda o: o.created,
+                reverse=True,
+            )
+        page = mine[offset : offset + size]
         out = lro.ListOperationsResponse(operations=[self._proto(o) for o in page])
         if offset + size < len(mine):
             out.next_page_token = str(offset + size)

@@ -116,8 +116,9 @@ def json_to_value(value: Any, out: struct_pb2.Value | None = None) -> struct_pb2
     return target
 
 
-def json_to_struct(obj: Mapping[str, Any],
-                   out: struct_pb2.Struct | None = None) -> struct_pb2.Struct:
+def json_to_struct(
+    obj: Mapping[str, Any], out: struct_pb2.Struct | None = None
+) -> struct_pb2.Struct:
     """A JSON object as a ``google.protobuf.Struct``."""
     target = out if out is not None else struct_pb2.Struct()
     target.Clear()
@@ -136,8 +137,9 @@ def json_from_value(value: struct_pb2.Value, where: str = "value") -> Any:
     if kind == "number_value":
         number = value.number_value
         if not math.isfinite(number):
-            raise errors.JsonFormatInvalid(f"The number at '{where}' is not finite; JSON "
-                                           "has no NaN or infinity.")
+            raise errors.JsonFormatInvalid(
+                f"The number at '{where}' is not finite; JSON has no NaN or infinity."
+            )
         if number.is_integer() and abs(number) <= _MAX_EXACT:
             return int(number)
         return number
@@ -145,21 +147,22 @@ def json_from_value(value: struct_pb2.Value, where: str = "value") -> Any:
         return value.string_value
     if kind == "struct_value":
         return json_from_struct(value.struct_value, where)
-    return [json_from_value(item, f"{where}/{i}")
-            for i, item in enumerate(value.list_value.values)]
+    return [json_from_value(item, f"{where}/{i}") for i, item in enumerate(value.list_value.values)]
 
 
 def json_from_struct(struct: struct_pb2.Struct, where: str = "") -> dict[str, Any]:
     """The JSON object of a ``google.protobuf.Struct`` (keys in sorted order)."""
-    return {key: json_from_value(struct.fields[key], f"{where}/{key}")
-            for key in sorted(struct.fields)}
+    return {
+        key: json_from_value(struct.fields[key], f"{where}/{key}") for key in sorted(struct.fields)
+    }
 
 
 # --- times and etags -------------------------------------------------------------------
 
 
-def time_to_proto(value: datetime, out: timestamp_pb2.Timestamp | None = None
-                  ) -> timestamp_pb2.Timestamp:
+def time_to_proto(
+    value: datetime, out: timestamp_pb2.Timestamp | None = None
+) -> timestamp_pb2.Timestamp:
     target = out if out is not None else timestamp_pb2.Timestamp()
     target.FromDatetime(value.astimezone(UTC))
     return target
@@ -229,9 +232,10 @@ def twin_doc_from_proto(twin: twins_pb2.Twin) -> dict[str, Any]:
 # --- relationships ---------------------------------------------------------------------
 
 
-def relationship_to_proto(record: RelationshipRecord,
-                          out: relationships_pb2.Relationship | None = None,
-                          ) -> relationships_pb2.Relationship:
+def relationship_to_proto(
+    record: RelationshipRecord,
+    out: relationships_pb2.Relationship | None = None,
+) -> relationships_pb2.Relationship:
     rel = out if out is not None else relationships_pb2.Relationship()
     rel.name = relationship_name(record.tenant, record.id)
     rel.source = twin_name(record.tenant, record.source)
@@ -245,8 +249,9 @@ def relationship_to_proto(record: RelationshipRecord,
     return rel
 
 
-def relationship_from_proto(rel: relationships_pb2.Relationship,
-                            thing_id_of: Any) -> dict[str, Any]:
+def relationship_from_proto(
+    rel: relationships_pb2.Relationship, thing_id_of: Any
+) -> dict[str, Any]:
     """The core's relationship body of the fields set in ``rel``.
 
     ``thing_id_of`` maps a twin resource name to its thing id (checking the tenant).
@@ -268,10 +273,17 @@ def relationship_from_proto(rel: relationships_pb2.Relationship,
 
 def event_to_proto(event: ChangeEvent) -> twins_pb2.TwinEvent:
     out = twins_pb2.TwinEvent(
-        position=event.seq, kind=_KINDS[event.kind], action=_ACTIONS[event.action],
-        name=(twin_name(event.tenant, event.entity_id) if event.kind == "twin"
-              else relationship_name(event.tenant, event.entity_id)),
-        path=event.path, revision=event.revision)
+        position=event.seq,
+        kind=_KINDS[event.kind],
+        action=_ACTIONS[event.action],
+        name=(
+            twin_name(event.tenant, event.entity_id)
+            if event.kind == "twin"
+            else relationship_name(event.tenant, event.entity_id)
+        ),
+        path=event.path,
+        revision=event.revision,
+    )
     json_to_value(event.value, out.value)
     time_to_proto(event.timestamp, out.event_time)
     return out
@@ -281,11 +293,16 @@ def event_from_proto(event: twins_pb2.TwinEvent) -> ChangeEvent:
     """The core event a ``TwinEvent`` was made from (tenant and id from its name)."""
     parts = event.name.split("/")
     return ChangeEvent(
-        tenant=TenantId.trusted(parts[1]), kind=_KIND_NAMES[event.kind],  # type: ignore[arg-type]
+        tenant=TenantId.trusted(parts[1]),
+        kind=_KIND_NAMES[event.kind],  # type: ignore[arg-type]
         action=_ACTION_NAMES[event.action],  # type: ignore[arg-type]
-        entity_id=parts[3], path=event.path, value=json_from_value(event.value),
-        revision=event.revision, timestamp=time_from_proto(event.event_time),
-        seq=event.position)
+        entity_id=parts[3],
+        path=event.path,
+        value=json_from_value(event.value),
+        revision=event.revision,
+        timestamp=time_from_proto(event.event_time),
+        seq=event.position,
+    )
 
 
 # --- history ---------------------------------------------------------------------------
@@ -298,11 +315,15 @@ def point_to_proto(point: HistoryPoint) -> history_pb2.HistoryPoint:
     return out
 
 
-def point_from_proto(point: history_pb2.HistoryPoint, tenant: str,
-                     thing_id: str) -> HistoryPoint:
-    return HistoryPoint(TenantId.trusted(tenant), ThingId.trusted(thing_id), point.path,
-                        time_from_proto(point.time), json_from_value(point.value),
-                        point.revision)
+def point_from_proto(point: history_pb2.HistoryPoint, tenant: str, thing_id: str) -> HistoryPoint:
+    return HistoryPoint(
+        TenantId.trusted(tenant),
+        ThingId.trusted(thing_id),
+        point.path,
+        time_from_proto(point.time),
+        json_from_value(point.value),
+        point.revision,
+    )
 
 
 def bucket_to_proto(bucket: HistoryBucket) -> history_pb2.HistoryBucket:
@@ -319,10 +340,13 @@ def bucket_to_proto(bucket: HistoryBucket) -> history_pb2.HistoryBucket:
 
 def bucket_from_proto(bucket: history_pb2.HistoryBucket) -> HistoryBucket:
     return HistoryBucket(
-        bucket.path, time_from_proto(bucket.start_time), bucket.count,
+        bucket.path,
+        time_from_proto(bucket.start_time),
+        bucket.count,
         bucket.min if bucket.HasField("min") else None,
         bucket.max if bucket.HasField("max") else None,
-        bucket.mean if bucket.HasField("mean") else None)
+        bucket.mean if bucket.HasField("mean") else None,
+    )
 
 
 # --- tenants and models ----------------------------------------------------------------
@@ -335,14 +359,22 @@ def tenant_to_proto(record: TenantRecord, api_key: str = "") -> tenants_pb2.Tena
 
 
 def issue_to_proto(issue: Issue) -> models_pb2.ModelIssue:
-    return models_pb2.ModelIssue(pointer=issue.pointer, rule=issue.rule,
-                                 severity=_SEVERITIES[issue.severity], message=issue.message)
+    return models_pb2.ModelIssue(
+        pointer=issue.pointer,
+        rule=issue.rule,
+        severity=_SEVERITIES[issue.severity],
+        message=issue.message,
+    )
 
 
 def issue_from_proto(issue: models_pb2.ModelIssue, file: str = "<request>") -> Issue:
-    return Issue(file, issue.pointer, issue.rule,
-                 _SEVERITY_NAMES[issue.severity],  # type: ignore[arg-type]
-                 issue.message)
+    return Issue(
+        file,
+        issue.pointer,
+        issue.rule,
+        _SEVERITY_NAMES[issue.severity],  # type: ignore[arg-type]
+        issue.message,
+    )
 
 
 def violation_of(issue: Issue) -> ValidationDetail:

@@ -31,29 +31,38 @@ __all__ = [
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 _PORTS: weakref.WeakKeyDictionary[grpc.aio.Server, int] = weakref.WeakKeyDictionary()
-_HEALTH: weakref.WeakKeyDictionary[grpc.aio.Server, health.aio.HealthServicer] = \
+_HEALTH: weakref.WeakKeyDictionary[grpc.aio.Server, health.aio.HealthServicer] = (
     weakref.WeakKeyDictionary()
+)
 
 
-async def start_grpc_server(core: Core, port: int, *, host: str = "127.0.0.1",
-                            settings: Settings | None = None) -> grpc.aio.Server:
+async def start_grpc_server(
+    core: Core, port: int, *, host: str = "127.0.0.1", settings: Settings | None = None
+) -> grpc.aio.Server:
     """Start serving ``core`` on ``host:port`` (0 picks a free port, see `bound_port`).
 
     The core must be open; it stays owned by the caller. Stop with `stop_grpc_server`.
     """
     services = services_for(core, settings)
-    server = grpc.aio.server(options=[
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.so_reuseport", 0),
-    ])
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ]
+    )
     server.add_generic_rpc_handlers(generic_handlers(services))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [s.full_name for s in SERVICES]
     reflection.enable_server_reflection(
-        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME], server)
+        [
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     bound = server.add_insecure_port(address)
     await server.start()

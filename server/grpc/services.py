@@ -104,11 +104,15 @@ def services_for(core: Core, settings: Settings | None = None) -> Services:
     runner = Runner()
     operations = OperationRegistry(runner)
     services = Services(
-        core=core, settings=settings, runner=runner,
-        auth=Authenticator(core, ttl=settings.auth_cache_s,
-                           operator_key=settings.operator_key),
-        feed=ChangeFeed(core), operations=operations, requests=RequestCache(),
-        library=_library(core, settings))
+        core=core,
+        settings=settings,
+        runner=runner,
+        auth=Authenticator(core, ttl=settings.auth_cache_s, operator_key=settings.operator_key),
+        feed=ChangeFeed(core),
+        operations=operations,
+        requests=RequestCache(),
+        library=_library(core, settings),
+    )
     services.servicers = {
         SERVICES[0].full_name: TwinServicer(core, services.feed, services.requests),
         SERVICES[1].full_name: RelationshipServicer(core),

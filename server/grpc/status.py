@@ -65,9 +65,26 @@ GRPC_TO_HTTP: dict[int, int] = {
 
 # Attributes of core errors that name the variables of their message (AIP-193 asks for
 # every variable in ErrorInfo.metadata).
-_VARIABLES = ("thing_id", "relationship_id", "policy_id", "tenant", "value", "pointer", "key",
-              "detail", "at", "expression", "position", "size", "limit", "field", "kind",
-              "entity_id", "expected", "actual")
+_VARIABLES = (
+    "thing_id",
+    "relationship_id",
+    "policy_id",
+    "tenant",
+    "value",
+    "pointer",
+    "key",
+    "detail",
+    "at",
+    "expression",
+    "position",
+    "size",
+    "limit",
+    "field",
+    "kind",
+    "entity_id",
+    "expected",
+    "actual",
+)
 _CAMEL = re.compile(r"_([a-z])")
 
 
@@ -106,8 +123,12 @@ def _bad_request(exc: errors.PayloadValidationError) -> error_details_pb2.BadReq
 
 
 def _precondition(exc: errors.NdtError) -> error_details_pb2.PreconditionFailure:
-    subject = (getattr(exc, "entity_id", None) or getattr(exc, "thing_id", None)
-               or getattr(exc, "relationship_id", None) or "")
+    subject = (
+        getattr(exc, "entity_id", None)
+        or getattr(exc, "thing_id", None)
+        or getattr(exc, "relationship_id", None)
+        or ""
+    )
     out = error_details_pb2.PreconditionFailure()
     out.violations.add(type="ETAG", subject=str(subject), description=exc.message)
     return out
@@ -155,6 +176,11 @@ def http_error_body(exc: BaseException) -> dict[str, Any]:
     """Google's JSON error body: ``{"error": {code, message, status, details}}`` (AIP-193)."""
     status = status_of(exc)
     body = json_format.MessageToDict(status)
-    return {"error": {"code": http_status_of(exc), "message": status.message,
-                      "status": code_pb2.Code.Name(status.code),
-                      "details": body.get("details", [])}}
+    return {
+        "error": {
+            "code": http_status_of(exc),
+            "message": status.message,
+            "status": code_pb2.Code.Name(status.code),
+            "details": body.get("details", []),
+        }
+    }

@@ -35,8 +35,7 @@ _BATCH = 500
 class Watcher:
     """One watcher's events in ``seq`` order; iterate it, then `close` it."""
 
-    def __init__(self, feed: ChangeFeed, caller: Caller, after_seq: int,
-                 queue_size: int) -> None:
+    def __init__(self, feed: ChangeFeed, caller: Caller, after_seq: int, queue_size: int) -> None:
         self._feed = feed
         self.caller = caller
         self.last_seq = after_seq
@@ -97,8 +96,9 @@ class _Pump:
 class ChangeFeed:
     """Per-tenant pumps from the core's event log to watchers."""
 
-    def __init__(self, core: Core, wait_s: float = 1.0, threads: int = 16,
-                 queue_size: int = 1000) -> None:
+    def __init__(
+        self, core: Core, wait_s: float = 1.0, threads: int = 16, queue_size: int = 1000
+    ) -> None:
         self._core = core
         self._wait_s = wait_s
         self._queue_size = queue_size
@@ -131,7 +131,8 @@ class ChangeFeed:
                 pump = _Pump(tenant_caller, position)
                 self._pumps[caller.tenant] = pump
                 pump.task = asyncio.get_running_loop().create_task(
-                    self._run(pump), name=f"watch:{caller.tenant}")
+                    self._run(pump), name=f"watch:{caller.tenant}"
+                )
         watcher = Watcher(self, tenant_caller, after_seq, self._queue_size)
         pump.watchers.add(watcher)
         return watcher
@@ -149,13 +150,13 @@ class ChangeFeed:
     async def _run(self, pump: _Pump) -> None:
         while True:
             try:
-                batch = await self._in_pool(self._core.events, pump.caller, pump.position,
-                                            self._wait_s, _BATCH)
+                batch = await self._in_pool(
+                    self._core.events, pump.caller, pump.position, self._wait_s, _BATCH
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:  # a store hiccup must not end every watch of the tenant
-                log.exception("change feed of tenant %s failed; retrying",
-                              pump.caller.tenant)
+                log.exception("change feed of tenant %s failed; retrying", pump.caller.tenant)
                 await asyncio.sleep(self._wait_s)
                 continue
             assert isinstance(batch, list)

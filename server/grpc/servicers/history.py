@@ -24,22 +24,26 @@ class HistoryServicer:
     def __init__(self, core: Core) -> None:
         self._core = core
 
-    async def QueryHistory(self, request: pb.QueryHistoryRequest,
-                           call: Call) -> pb.QueryHistoryResponse:
+    async def QueryHistory(
+        self, request: pb.QueryHistoryRequest, call: Call
+    ) -> pb.QueryHistoryResponse:
         caller = call.tenant_caller
         tid = parse_twin_name(request.name, caller)
         path = str(JsonPointer.parse(request.path)) if request.path else None
-        start = time_from_proto(request.start_time) if request.HasField("start_time") \
-            else _EPOCH
+        start = time_from_proto(request.start_time) if request.HasField("start_time") else _EPOCH
         # The end is exclusive: "now" must include a write of this very microsecond.
-        end = time_from_proto(request.end_time) if request.HasField("end_time") \
+        end = (
+            time_from_proto(request.end_time)
+            if request.HasField("end_time")
             else utc_now() + timedelta(seconds=1)
+        )
         if end <= start:
             raise errors.BadRequest("end_time must be after start_time.")
         if request.HasField("bucket"):
             width = request.bucket.ToTimedelta().total_seconds()
-            buckets = await call.run(self._core.history_buckets, call.tenant_caller, tid, path,
-                                     start, end, width)
+            buckets = await call.run(
+                self._core.history_buckets, call.tenant_caller, tid, path, start, end, width
+            )
             return pb.QueryHistoryResponse(buckets=[bucket_to_proto(b) for b in buckets])
         points = await call.run(self._core.history, caller, tid, path, start, end)
         return pb.QueryHistoryResponse(points=[point_to_proto(p) for p in points])

@@ -24,10 +24,13 @@ _DEFAULT_PAGE, _MAX_PAGE = 100, 1000
 def _model_to_proto(model: LibraryModel) -> pb.Model:
     info = model.info
     return pb.Model(
-        name=model_name(model.model_id), title=str(info.get("title", "")),
-        version=str(info.get("version", "")), namespace=model.document.default_namespace or "",
+        name=model_name(model.model_id),
+        title=str(info.get("title", "")),
+        version=str(info.get("version", "")),
+        namespace=model.document.default_namespace or "",
         definitions=model.definitions,
-        origin=pb.Model.ORIGIN_BUILT_IN if model.built_in else pb.Model.ORIGIN_TENANT)
+        origin=pb.Model.ORIGIN_BUILT_IN if model.built_in else pb.Model.ORIGIN_TENANT,
+    )
 
 
 def _source(source: pb.ModelSource) -> tuple[object, str]:
@@ -45,8 +48,7 @@ class ModelServicer:
     def __init__(self, library: ModelLibrary) -> None:
         self._library = library
 
-    async def ListModels(self, request: pb.ListModelsRequest,
-                         call: Call) -> pb.ListModelsResponse:
+    async def ListModels(self, request: pb.ListModelsRequest, call: Call) -> pb.ListModelsResponse:
         caller = call.tenant_caller
         if request.page_size < 0:
             raise errors.SearchOptionInvalid(f"The page_size {request.page_size} is negative.")
@@ -56,13 +58,13 @@ class ModelServicer:
             if offset < 0:
                 raise ValueError(offset)
         except ValueError as exc:
-            raise errors.SearchOptionInvalid("The page_token is not one this server gave.") \
-                from exc
+            raise errors.SearchOptionInvalid("The page_token is not one this server gave.") from exc
         models = await call.run(self._library.models, caller.tenant)
-        page = models[offset:offset + size]
+        page = models[offset : offset + size]
         return pb.ListModelsResponse(
             models=[_model_to_proto(m) for m in page],
-            next_page_token=str(offset + size) if offset + size < len(models) else "")
+            next_page_token=str(offset + size) if offset + size < len(models) else "",
+        )
 
     async def GetModel(self, request: pb.GetModelRequest, call: Call) -> pb.Model:
         caller = call.tenant_caller
@@ -76,17 +78,18 @@ class ModelServicer:
             out.files.extend(pb.ModelFile(path=p, media_type=m, content=c) for p, m, c in files)
         return out
 
-    async def ValidateModel(self, request: pb.ValidateModelRequest,
-                            call: Call) -> pb.ValidateModelResponse:
+    async def ValidateModel(
+        self, request: pb.ValidateModelRequest, call: Call
+    ) -> pb.ValidateModelResponse:
         caller = call.tenant_caller
         data, _ = _source(request.model)
         issues = await call.run(self._library.validate, caller.tenant, data)
-        return pb.ValidateModelResponse(valid=not any(i.is_error for i in issues),
-                                        issues=[issue_to_proto(i) for i in issues])
+        return pb.ValidateModelResponse(
+            valid=not any(i.is_error for i in issues), issues=[issue_to_proto(i) for i in issues]
+        )
 
     async def RegisterModel(self, request: pb.RegisterModelRequest, call: Call) -> pb.Model:
         caller = call.tenant_caller
         data, text = _source(request.model)
-        model = await call.run(self._library.register, caller.tenant, request.model_id, data,
-                               text)
+        model = await call.run(self._library.register, caller.tenant, request.model_id, data, text)
         return _model_to_proto(model)

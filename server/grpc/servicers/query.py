@@ -18,15 +18,21 @@ __all__ = ["QueryServicer", "term_from_json", "term_from_oxigraph"]
 
 #: SELECT/ASK as SPARQL JSON results, CONSTRUCT/DESCRIBE as N-Triples: both parse exactly.
 _ACCEPT = f"{SPARQL_JSON}, {N_TRIPLES}"
-_KINDS = {"uri": pb.RdfTerm.KIND_IRI, "bnode": pb.RdfTerm.KIND_BLANK,
-          "literal": pb.RdfTerm.KIND_LITERAL, "typed-literal": pb.RdfTerm.KIND_LITERAL}
+_KINDS = {
+    "uri": pb.RdfTerm.KIND_IRI,
+    "bnode": pb.RdfTerm.KIND_BLANK,
+    "literal": pb.RdfTerm.KIND_LITERAL,
+    "typed-literal": pb.RdfTerm.KIND_LITERAL,
+}
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def term_from_json(term: dict[str, Any]) -> pb.RdfTerm:
     """A term of SPARQL 1.1 Query Results JSON (§3.2.2) as an ``RdfTerm``."""
-    out = pb.RdfTerm(kind=_KINDS.get(term.get("type", ""), pb.RdfTerm.KIND_UNSPECIFIED),
-                     value=str(term.get("value", "")))
+    out = pb.RdfTerm(
+        kind=_KINDS.get(term.get("type", ""), pb.RdfTerm.KIND_UNSPECIFIED),
+        value=str(term.get("value", "")),
+    )
     if "xml:lang" in term:
         out.language = term["xml:lang"]
     elif "datatype" in term:
@@ -58,14 +64,18 @@ class QueryServicer:
     def __init__(self, core: Core) -> None:
         self._core = core
 
-    async def Query(self, request: pb.QueryRequest,
-                    call: Call) -> AsyncIterator[pb.QueryResponse]:
+    async def Query(self, request: pb.QueryRequest, call: Call) -> AsyncIterator[pb.QueryResponse]:
         caller = call.tenant_caller
         parse_parent(request.parent, caller)
         # Core.query takes no time limit; the graph store's query does, so the client's
         # deadline bounds the query itself, not only our wait for it.
-        result = await call.run(self._core.graph.query, caller.tenant, request.query, _ACCEPT,
-                                timeout_s=call.remaining())
+        result = await call.run(
+            self._core.graph.query,
+            caller.tenant,
+            request.query,
+            _ACCEPT,
+            timeout_s=call.remaining(),
+        )
         header = pb.QueryHeader(form=result.form.value, row_count=result.rows)
         if result.media_type == SPARQL_JSON:
             body = orjson.loads(result.body)
@@ -83,7 +93,10 @@ class QueryServicer:
             return
         yield pb.QueryResponse(header=header)
         for triple in ox.parse(result.body, format=ox.RdfFormat.N_TRIPLES):
-            yield pb.QueryResponse(triple=pb.Triple(
-                subject=term_from_oxigraph(triple.subject),
-                predicate=term_from_oxigraph(triple.predicate),
-                object=term_from_oxigraph(triple.object)))
+            yield pb.QueryResponse(
+                triple=pb.Triple(
+                    subject=term_from_oxigraph(triple.subject),
+                    predicate=term_from_oxigraph(triple.predicate),
+                    object=term_from_oxigraph(triple.object),
+                )
+            )

@@ -33,8 +33,9 @@ class FilterInvalid(errors.BadRequest):
     """A relationship ``filter`` is not a conjunction of equalities (AIP-160 subset)."""
 
     code = "relationships:filter.invalid"
-    default_description = ('Write source = "tenants/t/twins/ns:a", target = "..." or '
-                           'type = "observes", joined by AND.')
+    default_description = (
+        'Write source = "tenants/t/twins/ns:a", target = "..." or type = "observes", joined by AND.'
+    )
 
 
 def parse_relationship_filter(text: str) -> dict[str, str]:
@@ -59,8 +60,12 @@ def parse_relationship_filter(text: str) -> dict[str, str]:
 
 
 def _body_of(record: RelationshipRecord) -> dict[str, Any]:
-    return {"source": record.source, "target": record.target, "type": record.type,
-            "properties": record.properties}
+    return {
+        "source": record.source,
+        "target": record.target,
+        "type": record.type,
+        "properties": record.properties,
+    }
 
 
 class RelationshipServicer:
@@ -73,35 +78,43 @@ class RelationshipServicer:
     def _thing_id_of(caller: Caller) -> Any:
         def thing_id_of(name: str, field: str) -> ThingId:
             return parse_twin_name(name, caller, field)
+
         return thing_id_of
 
-    async def GetRelationship(self, request: pb.GetRelationshipRequest,
-                              call: Call) -> pb.Relationship:
+    async def GetRelationship(
+        self, request: pb.GetRelationshipRequest, call: Call
+    ) -> pb.Relationship:
         caller = call.tenant_caller
         rid = parse_relationship_name(request.name, caller)
         return relationship_to_proto(await call.run(self._core.relationships.get, caller, rid))
 
-    async def ListRelationships(self, request: pb.ListRelationshipsRequest,
-                                call: Call) -> pb.ListRelationshipsResponse:
+    async def ListRelationships(
+        self, request: pb.ListRelationshipsRequest, call: Call
+    ) -> pb.ListRelationshipsResponse:
         caller = call.tenant_caller
         parse_parent(request.parent, caller)
         if request.page_size < 0:
             raise errors.SearchOptionInvalid(f"The page_size {request.page_size} is negative.")
         size = min(request.page_size or _DEFAULT_PAGE, _MAX_PAGE)
         terms = parse_relationship_filter(request.filter)
-        source = parse_twin_name(terms["source"], caller, "filter") if "source" in terms \
-            else None
-        target = parse_twin_name(terms["target"], caller, "filter") if "target" in terms \
-            else None
+        source = parse_twin_name(terms["source"], caller, "filter") if "source" in terms else None
+        target = parse_twin_name(terms["target"], caller, "filter") if "target" in terms else None
         items, cursor = await call.run(
-            self._core.relationships.list, caller, source=source, target=target,
-            type=terms.get("type"), size=size, cursor=request.page_token or None)
+            self._core.relationships.list,
+            caller,
+            source=source,
+            target=target,
+            type=terms.get("type"),
+            size=size,
+            cursor=request.page_token or None,
+        )
         return pb.ListRelationshipsResponse(
-            relationships=[relationship_to_proto(r) for r in items],
-            next_page_token=cursor or "")
+            relationships=[relationship_to_proto(r) for r in items], next_page_token=cursor or ""
+        )
 
-    async def CreateRelationship(self, request: pb.CreateRelationshipRequest,
-                                 call: Call) -> pb.Relationship:
+    async def CreateRelationship(
+        self, request: pb.CreateRelationshipRequest, call: Call
+    ) -> pb.Relationship:
         caller = call.tenant_caller
         parse_parent(request.parent, caller)
         rid = RelationshipId(request.relationship_id)
@@ -109,15 +122,20 @@ class RelationshipServicer:
         record, _ = await call.run(self._core.relationships.put, caller, rid, body, 0)
         return relationship_to_proto(record)
 
-    async def UpdateRelationship(self, request: pb.UpdateRelationshipRequest,
-                                 call: Call) -> pb.Relationship:
+    async def UpdateRelationship(
+        self, request: pb.UpdateRelationshipRequest, call: Call
+    ) -> pb.Relationship:
         caller = call.tenant_caller
         rid = parse_relationship_name(request.relationship.name, caller, "relationship.name")
         values = relationship_from_proto(request.relationship, self._thing_id_of(caller))
-        paths = list(request.update_mask.paths) if request.HasField("update_mask") and \
-            request.update_mask.paths else None
-        expected = revision_of_etag(request.relationship.etag) if request.relationship.etag \
+        paths = (
+            list(request.update_mask.paths)
+            if request.HasField("update_mask") and request.update_mask.paths
             else None
+        )
+        expected = (
+            revision_of_etag(request.relationship.etag) if request.relationship.etag else None
+        )
 
         def update() -> RelationshipRecord:
             for attempt in range(_RETRIES):
@@ -125,12 +143,12 @@ class RelationshipServicer:
                 if expected is not None and expected != thing_etag(current.revision):
                     raise errors.PreconditionFailed(
                         f"The relationship '{rid}' is at etag "
-                        f"{thing_etag(current.revision)}, not {expected}.")
+                        f"{thing_etag(current.revision)}, not {expected}."
+                    )
                 body = apply_mask(_body_of(current), values, paths, _FIELDS, _OUTPUT_ONLY)
                 body.setdefault("properties", {})
                 try:
-                    record, _ = self._core.relationships.put(caller, rid, body,
-                                                             current.revision)
+                    record, _ = self._core.relationships.put(caller, rid, body, current.revision)
                     return record
                 except errors.PreconditionFailed:
                     if expected is not None or attempt == _RETRIES - 1:
@@ -139,8 +157,9 @@ class RelationshipServicer:
 
         return relationship_to_proto(await call.run(update))
 
-    async def DeleteRelationship(self, request: pb.DeleteRelationshipRequest,
-                                 call: Call) -> empty_pb2.Empty:
+    async def DeleteRelationship(
+        self, request: pb.DeleteRelationshipRequest, call: Call
+    ) -> empty_pb2.Empty:
         caller = call.tenant_caller
         rid = parse_relationship_name(request.name, caller)
         expected = revision_of_etag(request.etag) if request.etag else None
@@ -153,7 +172,8 @@ class RelationshipServicer:
                 if thing_etag(current.revision) != expected:
                     raise errors.PreconditionFailed(
                         f"The relationship '{rid}' is at etag "
-                        f"{thing_etag(current.revision)}, not {expected}.")
+                        f"{thing_etag(current.revision)}, not {expected}."
+                    )
             self._core.relationships.delete(caller, rid)
 
         try:

@@ -25,8 +25,9 @@ class TenantServicer:
         self._core = core
         self._on_delete = on_delete
 
-    async def ListTenants(self, request: pb.ListTenantsRequest,
-                          call: Call) -> pb.ListTenantsResponse:
+    async def ListTenants(
+        self, request: pb.ListTenantsRequest, call: Call
+    ) -> pb.ListTenantsResponse:
         call.require_operator()
         if request.page_size < 0:
             raise errors.SearchOptionInvalid(f"The page_size {request.page_size} is negative.")
@@ -35,8 +36,10 @@ class TenantServicer:
         after = request.page_token
         page = [r for r in records if r.tenant > after][:size] if after else records[:size]
         more = bool(page) and page[-1].tenant != records[-1].tenant
-        return pb.ListTenantsResponse(tenants=[tenant_to_proto(r) for r in page],
-                                      next_page_token=page[-1].tenant if more else "")
+        return pb.ListTenantsResponse(
+            tenants=[tenant_to_proto(r) for r in page],
+            next_page_token=page[-1].tenant if more else "",
+        )
 
     async def GetTenant(self, request: pb.GetTenantRequest, call: Call) -> pb.Tenant:
         call.require_operator()
@@ -48,8 +51,7 @@ class TenantServicer:
         record, key = await call.run(self._core.tenants.create, request.tenant_id)
         return tenant_to_proto(record, key)
 
-    async def DeleteTenant(self, request: pb.DeleteTenantRequest,
-                           call: Call) -> empty_pb2.Empty:
+    async def DeleteTenant(self, request: pb.DeleteTenantRequest, call: Call) -> empty_pb2.Empty:
         call.require_operator()
         name = parse_tenant_name(request.name)
         await call.run(self._core.tenants.delete, name)

@@ -37,8 +37,12 @@ __all__ = ["MAX_BATCH", "TwinServicer"]
 MAX_BATCH = 1000
 _DEFAULT_PAGE, _MAX_PAGE = 25, 200
 _RETRIES = 5
-_TWIN_FIELDS = {"policy_id": "policyId", "definition": "definition",
-                "attributes": "attributes", "features": "features"}
+_TWIN_FIELDS = {
+    "policy_id": "policyId",
+    "definition": "definition",
+    "attributes": "attributes",
+    "features": "features",
+}
 _OUTPUT_ONLY = frozenset({"name", "thing_id", "revision", "create_time", "update_time", "etag"})
 _LIST_FIELDS = "thingId,policyId,definition,attributes,features,_revision,_created,_modified"
 
@@ -46,9 +50,14 @@ _LIST_FIELDS = "thingId,policyId,definition,attributes,features,_revision,_creat
 def _record_of_view(caller: Caller, view: dict[str, Any]) -> TwinRecord:
     """A search result (the thing plus ``_revision``/``_created``/``_modified``) as a record."""
     doc = {k: v for k, v in view.items() if not k.startswith("_")}
-    return TwinRecord(caller.tenant, ThingId.trusted(view["thingId"]), int(view["_revision"]),
-                      datetime.fromisoformat(view["_created"]),
-                      datetime.fromisoformat(view["_modified"]), doc)
+    return TwinRecord(
+        caller.tenant,
+        ThingId.trusted(view["thingId"]),
+        int(view["_revision"]),
+        datetime.fromisoformat(view["_created"]),
+        datetime.fromisoformat(view["_modified"]),
+        doc,
+    )
 
 
 def _page_size(value: int, default: int, maximum: int) -> int:
@@ -71,8 +80,9 @@ class TwinServicer:
         record = await call.run(self._core.twins.get_record, caller, tid)
         return twin_to_proto(record)
 
-    async def ListTwins(self, request: twins_pb2.ListTwinsRequest,
-                        call: Call) -> twins_pb2.ListTwinsResponse:
+    async def ListTwins(
+        self, request: twins_pb2.ListTwinsRequest, call: Call
+    ) -> twins_pb2.ListTwinsResponse:
         caller = call.tenant_caller
         parse_parent(request.parent, caller)
         options = [f"size({_page_size(request.page_size, _DEFAULT_PAGE, _MAX_PAGE)})"]
@@ -83,15 +93,15 @@ class TwinServicer:
             if ")" in request.page_token:
                 raise errors.SearchOptionInvalid("The page_token is not one this server gave.")
             options.append(f"cursor({request.page_token})")
-        items, cursor = await call.run(self._core.twins.search, caller,
-                                       request.filter or None, ",".join(options),
-                                       _LIST_FIELDS)
+        items, cursor = await call.run(
+            self._core.twins.search, caller, request.filter or None, ",".join(options), _LIST_FIELDS
+        )
         return twins_pb2.ListTwinsResponse(
             twins=[twin_to_proto(_record_of_view(caller, item)) for item in items],
-            next_page_token=cursor or "")
+            next_page_token=cursor or "",
+        )
 
-    async def CreateTwin(self, request: twins_pb2.CreateTwinRequest,
-                         call: Call) -> twins_pb2.Twin:
+    async def CreateTwin(self, request: twins_pb2.CreateTwinRequest, call: Call) -> twins_pb2.Twin:
         caller = call.tenant_caller
         parse_parent(request.parent, caller)
         doc = twin_doc_from_proto(request.twin)
@@ -100,8 +110,9 @@ class TwinServicer:
 
             def create() -> WriteResult:
                 try:
-                    return self._core.twins.put(caller, tid, "/", doc,
-                                                Preconditions(if_none_match=("*",)))
+                    return self._core.twins.put(
+                        caller, tid, "/", doc, Preconditions(if_none_match=("*",))
+                    )
                 except errors.PreconditionFailed as exc:  # AIP-133: the name is taken
                     raise errors.ThingConflict(tid) from exc
 
@@ -111,13 +122,15 @@ class TwinServicer:
         assert result.record is not None
         return twin_to_proto(result.record)
 
-    async def UpdateTwin(self, request: twins_pb2.UpdateTwinRequest,
-                         call: Call) -> twins_pb2.Twin:
+    async def UpdateTwin(self, request: twins_pb2.UpdateTwinRequest, call: Call) -> twins_pb2.Twin:
         caller = call.tenant_caller
         tid = parse_twin_name(request.twin.name, caller, "twin.name")
         values = twin_doc_from_proto(request.twin)
-        paths = list(request.update_mask.paths) if request.HasField("update_mask") and \
-            request.update_mask.paths else None
+        paths = (
+            list(request.update_mask.paths)
+            if request.HasField("update_mask") and request.update_mask.paths
+            else None
+        )
         expected = revision_of_etag(request.twin.etag) if request.twin.etag else None
         allow_missing = request.allow_missing
 
@@ -135,12 +148,16 @@ class TwinServicer:
                 current_tag = thing_etag(record.revision) if record is not None else None
                 if expected is not None and expected != current_tag:
                     raise errors.PreconditionFailed(
-                        f"The twin '{tid}' is at etag {current_tag}, not {expected}.")
+                        f"The twin '{tid}' is at etag {current_tag}, not {expected}."
+                    )
                 base = dict(record.doc) if record is not None else {}
                 new_doc = apply_mask(base, values, paths, _TWIN_FIELDS, _OUTPUT_ONLY)
                 new_doc.pop("thingId", None)
-                pre = (Preconditions(if_match=(current_tag,)) if current_tag is not None
-                       else Preconditions(if_none_match=("*",)))
+                pre = (
+                    Preconditions(if_match=(current_tag,))
+                    if current_tag is not None
+                    else Preconditions(if_none_match=("*",))
+                )
                 try:
                     return self._core.twins.put(caller, tid, "/", new_doc, pre)
                 except errors.PreconditionFailed:
@@ -152,12 +169,10 @@ class TwinServicer:
         assert result.record is not None
         return twin_to_proto(result.record)
 
-    async def DeleteTwin(self, request: twins_pb2.DeleteTwinRequest,
-                         call: Call) -> empty_pb2.Empty:
+    async def DeleteTwin(self, request: twins_pb2.DeleteTwinRequest, call: Call) -> empty_pb2.Empty:
         caller = call.tenant_caller
         tid = parse_twin_name(request.name, caller)
-        pre = Preconditions(if_match=(revision_of_etag(request.etag),)) if request.etag \
-            else None
+        pre = Preconditions(if_match=(revision_of_etag(request.etag),)) if request.etag else None
         try:
             await call.run(self._core.twins.delete, caller, tid, "/", pre)
         except errors.ThingNotFound:
@@ -165,37 +180,48 @@ class TwinServicer:
                 raise
         return empty_pb2.Empty()
 
-    async def BatchUpsertTwins(self, request: twins_pb2.BatchUpsertTwinsRequest,
-                               call: Call) -> twins_pb2.BatchUpsertTwinsResponse:
+    async def BatchUpsertTwins(
+        self, request: twins_pb2.BatchUpsertTwinsRequest, call: Call
+    ) -> twins_pb2.BatchUpsertTwinsResponse:
         caller = call.tenant_caller
         parse_parent(request.parent, caller)
         if len(request.twins) + len(request.relationships) > MAX_BATCH:
-            raise errors.BadRequest(f"A batch holds at most {MAX_BATCH} twins and "
-                                    "relationships together.")
-        twins = [TwinUpsert(parse_twin_name(u.name, caller, f"twins[{i}].name"),
-                            json_from_struct(u.patch, "/patch"), u.delete)
-                 for i, u in enumerate(request.twins)]
+            raise errors.BadRequest(
+                f"A batch holds at most {MAX_BATCH} twins and relationships together."
+            )
+        twins = [
+            TwinUpsert(
+                parse_twin_name(u.name, caller, f"twins[{i}].name"),
+                json_from_struct(u.patch, "/patch"),
+                u.delete,
+            )
+            for i, u in enumerate(request.twins)
+        ]
         relationships = [
             RelationshipUpsert(
                 parse_relationship_name(r.name, caller, f"relationships[{i}].name"),
-                parse_twin_name(r.source, caller, f"relationships[{i}].source")
-                if r.source else "",
-                parse_twin_name(r.target, caller, f"relationships[{i}].target")
-                if r.target else "",
-                r.type, json_from_struct(r.properties, "/properties"), r.delete)
-            for i, r in enumerate(request.relationships)]
+                parse_twin_name(r.source, caller, f"relationships[{i}].source") if r.source else "",
+                parse_twin_name(r.target, caller, f"relationships[{i}].target") if r.target else "",
+                r.type,
+                json_from_struct(r.properties, "/properties"),
+                r.delete,
+            )
+            for i, r in enumerate(request.relationships)
+        ]
 
         async def produce() -> twins_pb2.BatchUpsertTwinsResponse:
             result = await call.run(self._core.batch.upsert, caller, twins, relationships)
             return twins_pb2.BatchUpsertTwinsResponse(
                 twins=[twin_to_proto(r) for r in result.twins],
                 relationships=[relationship_to_proto(r) for r in result.relationships],
-                last_position=max((e.seq for e in result.events), default=0))
+                last_position=max((e.seq for e in result.events), default=0),
+            )
 
         return await self._requests.run(caller.tenant, request.request_id, request, produce)
 
-    async def WatchTwins(self, request: twins_pb2.WatchTwinsRequest,
-                         call: Call) -> AsyncIterator[twins_pb2.TwinEvent]:
+    async def WatchTwins(
+        self, request: twins_pb2.WatchTwinsRequest, call: Call
+    ) -> AsyncIterator[twins_pb2.TwinEvent]:
         """Every committed change after the start position, in order, without gaps."""
         caller = call.tenant_caller
         parse_parent(request.parent, caller)

@@ -15,16 +15,18 @@ __all__ = ["ERROR_SCHEMA", "MediaTypeUnsupported", "error_response"]
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {
-        "type": "object",
-        "required": ["code", "message", "status"],
-        "properties": {
-            "code": {"type": "integer"},
-            "message": {"type": "string"},
-            "status": {"type": "string"},
-            "details": {"type": "array", "items": {"type": "object"}},
-        },
-    }},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "status"],
+            "properties": {
+                "code": {"type": "integer"},
+                "message": {"type": "string"},
+                "status": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
 }
 
 
@@ -42,5 +44,6 @@ def error_response(exc: BaseException, headers: dict[str, str] | None = None) ->
     response_headers = dict(headers or {})
     if isinstance(exc, errors.AuthenticationFailed):
         response_headers.setdefault("WWW-Authenticate", 'Bearer realm="ndtwin"')
-    return JSONResponse(http_error_body(exc), status_code=http_status_of(exc),
-                        headers=response_headers)
+    return JSONResponse(
+        http_error_body(exc), status_code=http_status_of(exc), headers=response_headers
+    )

@@ -28,8 +28,12 @@ MAX_QUERY_BODY = 256 * 1024
 _FORM = "application/x-www-form-urlencoded"
 _QUERY = "application/sparql-query"
 _UPDATE = "application/sparql-update"
-_TEXT_TYPES = ("text/", "application/sparql-results+", "application/n-triples",
-               "application/ld+json")
+_TEXT_TYPES = (
+    "text/",
+    "application/sparql-results+",
+    "application/n-triples",
+    "application/ld+json",
+)
 
 
 def _refuse_dataset(pairs: list[tuple[str, str]]) -> None:
@@ -39,14 +43,14 @@ def _refuse_dataset(pairs: list[tuple[str, str]]) -> None:
     if "default-graph-uri" in names or "named-graph-uri" in names:
         raise SparqlQueryForbidden(
             "The dataset is the tenant's graph; default-graph-uri and named-graph-uri are "
-            "not accepted.")
+            "not accepted."
+        )
 
 
 def _one_query(pairs: list[tuple[str, str]]) -> str:
     queries = [value for name, value in pairs if name == "query"]
     if len(queries) != 1:
-        raise errors.BadRequest("Send exactly one 'query' parameter (SPARQL 1.1 Protocol "
-                                "§2.1).")
+        raise errors.BadRequest("Send exactly one 'query' parameter (SPARQL 1.1 Protocol §2.1).")
     return queries[0]
 
 
@@ -82,8 +86,7 @@ async def sparql(request: Request) -> Response:
         call = await authenticate(services, request.headers, None)
         caller = call.tenant_caller
         text = await _query_text(request)
-        result = await call.run(services.core.query, caller, text,
-                                request.headers.get("accept"))
+        result = await call.run(services.core.query, caller, text, request.headers.get("accept"))
     except Exception as exc:
         return error_response(exc, {"Vary": "Accept"})
     media = result.media_type
@@ -95,21 +98,48 @@ async def sparql(request: Request) -> Response:
 def add_sparql_routes(router: APIRouter) -> None:
     """``GET`` and ``POST /v1/sparql``."""
     responses = {
-        "200": {"description": "The result in the negotiated format",
-                "content": {"application/sparql-results+json": {"schema": {}},
-                            "text/turtle": {"schema": {"type": "string"}}}},
-        "default": {"description": "google.rpc.Status as JSON",
-                    "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+        "200": {
+            "description": "The result in the negotiated format",
+            "content": {
+                "application/sparql-results+json": {"schema": {}},
+                "text/turtle": {"schema": {"type": "string"}},
+            },
+        },
+        "default": {
+            "description": "google.rpc.Status as JSON",
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        },
     }
-    query_param = [{"name": "query", "in": "query", "required": True,
-                    "schema": {"type": "string"}}]
-    router.add_api_route("/v1/sparql", sparql, methods=["GET"], name="sparql.query.get",
-                         summary="SPARQL 1.1 query (GET)", tags=["SPARQL"],
-                         openapi_extra={"parameters": query_param, "responses": responses})
+    query_param = [{"name": "query", "in": "query", "required": True, "schema": {"type": "string"}}]
     router.add_api_route(
-        "/v1/sparql", sparql, methods=["POST"], name="sparql.query.post",
-        summary="SPARQL 1.1 query (form or direct POST)", tags=["SPARQL"],
-        openapi_extra={"responses": responses, "requestBody": {"content": {
-            _FORM: {"schema": {"type": "object", "properties": {"query": {"type": "string"}},
-                               "required": ["query"]}},
-            _QUERY: {"schema": {"type": "string"}}}}})
+        "/v1/sparql",
+        sparql,
+        methods=["GET"],
+        name="sparql.query.get",
+        summary="SPARQL 1.1 query (GET)",
+        tags=["SPARQL"],
+        openapi_extra={"parameters": query_param, "responses": responses},
+    )
+    router.add_api_route(
+        "/v1/sparql",
+        sparql,
+        methods=["POST"],
+        name="sparql.query.post",
+        summary="SPARQL 1.1 query (form or direct POST)",
+        tags=["SPARQL"],
+        openapi_extra={
+            "responses": responses,
+            "requestBody": {
+                "content": {
+                    _FORM: {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"query": {"type": "string"}},
+                            "required": ["query"],
+                        }
+                    },
+                    _QUERY: {"schema": {"type": "string"}},
+                }
+            },
+        },
+    )

@@ -42,8 +42,9 @@ __all__ = [
 ]
 
 _TEMPLATE_VAR = re.compile(r"\{([a-z0-9_.]+)(?:=([^}]*))?\}")
-_WELL_KNOWN_STRINGS = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration",
-                                 "google.protobuf.FieldMask"})
+_WELL_KNOWN_STRINGS = frozenset(
+    {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ def _compile(template: str) -> tuple[str, tuple[PathVariable, ...]]:
     previous = ""
     pos = 0
     for match in _TEMPLATE_VAR.finditer(template):
-        literal = template[pos:match.start()]
+        literal = template[pos : match.start()]
         route_parts.append(literal)
         if literal.strip("/"):
             previous = literal.strip("/").split("/")[-1]
@@ -159,8 +160,9 @@ def bindings() -> list[Binding]:
                     continue
                 template = getattr(rule, pattern)
                 route, variables = _compile(template)
-                found.append(Binding(method, pattern.upper(), template, rule.body, route,
-                                     variables))
+                found.append(
+                    Binding(method, pattern.upper(), template, rule.body, route, variables)
+                )
     return sorted(found, key=lambda b: (not b.has_verb, b.route))
 
 
@@ -174,7 +176,8 @@ def _field(descriptor: Descriptor, dotted: str) -> list[FieldDescriptor]:
         if current is None:
             raise errors.BadRequest(f"The parameter '{dotted}' names no request field.")
         field = current.fields_by_name.get(part) or next(
-            (f for f in current.fields if f.json_name == part), None)
+            (f for f in current.fields if f.json_name == part), None
+        )
         if field is None:
             raise errors.BadRequest(f"The parameter '{dotted}' names no request field.")
         chain.append(field)
@@ -191,8 +194,7 @@ def _query_value(field: FieldDescriptor, raw: str, name: str) -> Any:
         if raw.lower() in ("false", "0"):
             return False
         raise errors.BadRequest(f"The parameter '{name}' must be true or false.")
-    if field.message_type is not None and field.message_type.full_name not in \
-            _WELL_KNOWN_STRINGS:
+    if field.message_type is not None and field.message_type.full_name not in _WELL_KNOWN_STRINGS:
         raise errors.BadRequest(f"The parameter '{name}' names a message; send it in a body.")
     return raw
 
@@ -214,8 +216,12 @@ def _parse(message: Message, data: Any, where: str) -> None:
         raise errors.JsonFormatInvalid(f"The {where} does not fit the request: {exc}") from exc
 
 
-def request_from_http(binding: Binding, path_params: Mapping[str, str],
-                      query: Sequence[tuple[str, str]], body: Any | None) -> Message:
+def request_from_http(
+    binding: Binding,
+    path_params: Mapping[str, str],
+    query: Sequence[tuple[str, str]],
+    body: Any | None,
+) -> Message:
     """The request message of ``binding`` from an HTTP request's parts."""
     request_type = message_factory.GetMessageClass(binding.method.input_type)
     request = request_type()
@@ -243,8 +249,9 @@ def request_from_http(binding: Binding, path_params: Mapping[str, str],
         _parse_into(request, values)
     path_values: dict[str, Any] = {}
     for variable in binding.variables:
-        _set_nested(path_values, _field(request.DESCRIPTOR, variable.field),
-                    variable.value(path_params))
+        _set_nested(
+            path_values, _field(request.DESCRIPTOR, variable.field), variable.value(path_params)
+        )
     _parse_into(request, path_values)
     return request
 
@@ -274,5 +281,6 @@ def message_to_json(message: Message) -> dict[str, Any]:
     ``3.0``), as `server.grpc.serde` reads them back, so twins look as on the Ditto routes.
     """
     out: dict[str, Any] = _integral(
-        json_format.MessageToDict(message, always_print_fields_with_no_presence=True))
+        json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    )
     return out

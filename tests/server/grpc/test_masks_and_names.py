@@ -7,8 +7,13 @@ import pytest
 from server.core import errors
 from server.core.context import Caller
 from server.core.ids import TenantId
-from server.grpc.masks import FieldMaskInvalid, OrderByInvalid, apply_mask, order_by_to_sort, \
-    split_path
+from server.grpc.masks import (
+    FieldMaskInvalid,
+    OrderByInvalid,
+    apply_mask,
+    order_by_to_sort,
+    split_path,
+)
 from server.grpc.names import (
     ResourceNameInvalid,
     parse_graph_name,
@@ -22,9 +27,16 @@ FIELDS = {"policy_id": "policyId", "attributes": "attributes", "features": "feat
 ALPHA = Caller(TenantId("alpha"))
 
 
-@pytest.mark.parametrize(("path", "parts"), [
-    ("a", ["a"]), ("a.b.c", ["a", "b", "c"]), ("a.`b.c`", ["a", "b.c"]),
-    ("`a``b`.c", ["a`b", "c"]), ("attributes.`x`", ["attributes", "x"])])
+@pytest.mark.parametrize(
+    ("path", "parts"),
+    [
+        ("a", ["a"]),
+        ("a.b.c", ["a", "b", "c"]),
+        ("a.`b.c`", ["a", "b.c"]),
+        ("`a``b`.c", ["a`b", "c"]),
+        ("attributes.`x`", ["attributes", "x"]),
+    ],
+)
 def test_split_path(path: str, parts: list[str]) -> None:
     assert split_path(path) == parts
 
@@ -39,11 +51,14 @@ def test_apply_mask() -> None:
     current = {"policyId": "p", "attributes": {"a": 1, "n": {"x": 1, "y": 2}}, "features": {}}
     values = {"attributes": {"a": 5, "n": {"x": 9}, "new": {"k": 1}}}
     assert apply_mask(current, values, ["attributes.n.x", "attributes.new.k"], FIELDS) == {
-        "policyId": "p", "attributes": {"a": 1, "n": {"x": 9, "y": 2}, "new": {"k": 1}},
-        "features": {}}
+        "policyId": "p",
+        "attributes": {"a": 1, "n": {"x": 9, "y": 2}, "new": {"k": 1}},
+        "features": {},
+    }
     # Absent in the values: removed; the current document is not modified in place.
     assert apply_mask(current, {}, ["attributes.n.y", "attributes.none.deeper"], FIELDS)[
-        "attributes"] == {"a": 1, "n": {"x": 1}}
+        "attributes"
+    ] == {"a": 1, "n": {"x": 1}}
     assert current["attributes"]["n"] == {"x": 1, "y": 2}
     assert apply_mask(current, values, None, FIELDS)["attributes"] == values["attributes"]
     assert apply_mask(current, values, ["*"], FIELDS) == {"attributes": values["attributes"]}
@@ -54,17 +69,23 @@ def test_apply_mask() -> None:
         apply_mask(current, values, ["attributes", "*"], FIELDS)
 
 
-@pytest.mark.parametrize(("order_by", "sort"), [
-    ("", ""), ("thing_id", "+thingId"), ("revision desc, create_time",
-                                         "-_revision,+_created"),
-    ("attributes.level DESC", "-attributes/level"),
-    ("features.cell.properties.rsrp asc", "+features/cell/properties/rsrp")])
+@pytest.mark.parametrize(
+    ("order_by", "sort"),
+    [
+        ("", ""),
+        ("thing_id", "+thingId"),
+        ("revision desc, create_time", "-_revision,+_created"),
+        ("attributes.level DESC", "-attributes/level"),
+        ("features.cell.properties.rsrp asc", "+features/cell/properties/rsrp"),
+    ],
+)
 def test_order_by(order_by: str, sort: str) -> None:
     assert order_by_to_sort(order_by) == sort
 
 
-@pytest.mark.parametrize("order_by", ["name", "thing_id up", "a b c", ",", "attributes",
-                                      "attributes.`a/b`", "thing_id,"])
+@pytest.mark.parametrize(
+    "order_by", ["name", "thing_id up", "a b c", ",", "attributes", "attributes.`a/b`", "thing_id,"]
+)
 def test_order_by_rejects(order_by: str) -> None:
     with pytest.raises(OrderByInvalid):
         order_by_to_sort(order_by)
@@ -78,9 +99,21 @@ def test_names_of_the_callers_tenant() -> None:
     assert parse_model_name("models/cellular") == "cellular"
 
 
-@pytest.mark.parametrize("name", ["", "tenants", "tenants/", "tenant/alpha", "tenants/alpha/x",
-                                  "tenants/alpha/twins", "tenants/alpha/twins/", "/tenants/alpha",
-                                  "tenants/alpha/things/a:b", "tenants/alpha/twins/a:b/c"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "tenants",
+        "tenants/",
+        "tenant/alpha",
+        "tenants/alpha/x",
+        "tenants/alpha/twins",
+        "tenants/alpha/twins/",
+        "/tenants/alpha",
+        "tenants/alpha/things/a:b",
+        "tenants/alpha/twins/a:b/c",
+    ],
+)
 def test_malformed_names_are_invalid_argument(name: str) -> None:
     with pytest.raises(ResourceNameInvalid):
         if name.count("/") >= 2:

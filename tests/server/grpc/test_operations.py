@@ -38,6 +38,7 @@ def _stepping_job(steps: int, started: threading.Event, step: threading.Event): 
             progress.check()
             progress.report(100 * (i + 1) / steps, f"step {i + 1}")
         return wrappers_pb2.Int64Value(value=steps)
+
     return job
 
 
@@ -45,8 +46,7 @@ async def test_progress_then_result() -> None:
     runner = Runner(2)
     registry = OperationRegistry(runner)
     started, step = threading.Event(), threading.Event()
-    op = registry.start("alpha", "count", "tenants/alpha/graph", _stepping_job(2, started,
-                                                                              step))
+    op = registry.start("alpha", "count", "tenants/alpha/graph", _stepping_job(2, started, step))
     assert not op.done
     await _until(started)
     step.set()

@@ -27,12 +27,29 @@ T1 = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
 
 
 def test_json_values_round_trip_with_integers_restored() -> None:
-    value = {"i": 3, "neg": -7, "f": 2.5, "big": 2**53, "s": "x", "b": True, "n": None,
-             "list": [1, 1.5, {"deep": [False]}], "empty": {}}
+    value = {
+        "i": 3,
+        "neg": -7,
+        "f": 2.5,
+        "big": 2**53,
+        "s": "x",
+        "b": True,
+        "n": None,
+        "list": [1, 1.5, {"deep": [False]}],
+        "empty": {},
+    }
     proto = serde.json_to_struct(value)
     assert json_format.MessageToDict(proto) == {
-        "i": 3.0, "neg": -7.0, "f": 2.5, "big": float(2**53), "s": "x", "b": True, "n": None,
-        "list": [1.0, 1.5, {"deep": [False]}], "empty": {}}
+        "i": 3.0,
+        "neg": -7.0,
+        "f": 2.5,
+        "big": float(2**53),
+        "s": "x",
+        "b": True,
+        "n": None,
+        "list": [1.0, 1.5, {"deep": [False]}],
+        "empty": {},
+    }
     back = serde.json_from_struct(proto)
     assert back == value
     assert isinstance(back["i"], int) and isinstance(back["f"], float)
@@ -49,41 +66,79 @@ def test_non_finite_numbers_are_refused() -> None:
 
 
 def test_twin_round_trip() -> None:
-    record = TwinRecord(TenantId("alpha"), ThingId("org.x:t1"), 4, T0, T1, {
-        "thingId": "org.x:t1", "policyId": "org.x:p", "definition": "org.x:m:1",
-        "attributes": {"a": 1}, "features": {"f": {"properties": {"v": 0.5}}}})
+    record = TwinRecord(
+        TenantId("alpha"),
+        ThingId("org.x:t1"),
+        4,
+        T0,
+        T1,
+        {
+            "thingId": "org.x:t1",
+            "policyId": "org.x:p",
+            "definition": "org.x:m:1",
+            "attributes": {"a": 1},
+            "features": {"f": {"properties": {"v": 0.5}}},
+        },
+    )
     twin = serde.twin_to_proto(record)
     assert json_format.MessageToDict(twin) == {
-        "name": "tenants/alpha/twins/org.x:t1", "thingId": "org.x:t1", "policyId": "org.x:p",
-        "definition": "org.x:m:1", "attributes": {"a": 1.0},
-        "features": {"f": {"properties": {"v": 0.5}}}, "revision": "4",
-        "createTime": "2026-03-01T12:00:00.123456Z", "updateTime": "2026-03-01T12:00:05Z",
-        "etag": "rev:4"}
+        "name": "tenants/alpha/twins/org.x:t1",
+        "thingId": "org.x:t1",
+        "policyId": "org.x:p",
+        "definition": "org.x:m:1",
+        "attributes": {"a": 1.0},
+        "features": {"f": {"properties": {"v": 0.5}}},
+        "revision": "4",
+        "createTime": "2026-03-01T12:00:00.123456Z",
+        "updateTime": "2026-03-01T12:00:05Z",
+        "etag": "rev:4",
+    }
     assert serde.twin_doc_from_proto(twin) == {
-        k: v for k, v in record.doc.items() if k != "thingId"}
+        k: v for k, v in record.doc.items() if k != "thingId"
+    }
     # Unset fields stay out (the implied update mask of AIP-134).
     assert serde.twin_doc_from_proto(twins_pb2.Twin(definition="d")) == {"definition": "d"}
 
 
 def test_relationship_round_trip() -> None:
-    record = RelationshipRecord(TenantId("alpha"), RelationshipId("r1"), ThingId("a:b"),
-                                ThingId("a:c"), "observes", {"rsrp": -90}, 2, T0, T1)
+    record = RelationshipRecord(
+        TenantId("alpha"),
+        RelationshipId("r1"),
+        ThingId("a:b"),
+        ThingId("a:c"),
+        "observes",
+        {"rsrp": -90},
+        2,
+        T0,
+        T1,
+    )
     rel = serde.relationship_to_proto(record)
     assert (rel.name, rel.source, rel.target, rel.etag) == (
-        "tenants/alpha/relationships/r1", "tenants/alpha/twins/a:b", "tenants/alpha/twins/a:c",
-        "rev:2")
+        "tenants/alpha/relationships/r1",
+        "tenants/alpha/twins/a:b",
+        "tenants/alpha/twins/a:c",
+        "rev:2",
+    )
     body = serde.relationship_from_proto(rel, lambda name, field: name.rsplit("/", 1)[1])
-    assert body == {"source": "a:b", "target": "a:c", "type": "observes",
-                    "properties": {"rsrp": -90}}
+    assert body == {
+        "source": "a:b",
+        "target": "a:c",
+        "type": "observes",
+        "properties": {"rsrp": -90},
+    }
 
 
 def test_event_round_trip() -> None:
-    event = ChangeEvent(TenantId("alpha"), "twin", "merged", "org.x:t1", "/attributes",
-                        {"a": 1}, 3, T0, 17)
+    event = ChangeEvent(
+        TenantId("alpha"), "twin", "merged", "org.x:t1", "/attributes", {"a": 1}, 3, T0, 17
+    )
     proto = serde.event_to_proto(event)
     assert (proto.position, proto.kind, proto.action, proto.name) == (
-        17, twins_pb2.TwinEvent.ENTITY_KIND_TWIN, twins_pb2.TwinEvent.ACTION_MERGED,
-        "tenants/alpha/twins/org.x:t1")
+        17,
+        twins_pb2.TwinEvent.ENTITY_KIND_TWIN,
+        twins_pb2.TwinEvent.ACTION_MERGED,
+        "tenants/alpha/twins/org.x:t1",
+    )
     assert serde.event_from_proto(proto) == event
     deleted = ChangeEvent(TenantId("beta"), "relationship", "deleted", "r9", "/", None, 2, T1, 4)
     proto = serde.event_to_proto(deleted)
@@ -111,9 +166,15 @@ def test_tenant_and_issue() -> None:
     assert serde.issue_from_proto(proto) == issue
 
 
-@pytest.mark.parametrize(("etag", "expected"), [
-    ("rev:3", '"rev:3"'), ('"rev:3"', '"rev:3"'), ('W/"rev:3"', '"rev:3"'), ("W/rev:3",
-                                                                          '"rev:3"')])
+@pytest.mark.parametrize(
+    ("etag", "expected"),
+    [
+        ("rev:3", '"rev:3"'),
+        ('"rev:3"', '"rev:3"'),
+        ('W/"rev:3"', '"rev:3"'),
+        ("W/rev:3", '"rev:3"'),
+    ],
+)
 def test_etags_normalise(etag: str, expected: str) -> None:
     assert serde.revision_of_etag(etag) == expected
     assert serde.etag_of(3) == "rev:3"

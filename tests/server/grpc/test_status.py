@@ -13,10 +13,12 @@ def _details(status: status_pb2.Status) -> dict[str, object]:
     for packed in status.details:
         name = packed.type_url.rsplit("/", 1)[1]
         assert name not in out, "each detail type at most once (AIP-193)"
-        message = {"google.rpc.ErrorInfo": error_details_pb2.ErrorInfo,
-                   "google.rpc.BadRequest": error_details_pb2.BadRequest,
-                   "google.rpc.PreconditionFailure": error_details_pb2.PreconditionFailure,
-                   "google.rpc.Help": error_details_pb2.Help}[name]()
+        message = {
+            "google.rpc.ErrorInfo": error_details_pb2.ErrorInfo,
+            "google.rpc.BadRequest": error_details_pb2.BadRequest,
+            "google.rpc.PreconditionFailure": error_details_pb2.PreconditionFailure,
+            "google.rpc.Help": error_details_pb2.Help,
+        }[name]()
         packed.Unpack(message)
         out[name] = message
     return out
@@ -34,10 +36,14 @@ def test_not_found_has_one_error_info_with_the_variables() -> None:
 
 
 def test_shape_violations_become_field_violations() -> None:
-    exc = errors.PayloadValidationError([
-        errors.ValidationDetail("urn:x", "/attributes/co2", "sh:maxInclusive", 50000, "too high"),
-        errors.ValidationDetail("urn:x", "/attributes/n", "sh:datatype", None, "not an int"),
-    ])
+    exc = errors.PayloadValidationError(
+        [
+            errors.ValidationDetail(
+                "urn:x", "/attributes/co2", "sh:maxInclusive", 50000, "too high"
+            ),
+            errors.ValidationDetail("urn:x", "/attributes/n", "sh:datatype", None, "not an int"),
+        ]
+    )
     status = status_of(exc)
     assert status.code == code_pb2.INVALID_ARGUMENT
     details = _details(status)
@@ -46,7 +52,8 @@ def test_shape_violations_become_field_violations() -> None:
     assert isinstance(bad, error_details_pb2.BadRequest)
     assert [(v.field, v.reason, v.description) for v in bad.field_violations] == [
         ("/attributes/co2", "SH_MAXINCLUSIVE", "too high (value: 50000)"),
-        ("/attributes/n", "SH_DATATYPE", "not an int")]
+        ("/attributes/n", "SH_DATATYPE", "not an int"),
+    ]
 
 
 def test_precondition_failure() -> None:
@@ -74,5 +81,8 @@ def test_help_link_and_http_body() -> None:
     assert body["error"]["code"] == 400 and body["error"]["status"] == "INVALID_ARGUMENT"
     info = body["error"]["details"][0]
     assert info["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
-    assert info["metadata"] == {"code": "rql.expression.invalid", "expression": "eq(a,1))",
-                                "position": "7"}
+    assert info["metadata"] == {
+        "code": "rql.expression.invalid",
+        "expression": "eq(a,1))",
+        "position": "7",
+    }
