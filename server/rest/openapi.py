@@ -72,6 +72,8 @@ def _schemas() -> dict[str, Any]:
         "ThingId": {"type": "string", "pattern": _THING_ID, "maxLength": 256},
         "PolicyId": {"type": "string", "pattern": _THING_ID, "maxLength": 256},
         "Definition": {"type": "string", "pattern": _DEFINITION},
+        "StoredDefinition": {"anyOf": [_ref("Definition"), {"type": "null"}],
+                             "description": "A definition; null where one was set to null."},
         "FeatureDefinition": {"type": "array", "minItems": 1, "uniqueItems": True,
                               "items": _ref("Definition")},
         "Feature": {"type": "object", "additionalProperties": False, "properties": {
@@ -260,8 +262,8 @@ def _delete(op_id: str, summary: str, tag: str, params: list[str]) -> dict[str, 
 _RESOURCES: list[tuple[str, str, str, str, str, str, str, bool]] = [
     ("", "Thing", "Things", "NewThing", "PatchThing", "Thing", "thingFields", True),
     ("/policyId", "PolicyId", "Things", "PolicyId", "PolicyId", "PolicyId", "", False),
-    ("/definition", "Definition", "Things", "Definition", "Definition", "Definition", "",
-     True),
+    ("/definition", "Definition", "Things", "Definition", "Definition", "StoredDefinition",
+     "", True),
     ("/attributes", "Attributes", "Things", "JsonObject", "JsonObject", "JsonObject",
      "keyFields", True),
     ("/attributes/{attributePath}", "Attribute", "Things", "JsonValue", "JsonValue",
@@ -308,9 +310,13 @@ def ditto_paths() -> dict[str, Any]:
             # null deletes the resource (RFC 7396 §2); a thing itself takes an object.
             body = _ref(patch) if name in ("Thing", "PolicyId") else \
                 {"anyOf": [_ref(patch), {"type": "null"}]}
+            # A patch that creates the thing answers with the value now at the path,
+            # which a null patch leaves empty.
+            created = _ref(read) if name == "Thing" else \
+                {"anyOf": [_ref(read), {"type": "null"}]}
             item["patch"] = _write(f"patch{name}",
                                    f"Merge-patch the {_words(name)} (RFC 7396)", tag,
-                                   body, write_params, _MERGE, _ref(read))
+                                   body, write_params, _MERGE, created)
         if deletable:
             item["delete"] = _delete(f"delete{name}", f"Delete the {_words(name)}", tag,
                                      base + cond + ["responseRequired"])

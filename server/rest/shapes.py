@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from server.core import errors
+from server.core.ids import PolicyId
 from server.core.twins import document as docs
 from server.rest.paths import ThingTarget
 
-__all__ = ["check_merge_body", "check_put_body"]
+__all__ = ["check_merge_body", "check_policy_id", "check_put_body"]
 
 
 def check_put_body(target: ThingTarget, body: Any) -> None:
@@ -24,6 +25,23 @@ def check_put_body(target: ThingTarget, body: Any) -> None:
         _check_put(target.segments, body)
     except docs.DocumentError as exc:
         raise errors.JsonFormatInvalid(f"{exc} (at '{exc.path}')") from exc
+
+
+def check_policy_id(target: ThingTarget, body: Any) -> None:
+    """Refuse a ``policyId`` that is not a namespaced id (Ditto ``policies:id.invalid``).
+
+    The core only checks that a policy id is a string; Ditto also checks its form.
+    """
+    if target.is_policy_id:
+        if not isinstance(body, str):
+            raise errors.JsonFormatInvalid("'policyId' must be a string.")
+        value = body
+    elif target.is_thing and isinstance(body, dict):
+        value = body.get("policyId")
+    else:
+        return
+    if isinstance(value, str):
+        PolicyId(value)
 
 
 def check_merge_body(target: ThingTarget, body: Any) -> None:

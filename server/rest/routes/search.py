@@ -26,9 +26,11 @@ from server.rest.selection import check_fields
 __all__ = ["count_things", "search_things"]
 
 _FORM = "application/x-www-form-urlencoded"
+_SEARCH_FIELDS = frozenset({"filter", "option", "fields", "namespaces"})
+_COUNT_FIELDS = frozenset({"filter", "namespaces"})
 
 
-async def _params(request: Request) -> Mapping[str, str]:
+async def _params(request: Request, allowed: frozenset[str]) -> Mapping[str, str]:
     if request.method != "POST":
         return request.query_params
     given = media_type(request.headers.get("content-type"))
@@ -39,6 +41,10 @@ async def _params(request: Request) -> Mapping[str, str]:
         form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError as exc:
         raise errors.BadRequest("The form body is not UTF-8.") from exc
+    unknown = sorted(set(form) - allowed)
+    if unknown:
+        raise errors.BadRequest(f"Unknown form field(s): {', '.join(unknown)}; expected "
+                                f"{', '.join(sorted(allowed))}.")
     return {**request.query_params, **form}
 
 
@@ -50,7 +56,7 @@ def _filter(params: Mapping[str, str]) -> str | None:
 async def search_things(request: Request) -> Response:
     """One page of things matching ``filter``."""
     caller = await authenticate(request)
-    params = await _params(request)
+    params = await _params(request, _SEARCH_FIELDS)
     option = search_option(params.get("option"))
     namespaces = search_namespaces(params.get("namespaces"))
     items, cursor = await call(rest_state(request).core.twins.search, caller, _filter(params),
@@ -64,7 +70,7 @@ async def search_things(request: Request) -> Response:
 async def count_things(request: Request) -> Response:
     """How many things match ``filter`` (a bare JSON integer)."""
     caller = await authenticate(request)
-    params = await _params(request)
+    params = await _params(request, _COUNT_FIELDS)
     namespaces = search_namespaces(params.get("namespaces"))
     count = await call(rest_state(request).core.twins.count, caller, _filter(params),
                        namespaces)
