@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -46,6 +47,38 @@ def project_entity(tenant: str, kind: str, doc: dict[str, Any] | None,
     return set(projection.project_relationship(tenant, _relationship_json(doc), class_of))
 
 
+def project_lines(tenant: str, kind: str, doc: dict[str, Any] | None,
+                  class_of: ClassOf = _default_class_of) -> set[str]:
+    """The same triples as N-Triples lines (``s p o .``): the projector's fast path."""
+    if doc is None:
+        return set()
+    if kind == "twin":
+        text = projection.project_twin_nquads(tenant, doc, class_of)
+    else:
+        text = projection.project_relationship_nquads(tenant, _relationship_json(doc), class_of)
+    # Each N-Quads line ends in " <graph> ."; drop the graph to get the N-Triples line.
+    cut = len(f" <{vocab.tenant_graph(tenant)}> .")
+    return {line[:-cut] + " ." for line in text.splitlines() if line}
+
+
+def _revision(doc: dict[str, Any]) -> Any:
+    return doc.get("_revision")
+
+
+class LRU(OrderedDict[tuple[str, str], tuple[Any, set[str]]]):
+    """A small bounded mapping: the oldest entry goes when a new one exceeds the size."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: tuple[str, str], value: tuple[Any, set[str]]) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
 def _relationship_json(view: dict[str, Any]) -> dict[str, Any]:
     rel = dict(view)
     rel.setdefault("id", rel.get("relationshipId"))
@@ -63,6 +96,8 @@ class GraphProjector:
         self._batch = batch_size
         self._lock = threading.Lock()
         self.failures = 0
+        # Last projected state per entity, bounded; saves re-projecting an entry's old doc.
+        self._last: LRU = LRU(4096)
 
     def drain(self) -> int:
         """Apply everything pending now; returns how many entries were applied.
@@ -90,22 +125,36 @@ class GraphProjector:
 
     def _apply(self, entries: list[OutboxEntry]) -> None:
         """Apply in order; a deleted tenant's entry clears its whole graph."""
-        changes: list[tuple[str, Iterable[Triple], Iterable[Triple]]] = []
+        changes: list[tuple[str, list[str], list[str]]] = []
         for entry in entries:
             if entry.kind == "tenant":
                 if changes:
-                    self._graph.apply_many(changes)
+                    self._graph.apply_ntriples(changes)
                     changes = []
                 self._graph.clear(entry.tenant)
             else:
                 changes.append(self._change(entry))
         if changes:
-            self._graph.apply_many(changes)
+            self._graph.apply_ntriples(changes)
 
-    def _change(self, entry: OutboxEntry) -> tuple[str, Iterable[Triple], Iterable[Triple]]:
-        old = project_entity(entry.tenant, entry.kind, entry.old_doc, self._class_of)
-        new = project_entity(entry.tenant, entry.kind, entry.new_doc, self._class_of)
-        return entry.tenant, old - new, new - old
+    def _change(self, entry: OutboxEntry) -> tuple[str, list[str], list[str]]:
+        old = self._lines(entry, entry.old_doc)
+        new = self._lines(entry, entry.new_doc)
+        if entry.new_doc is not None:
+            self._last[(entry.tenant, entry.entity_id)] = (_revision(entry.new_doc), new)
+        else:
+            self._last.pop((entry.tenant, entry.entity_id), None)
+        return entry.tenant, sorted(old - new), sorted(new - old)
+
+    def _lines(self, entry: OutboxEntry, doc: dict[str, Any] | None) -> set[str]:
+        """Projected lines of ``doc``; the previous entry's new state is reused when it is
+        this entry's old state (the common case of consecutive writes)."""
+        if doc is None:
+            return set()
+        cached = self._last.get((entry.tenant, entry.entity_id))
+        if cached is not None and cached[0] == _revision(doc) and doc is entry.old_doc:
+            return cached[1]
+        return project_lines(entry.tenant, entry.kind, doc, self._class_of)
 
     def rebuild(self, tenant: str, twins: Iterable[dict[str, Any]],
                 relationships: Iterable[dict[str, Any]]) -> int:

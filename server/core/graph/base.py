@@ -153,6 +153,11 @@ class GraphStore(ABC):
         self.apply_many([(tenant, delete, insert)])
 
     @abstractmethod
+    def apply_ntriples(self, changes: Sequence[tuple[str, list[str], list[str]]]) -> None:
+        """Like `apply_many`, for ``(tenant, delete, insert)`` N-Triples lines (``s p o .``)
+        printed by ndtwin's own projection; the fast path of the graph projector."""
+
+    @abstractmethod
     def apply_many(self, changes: Sequence[Change]) -> None:
         """Apply several `Change` s, in order, as one transaction.
 

@@ -134,6 +134,12 @@ class SparqlHttpGraphStore(GraphStore):
         if text:
             self._update(text)
 
+    def apply_ntriples(self, changes: Sequence[tuple[str, list[str], list[str]]]) -> None:
+        """`apply_many` for N-Triples lines that ndtwin's projection printed itself."""
+        text = update_text([(graph_node(t), delete, insert) for t, delete, insert in changes])
+        if text:
+            self._update(text)
+
     def clear(self, tenant: str) -> None:
         graph = graph_node(tenant)
         if self.store_url is None:

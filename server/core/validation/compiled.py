@@ -1,43 +1,32 @@
 """The hot-path validator: JSON Schema 2020-12 compiled from the same twin types as the shapes.
 
 ``server.modeling.compilers.jsonschema`` compiles every sdfObject/sdfThing into a schema
-of the Ditto-shaped twin and applies it the way SHACL targets classes (a twin by its
-``definition``, each feature by its ``definition`` array). A differential test
-(``tests/server/modeling/test_shacl_jsonschema_equivalence.py`` and
-``tests/server/core/test_validators_agree.py``) proves the decisions equal pyshacl's on the
-compiled shapes, so this validator may stand in for pyshacl on every write.
+of the Ditto-shaped twin (plus ``$defs/feature``, the schema of a feature typed with that
+class). Targeting follows SHACL's ``sh:targetClass``: a twin is checked by the schema of
+the class its ``definition`` names, each feature by the feature schema of every class its
+``definition`` array names. The schemas run on ``jsonschema-rs`` (a compiled engine, about
+7 µs per twin against about 600 µs for python-jsonschema). A differential test
+(``tests/server/core/validation/test_validators_agree.py``) proves the decisions equal
+pyshacl's on the compiled shapes, so this validator stands in for pyshacl on every write.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+import jsonschema_rs
 
 from server.core.catalog import ModelCatalog
 from server.core.errors import ValidationDetail
 from server.core.validation.base import TwinValidator, unknown_definitions
-from server.modeling import pointers
-from server.modeling.compilers.jsonschema import TwinSchemas, document_schemas
+from server.modeling.compilers.jsonschema import DIALECT, document_schemas
 
 __all__ = ["CompiledValidator"]
 
 
-_REQUIRED = re.compile(r"^'(?P<key>[^']+)' is a required property$")
-
-
-def _detail(doc: Any, focus: str, line: str) -> ValidationDetail:
-    where, _, message = line.partition(": ")
-    path = where if where.startswith("/") else "/"
-    missing = _REQUIRED.match(message)
-    if missing:
-        # Report a missing member where it belongs, as SHACL's sh:minCount does.
-        path = path.rstrip("/") + "/" + missing["key"]
-    try:
-        value = pointers.lookup(doc, path) if path != "/" else None
-    except (KeyError, ValueError):
-        value = None
-    return ValidationDetail(focus_node=focus, path=path, constraint="json-schema",
-                            value=value, message=message or line)
+def _pointer(prefix: str, parts: Iterable[Any]) -> str:
+    return prefix + "".join(f"/{p}" for p in parts)
 
 
 class CompiledValidator(TwinValidator):
@@ -45,9 +34,14 @@ class CompiledValidator(TwinValidator):
 
     def __init__(self, catalog: ModelCatalog) -> None:
         self.catalog = catalog
-        self.schemas = TwinSchemas(
-            (schema for doc in catalog.documents for schema in document_schemas(doc).values()),
-            class_of=catalog.class_iri)
+        self._twin: dict[str, Any] = {}
+        self._feature: dict[str, Any] = {}
+        for doc in catalog.documents:
+            for schema in document_schemas(doc).values():
+                cls = schema["x-ndtwin-class"]
+                self._twin[cls] = jsonschema_rs.validator_for(schema)
+                self._feature[cls] = jsonschema_rs.validator_for(
+                    {"$schema": DIALECT, "$defs": schema["$defs"], "$ref": "#/$defs/feature"})
 
     def known_definition(self, definition: str) -> bool:
         return self.catalog.find(definition) is not None
@@ -57,7 +51,23 @@ class CompiledValidator(TwinValidator):
         if unknown:
             return unknown
         focus = str(doc.get("thingId", ""))
-        return [_detail(doc, focus, line) for line in self.schemas.twin_errors(doc)]
+        details: list[ValidationDetail] = []
+        definition = doc.get("definition")
+        cls = self.catalog.class_iri(definition) if isinstance(definition, str) else None
+        if cls in self._twin:
+            details += self._details(self._twin[cls], doc, focus, "")
+        features = doc.get("features")
+        if isinstance(features, Mapping):
+            for fid, feature in features.items():
+                if not isinstance(feature, Mapping) or not isinstance(
+                        feature.get("definition"), list):
+                    continue
+                classes = {self.catalog.class_iri(d) for d in feature["definition"]
+                           if isinstance(d, str)}
+                for fcls in sorted(c for c in classes if c in self._feature):
+                    details += self._details(self._feature[fcls], feature, focus,
+                                             f"/features/{fid}")
+        return details
 
     def validate_relationship(self, rel_type: str, properties: dict[str, Any]
                               ) -> list[ValidationDetail]:
@@ -65,7 +75,23 @@ class CompiledValidator(TwinValidator):
         if entry is None:
             return []
         # A relationship's properties follow its model as a twin's attributes do.
-        as_twin = {"thingId": "relationship:properties", "definition": entry.tm_url,
-                   "attributes": properties}
-        return [_detail(as_twin, "relationship", line)
-                for line in self.schemas.twin_errors(as_twin)]
+        return self.validate_twin({"thingId": "relationship:properties",
+                                   "definition": entry.tm_url, "attributes": properties})
+
+    @staticmethod
+    def _details(validator: Any, instance: Any, focus: str, prefix: str
+                 ) -> list[ValidationDetail]:
+        out = []
+        for error in validator.iter_errors(instance):
+            path = _pointer(prefix, error.instance_path)
+            value = error.instance
+            kind = str(getattr(error.kind, "name", type(error.kind).__name__))
+            missing = getattr(error.kind, "property", None) if kind.lower() == "required" \
+                else None
+            if isinstance(missing, str):
+                # Report a missing member where it belongs, as SHACL's sh:minCount does.
+                path, value = f"{path}/{missing}", None
+            out.append(ValidationDetail(focus_node=focus, path=path or "/",
+                                        constraint=f"json-schema:{kind.lower()}",
+                                        value=value, message=error.message))
+        return out

@@ -31,7 +31,7 @@ def catalog() -> ModelCatalog:
 
 @pytest.fixture
 def core(tmp_path: Path, catalog: ModelCatalog) -> Iterator[Core]:
-    c = build_core(data_dir=tmp_path, catalog=catalog, validation="shacl")
+    c = build_core(data_dir=tmp_path, catalog=catalog)
     c.open()
     yield c
     c.close()

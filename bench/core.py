@@ -1,0 +1,176 @@
+"""Throughput and latency of the service core, with the pyshacl-per-write baseline.
+
+For each store (embedded SQLite + pyoxigraph, PostgreSQL + pyoxigraph) and each size
+(1k and 100k twins loaded first), it measures through ``Core``:
+
+- validated modifies/s: ``put`` of one property on an existing, validated LTE cell twin
+  (read, decide, compiled-schema validation, one transaction, graph projection);
+- creates/s: new twins through ``put``;
+- reads/s: ``retrieve`` of a whole twin;
+- p50/p99 modify latency, and the ratio p50(100k) / p50(1k);
+- a SPARQL 2-hop query p50 over the loaded graph (devices that hear a cell also heard by
+  device 0), with the graph's triple count;
+- the baseline in the same run: the same modify loop validated by pyshacl per write.
+
+    .venv/bin/python bench/core.py [--sizes 1000,100000] [--stores sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+from server.core.batch import RelationshipUpsert, TwinUpsert  # noqa: E402
+from server.core.bootstrap import build_core  # noqa: E402
+from server.core.catalog import ModelCatalog  # noqa: E402
+from server.core.context import Caller  # noqa: E402
+from server.core.service import Core  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def cell(catalog: ModelCatalog, i: int) -> dict[str, Any]:
+    body = catalog.by_name("LteCell").skeleton()  # type: ignore[union-attr]
+    body["attributes"].update({"pci": i % 504, "earfcn": 1300 + i % 50, "tac": 1 + i % 900,
+                               "band": 3, "rsrp": -90 - i % 40, "rsrq": -10 - i % 9})
+    return body
+
+
+def device(catalog: ModelCatalog, i: int) -> dict[str, Any]:
+    body = catalog.by_name("EndDevice").skeleton()  # type: ignore[union-attr]
+    body["attributes"].update({"model": f"model-{i % 7}", "manufacturer": "acme",
+                               "online": i % 3 != 0})
+    return body
+
+
+def load(core: Core, caller: Caller, catalog: ModelCatalog, n: int) -> float:
+    """n twins (3/4 cells, 1/4 devices), each device observing 3 cells; returns seconds."""
+    observation = catalog.by_name("Observation").skeleton()["attributes"]  # type: ignore
+    start = time.perf_counter()
+    batch = 500
+    cells = max(1, n * 3 // 4)
+    for first in range(0, n, batch):
+        twins, rels = [], []
+        for i in range(first, min(n, first + batch)):
+            if i < cells:
+                twins.append(TwinUpsert(f"campus:cell-{i}", cell(catalog, i)))
+            else:
+                twins.append(TwinUpsert(f"campus:dev-{i}", device(catalog, i)))
+                for k in range(3):
+                    target = f"campus:cell-{(i * 7 + k * 13) % cells}"
+                    rels.append(RelationshipUpsert(f"obs-{i}-{k}", f"campus:dev-{i}", target,
+                                                   "observes", dict(observation, level=k)))
+        core.batch.upsert(caller, twins=twins, relationships=rels)
+    return time.perf_counter() - start
+
+
+def timed(fn: Any, count: int) -> tuple[float, list[float]]:
+    latencies = []
+    start = time.perf_counter()
+    for i in range(count):
+        t = time.perf_counter()
+        fn(i)
+        latencies.append(time.perf_counter() - t)
+    return count / (time.perf_counter() - start), latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def run(store: str, n: int, catalog: ModelCatalog, ops: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as data:
+        dbname = None
+        url = "sqlite"
+        if store == "postgres":
+            dbname = f"ndtwin_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{dbname}"')
+            url = f"postgresql://postgres@127.0.0.1:5432/{dbname}"
+        core = build_core(store=url, data_dir=data, catalog=catalog)
+        core.open()
+        try:
+            caller = core.tenants.authenticate(core.tenants.create("bench")[1])
+            load_s = load(core, caller, catalog, n)
+            modify_rate, modify_lat = timed(
+                lambda i: core.twins.put(caller, f"campus:cell-{i % 100}",
+                                         "/attributes/rsrp", -60 - i % 80), ops)
+            create_rate, _ = timed(
+                lambda i: core.twins.put(caller, f"campus:new-{i}", "/", cell(catalog, i)),
+                ops)
+            cells = max(1, n * 3 // 4)
+            read_rate, _ = timed(
+                lambda i: core.twins.retrieve(caller, f"campus:cell-{i % cells}"), ops * 4)
+            two_hop = (
+                "SELECT DISTINCT ?other WHERE { "
+                f"<urn:ndtwin:bench:twin:campus:dev-{n - 1}> "
+                "<https://w3id.org/ndtwin/rel/observes> ?c . "
+                "?other <https://w3id.org/ndtwin/rel/observes> ?c }")
+            _, sparql_lat = timed(lambda i: core.query(caller, two_hop, "text/csv"), 50)
+            triples = core.graph.count("bench")
+        finally:
+            core.close()
+            if dbname:
+                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    return {"load_s": load_s, "modify": modify_rate, "modify_p50": pct(modify_lat, .5),
+            "modify_p99": pct(modify_lat, .99), "create": create_rate, "read": read_rate,
+            "sparql_p50": pct(sparql_lat, .5), "triples": triples}
+
+
+def shacl_baseline(catalog: ModelCatalog, ops: int) -> float:
+    with tempfile.TemporaryDirectory() as data:
+        core = build_core(data_dir=data, catalog=catalog, validation="shacl")
+        core.open()
+        try:
+            caller = core.tenants.authenticate(core.tenants.create("bench")[1])
+            core.twins.put(caller, "campus:cell-0", "/", cell(catalog, 0))
+            rate, _ = timed(lambda i: core.twins.put(caller, "campus:cell-0",
+                                                     "/attributes/rsrp", -60 - i % 80), ops)
+        finally:
+            core.close()
+    return rate
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,100000")
+    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--ops", type=int, default=2000)
+    args = parser.parse_args()
+    catalog = ModelCatalog.load()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    baseline = shacl_baseline(catalog, 100)
+    print(f"baseline: pyshacl per write, validated modifies/s = {baseline:,.0f}")
+    print(f"{'store':9} {'twins':>7} {'triples':>9} {'load s':>7} {'modify/s':>9} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'create/s':>9} {'read/s':>8} {'2-hop p50 ms':>12} "
+          f"{'vs pyshacl':>10}")
+    for store in args.stores.split(","):
+        results = {}
+        for n in sizes:
+            r = run(store, n, catalog, args.ops)
+            results[n] = r
+            print(f"{store:9} {n:>7} {r['triples']:>9,.0f} {r['load_s']:>7.1f} "
+                  f"{r['modify']:>9,.0f} {r['modify_p50']:>7.2f} {r['modify_p99']:>7.2f} "
+                  f"{r['create']:>9,.0f} {r['read']:>8,.0f} {r['sparql_p50']:>12.2f} "
+                  f"{r['modify'] / baseline:>9.1f}x", flush=True)
+        if len(sizes) > 1:
+            small, large = results[min(sizes)], results[max(sizes)]
+            print(f"{store:9} latency ratio p50({max(sizes)}) / p50({min(sizes)}) = "
+                  f"{large['modify_p50'] / small['modify_p50']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
