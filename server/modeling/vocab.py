@@ -5,6 +5,7 @@ projection and the graph stores all build IRIs only through this module.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -46,6 +47,7 @@ _FRAGMENT_SAFE = "-._~!$&'()*+,;=:@/?%"
 # fragment (``https://onedm.org/playground/#``).
 _NAMESPACE_SAFE = _FRAGMENT_SAFE + "[]"
 _MODEL_KINDS = ("#/sdfObject/", "#/sdfThing/")
+_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def _enc(text: str) -> str:
@@ -106,8 +108,13 @@ def model_class_iri(namespace_uri: str, pointer: str) -> URIRef:
     pointers in fragments percent-encoded); ``%`` itself is kept, so an
     already encoded name maps to the same IRI as its decoded form.
     """
-    return URIRef(f"{quote(namespace_uri, safe=_NAMESPACE_SAFE + '/')}"
-                  f"#{quote(pointer, safe=_FRAGMENT_SAFE)}")
+    return URIRef(f"{quote(_bare_percent(namespace_uri), safe=_NAMESPACE_SAFE + '/')}"
+                  f"#{quote(_bare_percent(pointer), safe=_FRAGMENT_SAFE)}")
+
+
+def _bare_percent(text: str) -> str:
+    """Encode a ``%`` that does not start a percent-encoding (it would make a bad IRI)."""
+    return _BARE_PERCENT.sub("%25", text)
 
 
 def definition_class_iri(definition: str) -> URIRef | None:

@@ -527,8 +527,19 @@ def _build(doc: ResolvedDocument) -> _Builder:
 def shapes_graph(doc: ResolvedDocument) -> Graph:
     """The SHACL shapes of every sdfObject and sdfThing of ``doc`` as an rdflib graph."""
     graph = Graph()
-    for triple in _build(doc).triples:
-        graph.add(triple)
+    # The builder numbers blank nodes per document (stable Turtle); a graph
+    # gets fresh ones, so graphs of several documents can be merged safely.
+    fresh: dict[Node, BNode] = {}
+
+    def term(node: Node) -> Node:
+        if isinstance(node, BNode):
+            return fresh.setdefault(node, BNode())
+        return node
+
+    for s, p, o in _build(doc).triples:
+        graph.add((term(s), p, term(o)))
+    for prefix, namespace in _PREFIXES:
+        graph.bind(prefix, namespace)
     return graph
 
 

@@ -436,9 +436,10 @@ def test_own_models_across_documents() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_fixture_document_long(fixture_docs: list[ResolvedDocument]) -> None:
     verdicts: list[bool] = []
-    _run(Judges(fixture_docs), _types(fixture_docs), 1500, verdicts)
+    _run(Judges(fixture_docs), _types(fixture_docs), 1000, verdicts)
     assert True in verdicts and False in verdicts
 
 
