@@ -225,11 +225,9 @@ def test_sparql_sees_the_projection() -> None:
     for n, rsrp in enumerate((-80, -110)):
         store.extend(project_twin_quads("acme", {
             "thingId": f"n:cell-{n}", "definition": CELL, "attributes": {"rsrp": rsrp}}))
-    query = """
-        PREFIX ndt: <https://w3id.org/ndtwin/ns#>
-        PREFIX key: <https://w3id.org/ndtwin/key/>
-        SELECT ?id WHERE { ?t a <%s> ; ndt:thingId ?id ; key:rsrp ?v FILTER(?v > -100) }
-    """ % CELL
+    query = (
+        "PREFIX ndt: <https://w3id.org/ndtwin/ns#> PREFIX key: <https://w3id.org/ndtwin/key/> "
+        f"SELECT ?id WHERE {{ ?t a <{CELL}> ; ndt:thingId ?id ; key:rsrp ?v FILTER(?v > -100) }}")
     rows = list(store.query(query, default_graph=ox.NamedNode("urn:ndtwin:tenant:acme")))
     assert [r["id"].value for r in rows] == ["n:cell-0"]
 
