@@ -32,6 +32,7 @@ def check_policy_id(target: ThingTarget, body: Any) -> None:
 
     The core only checks that a policy id is a string; Ditto also checks its form.
     """
+    value: Any
     if target.is_policy_id:
         if not isinstance(body, str):
             raise errors.JsonFormatInvalid("'policyId' must be a string.")
