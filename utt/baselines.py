@@ -3,8 +3,9 @@
 * **Centralized**: every local area sends its raw windows to the server, which trains the
   same fused network as UTT from scratch.
 * **Direct mapping**: each new twin is learned from scratch from one source modality, with
-  no fusion and no reuse of existing twins: one model per target (a split therefore trains
-  two), a merge reads only its first source.
+  no fusion and no reuse of existing twins: one model per (source, target) pair. A split
+  therefore trains two models; a merge trains one per source and keeps the one that
+  validates best (both count towards its time).
 
 Both count as communication the raw windows every area uploads.
 """
@@ -112,9 +113,15 @@ def fit_centralized(
 
 
 def direct_specs(function: Function, net: NetConfig) -> dict[str, ModelSpec]:
-    """One fusion-free single-source model per target of ``function``."""
-    source = function.sources[0]
-    return {t: ModelSpec(net, (transfer(source, t),), None) for t in function.targets}
+    """One fusion-free single-source model per (source, target) pair of ``function``.
+
+    Keys are ``"<source>-><target>"``.
+    """
+    return {
+        f"{s}->{t}": ModelSpec(net, (transfer(s, t),), None)
+        for s in function.sources
+        for t in function.targets
+    }
 
 
 def fit_direct(
@@ -133,18 +140,22 @@ def fit_direct(
     started = time.perf_counter()
     pooled = _pool(areas, normalizer)
     specs = direct_specs(function, net)
-    states = {}
-    curves = []
-    for i, (target, spec) in enumerate(specs.items()):
-        states[target], curve, _ = _train_one(
-            spec, pooled, epochs, cfg, progress, cancel, f"{stage} ->{target}", cfg.seed + i
+    states, curves = {}, {}
+    for i, (key, spec) in enumerate(specs.items()):
+        states[key], curves[key], _ = _train_one(
+            spec, pooled, epochs, cfg, progress, cancel, f"{stage} {key}", cfg.seed + i
         )
-        curves.append(curve)
+    # Per target, keep the source whose model validated best.
+    keep = {}
+    for t in function.targets:
+        options = [k for k in specs if k.endswith(f"->{t}")]
+        keep[t] = min(options, key=lambda k: min(curves[k]))
+    kept = list(keep.values())
     # One curve for the function: the mean over its targets, epoch by epoch.
-    mean_curve = [sum(c[e] for c in curves) / len(curves) for e in range(len(curves[0]))]
+    mean_curve = [sum(curves[k][e] for k in kept) / len(kept) for e in range(epochs + 1)]
     return CentralFit(
-        specs,
-        states,
+        {k: specs[k] for k in kept},
+        {k: states[k] for k in kept},
         mean_curve,
         time.perf_counter() - started,
         upload_bytes(areas),

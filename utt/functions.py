@@ -93,9 +93,11 @@ def transfers() -> tuple[Function, ...]:
     return tuple(transfer(a, b) for a, b in itertools.permutations(MODALITY_NAMES, 2))
 
 
-# Trajectory and position twins merged into a tracking twin that generates inertial data;
-# the trajectory twin split into position and tracking twins.
-MERGE = merge("vision", "wireless", "sensory")
+# Trajectory and tracking twins merged into a position twin: the camera gives the distance,
+# the phone's heading tells when the walker's body blocks the access point (FTM's biggest
+# error), so fusion has something to add. The trajectory twin split into position and
+# tracking twins.
+MERGE = merge("vision", "sensory", "wireless")
 SPLIT = split("vision", "wireless", "sensory")
 
 DEFAULT_FUNCTIONS: tuple[Function, ...] = (*transfers(), MERGE, SPLIT)

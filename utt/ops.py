@@ -94,7 +94,7 @@ class OperationConfig:
     batch_size: int = 32
     transport: TransportKind = "inproc"
     seed: int = 0
-    threads: int = 2
+    threads: int | str = "auto"
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,18 @@ Predictor = Callable[[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]], O
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimiser settings (Adam) for local or centralized training."""
+    """Optimiser settings (Adam) for local or centralized training.
+
+    ``max_batches`` caps the mini-batches per epoch (a fixed number of local steps per
+    round, as FedAvg is often run); ``None`` makes every epoch a full pass.
+    """
 
     epochs: int = 1
     batch_size: int = 32
     lr: float = 2e-3
     clip: float = 1.0
     seed: int = 0
+    max_batches: int | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ def train(
     rng = np.random.default_rng(cfg.seed)
     n = len(data)
     per_epoch = max(1, -(-n // cfg.batch_size))
+    if cfg.max_batches is not None:
+        per_epoch = min(per_epoch, cfg.max_batches)
     steps = 0
     last = float("nan")
     model.train()
@@ -121,7 +128,8 @@ def train(
         last = running / per_epoch
         if progress is not None:
             progress(ProgressEvent(stage, epoch + 1, cfg.epochs, f"loss {last:.4f}"))
-    return TrainStats(n * cfg.epochs, steps, time.perf_counter() - started, last)
+    windows = min(n, per_epoch * cfg.batch_size) * cfg.epochs
+    return TrainStats(windows, steps, time.perf_counter() - started, last)
 
 
 def predict(model: TwinNet, data: EncodedWindows, batch_size: int = 256) -> Outputs:

@@ -144,7 +144,7 @@ def imu_signals(
         + 0.15 * amp * s * np.sin(ph / 2) * left
     )
     yaw_rate = np.gradient(psi, dt)
-    gyro_w = yaw_rate[:, None] * up + 0.2 * s * np.cos(ph / 2) * fwd
+    gyro_w = yaw_rate[:, None] * up + 0.1 * s * np.cos(ph / 2) * fwd
     mag_w = field.at(walk.pos)
 
     mount = _random_mounting(rng)

@@ -22,7 +22,9 @@ __all__ = ["IMU_RATE_HZ", "Walk", "simulate_group", "simulate_walk"]
 IMU_RATE_HZ = 100
 _DT = 1.0 / IMU_RATE_HZ
 _REVERSION = 0.8  # 1/s: how fast the heading follows its target
-_TURN_LAG = 0.5  # s: the turn rate is itself smoothed, so the gyroscope sees no white noise
+# s: the turn rate is itself smoothed: people turn smoothly, and the gyroscope then sees
+# turns that last about a second rather than white noise.
+_TURN_LAG = 1.0
 _LAG = 0.5  # s: speed changes are smoothed with this time constant
 _Y_MIN = 1.0
 
@@ -103,7 +105,7 @@ def simulate_walk(area: AreaConditions, duration_s: float, rng: np.random.Genera
             gx = goals[i][0] * x_max
             gy = 2.0 + (goals[i][1] + 0.5) * (y_max - 4.0)
             target = math.atan2(gy - y, gx - x)
-        elif events[i][0] < _DT / 15.0:
+        elif events[i][0] < _DT / 8.0:
             target = h + turns[i]
         err = (target - h + math.pi) % (2 * math.pi) - math.pi
         omega += (_REVERSION * err - omega) * _DT / _TURN_LAG + noise[i]

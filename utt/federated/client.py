@@ -132,9 +132,11 @@ class AreaClient(Client):
             clip=base.clip,
             # A different shuffle per round and per area, still fixed by the seed.
             seed=base.seed + 1000 * rnd + self.area.index,
+            max_batches=config.get("max_batches", base.max_batches),
         )
         started = time.perf_counter()
         stats = train(self.model, self.data("train"), cfg, self.functions)
+        # FedAvg weighs a client by the size of its local dataset (McMahan et al. 2017).
         return Reply(
             num_examples=len(self.area.train),
             metrics={"loss": stats.loss, "seconds": time.perf_counter() - started},

@@ -14,17 +14,20 @@ __all__ = ["ModalityEncoder"]
 class ModalityEncoder(nn.Module):
     """Encode ``(batch, window, features)`` into a latent ``(batch, window // 2, D)``.
 
-    The frame mask is appended as one more input channel, so the encoder knows which frames
-    were unseen (their values are 0 after normalization, indistinguishable from the mean).
-    Two convolutions extract local motion patterns; max-pooling halves the time axis; a
-    learned position embedding and the Transformer layers then mix the whole window.
+    Inputs per frame: the features, their change since the previous frame (velocity is what
+    links a trajectory to inertial signals, and a first difference is cheaper to hand over
+    than to learn), and the frame mask, so the encoder knows which frames were unseen (their
+    values are 0 after normalization, indistinguishable from the mean). A difference
+    touching an unseen frame is 0. Two convolutions extract local motion patterns;
+    max-pooling halves the time axis; a learned position embedding and the Transformer
+    layers then mix the whole window.
     """
 
     def __init__(self, features: int, cfg: NetConfig) -> None:
         super().__init__()
         d, k = cfg.d_model, cfg.kernel
         self.conv = nn.Sequential(
-            nn.Conv1d(features + 1, d, k, padding=k // 2),
+            nn.Conv1d(2 * features + 1, d, k, padding=k // 2),
             nn.GELU(),
             nn.Conv1d(d, d, k, padding=k // 2),
             nn.GELU(),
@@ -36,7 +39,10 @@ class ModalityEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Latent of ``x`` given the boolean frame ``mask``."""
-        h = torch.cat([x, mask.unsqueeze(-1).to(x.dtype)], dim=-1)
+        m = mask.unsqueeze(-1).to(x.dtype)
+        both = m[:, 1:] * m[:, :-1]
+        delta = torch.cat([torch.zeros_like(x[:, :1]), (x[:, 1:] - x[:, :-1]) * both], dim=1)
+        h = torch.cat([x, delta, m], dim=-1)
         h = self.conv(h.transpose(1, 2)).transpose(1, 2)
         out: torch.Tensor = self.transformer(h + self.position)
         return out

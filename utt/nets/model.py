@@ -3,7 +3,7 @@
 One :class:`TwinNet` serves one or several functions (:mod:`utt.functions`). For a function
 with sources S and targets T, each target t is decoded from::
 
-    norm(fusor([E_s(x_s) for s in S] + [q_t]))
+    fusor([E_s(x_s) for s in S] + [q_t])
 
 where ``q_t`` is a learned query for target t: it tells a shared fusor which twin it is
 building, which is what lets one *unified* model serve transfers, merges and splits at once.
@@ -60,7 +60,6 @@ class TwinNet(nn.Module):
                 {m: nn.Parameter(torch.randn(cfg.latent_length, cfg.d_model)) for m in targets}
             )
             self.fusor = make_fusor(fusor, cfg.d_model, _QUERY_SLOT + 1, cfg.heads)
-            self.norm = nn.LayerNorm(cfg.d_model)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -95,7 +94,10 @@ class TwinNet(nn.Module):
                     q = self.queries[t].unsqueeze(0).expand_as(latents[f.sources[0]])
                     parts = [latents[s] for s in f.sources] + [q]
                     slots = [MODALITY_NAMES.index(s) for s in f.sources] + [_QUERY_SLOT]
-                    z = self.norm(self.fusor(parts, slots))
+                    # No normalisation after the fusor: a LayerNorm here would make ``add``
+                    # and ``average`` identical (they differ only by scale); the decoder's
+                    # pre-norm layers normalise their own inputs.
+                    z = self.fusor(parts, slots)
                 out[f.name][t] = self.decoders[t](z)
         return out
 
