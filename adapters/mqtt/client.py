@@ -190,6 +190,15 @@ class MqttClient:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._stop)
 
+    async def drop(self) -> None:
+        """Cut the connection at once, acknowledging nothing more (what a crash does)."""
+        self._closing.set()
+        sock = self._paho.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+        await asyncio.get_running_loop().run_in_executor(None, self._paho.loop_stop)
+
     def _stop(self) -> None:
         with contextlib.suppress(Exception):
             self._paho.disconnect()

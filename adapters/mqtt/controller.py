@@ -166,6 +166,9 @@ class TwinController:
         #: (tenant, source twin id) -> wall time it lost its last observer.
         self._orphans: dict[tuple[str, str], float] = {}
         self._last_rescan = 0.0
+        #: Several adapter processes share the load: another one may have written since
+        #: this one cached a state, so states are read fresh for every transaction.
+        self._fresh_reads = config.share_group is not None and config.mqtt5
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -333,7 +336,7 @@ class TwinController:
         for tid in thing_ids:
             if tid in plan.twin_states:
                 out[tid] = plan.twin_states[tid]
-            elif (tenant, tid) in self._twins:
+            elif (tenant, tid) in self._twins and not self._fresh_reads:
                 out[tid] = self._twins[(tenant, tid)]
             else:
                 missing.append(tid)
@@ -351,7 +354,7 @@ class TwinController:
     def _rel_state(self, tenant: str, plan: _Plan, rid: str) -> _RelState | None:
         if rid in plan.rel_states:
             return plan.rel_states[rid]
-        state = self._rels.get((tenant, rid))
+        state = None if self._fresh_reads else self._rels.get((tenant, rid))
         if state is None:
             record = self.core.store.get_relationship(TenantId(tenant), rid)  # type: ignore[arg-type]
             if record is not None:

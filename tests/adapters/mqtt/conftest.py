@@ -75,7 +75,7 @@ class OwnMosquitto:
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {directory}/\nautosave_interval 1\n"
-            "max_queued_messages 0\nmax_inflight_messages 0\n")
+            "max_queued_messages 0\nmax_inflight_messages 0\nuser root\n")
 
     @property
     def url(self) -> str:
