@@ -184,3 +184,12 @@ def test_record_schema_accepts_simulated_records(catalog: ModelCatalog) -> None:
         validator.validate(orjson.loads(emission.payload))
     bad = {"schema": "ndtwin/1", "ts": NOW_MS, "cells": [{"rat": "lte", "rsrp": "x"}]}
     assert list(validator.iter_errors(bad))
+
+
+def test_docs_carry_the_generated_schema(catalog: ModelCatalog) -> None:
+    import json
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "mqtt.md").read_text()
+    block = text.split("```json\n", 1)[1].split("\n```", 1)[0]
+    assert json.loads(block) == record_schema(catalog)
