@@ -26,7 +26,7 @@ from rdflib import Graph
 from server.modeling.compilers import jsonschema as js_compiler
 from server.modeling.compilers import shacl as shacl_compiler
 from server.modeling.compilers.twintypes import MISSING, DataSchema, TwinType, twin_types
-from server.modeling.projection import project_twin
+from server.modeling.projection import project_relationship, project_twin
 from server.modeling.registry import ModelRegistry, SdfDocument
 from server.modeling.resolve import ResolvedDocument, resolve_registry
 
@@ -327,6 +327,15 @@ class Judges:
     def json(self, thing: dict[str, Any]) -> bool:
         return self.schemas.is_valid_twin(thing)
 
+    def relationship(self, rel: dict[str, Any]) -> bool:
+        data = Graph()
+        for triple in project_relationship("tenant", rel):
+            data.add(triple)
+        by_shacl = bool(pyshacl.validate(data, shacl_graph=self.shapes)[0])
+        by_json = not self.schemas.relationship_errors(rel)
+        assert by_shacl == by_json, (by_shacl, by_json, rel)
+        return by_shacl
+
     def check(self, thing: dict[str, Any]) -> bool:
         by_shacl, by_json = self.shacl(thing), self.json(thing)
         assert by_shacl == by_json, (
@@ -515,3 +524,11 @@ def test_hand_picked_cases(fixture_docs: list[ResolvedDocument]) -> None:
     ]
     for thing, expected in cases:
         assert judges.check(thing) is expected, thing
+    tag = next(t for t in _types(fixture_docs) if t.name == "Tag").global_name
+    rel = {"id": "r1", "source": "a:b", "target": "c:d", "type": "tags", "definition": tag}
+    assert judges.relationship({**rel, "properties": {"code": "T1", "weight": 3}})
+    assert not judges.relationship({**rel, "properties": {"code": "T1", "weight": 10}})
+    assert not judges.relationship({**rel, "properties": {}})           # code required
+    assert judges.relationship({**rel, "definition": "org.example:none:1", "properties": {}})
+    # A thing that needs features can never type a relationship (it has none).
+    assert not judges.relationship({**rel, "definition": station, "properties": {}})
