@@ -54,7 +54,7 @@ class MethodDispatch:
 
 
 def _thing_methods(request: Request) -> tuple[str, ...]:
-    path = request.url.path.rstrip("/")
+    path = request.scope["path"].rstrip("/")
     if path.startswith(THINGS + "/") and path.endswith("/policyId"):
         return ("GET", "PUT", "PATCH")
     return ("GET", "PUT", "PATCH", "DELETE")

@@ -248,5 +248,9 @@ async def _description(request: Request, caller: Any, target: ThingTarget) -> Re
 
 def _wants(request: Request, media_type: str) -> bool:
     # Ditto reads ``accept`` from the query too (query-params-as-headers).
-    accept = f"{request.headers.get('accept', '')},{request.query_params.get('accept', '')}"
-    return media_type in accept.lower()
+    accept = request.headers.get("accept")
+    if accept is not None and media_type in accept.lower():
+        return True
+    if not request.scope["query_string"]:
+        return False
+    return media_type in request.query_params.get("accept", "").lower()

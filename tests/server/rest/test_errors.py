@@ -150,7 +150,8 @@ async def test_correlation_id_is_echoed(client: httpx.AsyncClient) -> None:
 
 
 _SEGMENT = st.text(st.characters(codec="utf-8"), min_size=0, max_size=12)
-_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
+                     | st.text(max_size=8),
                      lambda inner: st.lists(inner, max_size=3) |
                      st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
 
