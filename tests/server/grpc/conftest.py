@@ -1,5 +1,5 @@
-"""Fixtures of the gRPC face: a real core (SQLite + in-memory graph + SHACL validation over
-the shipped models) served by ``start_grpc_server`` on a loopback port."""
+"""Fixtures of the gRPC face: a real core (SQLite, in-memory graph, the server's default
+validation over the shipped models) served by ``start_grpc_server`` on a loopback port."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def catalog() -> ModelCatalog:
 
 @pytest.fixture
 def core(tmp_path: Path, catalog: ModelCatalog) -> Iterator[Core]:
-    core = build_core("sqlite", "memory", tmp_path, catalog=catalog, validation="shacl")
+    core = build_core("sqlite", "memory", tmp_path, catalog=catalog)
     core.open()
     yield core
     core.close()

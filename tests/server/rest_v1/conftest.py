@@ -33,7 +33,7 @@ def catalog() -> ModelCatalog:
 
 @pytest.fixture
 def core(tmp_path: Path, catalog: ModelCatalog) -> Iterator[Core]:
-    core = build_core("sqlite", "memory", tmp_path / "data", catalog=catalog, validation="shacl")
+    core = build_core("sqlite", "memory", tmp_path / "data", catalog=catalog)
     core.open()
     yield core
     core.close()
