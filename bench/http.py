@@ -22,8 +22,11 @@ Scenarios (issue 4 targets on a 2-core machine: 3,000 GET/s, 1,000 validated PUT
 * ``search-attr``: ``filter=eq(attributes/serial,"…")&option=size(10)``, an attribute
   filter over all N twins.
 
-The client and the server share the machine, so the figures are lower bounds of what
-the server alone could do; the script prints the machine's CPU count next to them.
+Clients: ``--client httpx`` (default; an asyncio httpx client in this process) or
+``--client wrk`` (Debian's ``wrk``, a C load generator that costs far less CPU per
+request, driven by a generated Lua script). The client and the server share the machine,
+so the figures are lower bounds of what the server alone could do; the script prints the
+machine's CPU count next to them.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -140,6 +144,53 @@ async def drive(base: str, key: str, name: str, factory: RequestFactory, seconds
     return Result(name, counts[0], counts[1], seconds, latencies)
 
 
+_WRK_REQUESTS = {
+    "get": 'return wrk.format("GET", string.format("/api/2/things/bench:t%07d", '
+           "math.random(0, N - 1)))",
+    "put-validated": 'return wrk.format("PUT", string.format('
+                     '"/api/2/things/bench:ap%03d/attributes/frequency", '
+                     "math.random(0, V - 1)), {[\"Authorization\"] = "
+                     "wrk.headers[\"Authorization\"], "
+                     "[\"Content-Type\"] = \"application/json\"}, "
+                     "tostring(math.random(2412, 70199)))",
+    "search-id": 'return wrk.format("GET", string.format('
+                 '"/api/2/search/things?filter=eq(thingId,%%22bench:t%07d%%22)", '
+                 "math.random(0, N - 1)))",
+    "search-attr": 'return wrk.format("GET", string.format('
+                   '"/api/2/search/things?filter=eq(attributes/serial,%%22s-%d%%22)'
+                   '&option=size(10)", math.random(0, N - 1)))',
+}
+
+
+def drive_wrk(base: str, key: str, name: str, n: int, seconds: float,
+              concurrency: int) -> str:
+    """One scenario with ``wrk``; returns the summary line."""
+    script = (f'wrk.headers["Authorization"] = "Bearer {key}"\n'
+              f"N = {n}\nV = {VALIDATED}\n"
+              f"math.randomseed({random.randrange(1 << 30)})\n"
+              f"request = function()\n  {_WRK_REQUESTS[name]}\nend\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s",
+                              "--latency", "-s", handle.name, base],
+                             capture_output=True, text=True, timeout=seconds + 60).stdout
+    finally:
+        os.unlink(handle.name)
+    rate = _grab(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = _grab(r"\s50%\s+([\d.]+\w+)", out)
+    p99 = _grab(r"\s99%\s+([\d.]+\w+)", out)
+    total = _grab(r"(\d+) requests in", out)
+    bad = _grab(r"Non-2xx or 3xx responses:\s+(\d+)", out) or "0"
+    return (f"{name:<14} {float(rate or 0):9.0f} req/s   p50 {p50:>9}   p99 {p99:>9}"
+            f"   ({total} requests, {bad} errors; wrk)")
+
+
+def _grab(pattern: str, text: str) -> str | None:
+    match = re.search(pattern, text)
+    return match.group(1) if match else None
+
+
 def prepare(data_dir: Path, n: int) -> str:
     """Load N plain and VALIDATED modelled twins through the core; returns the API key."""
     sys.path.insert(0, str(ROOT))
@@ -215,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--only", action="append", help="run only these scenarios")
+    parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx",
+                        help="load generator (wrk must be on PATH)")
     args = parser.parse_args(argv)
 
     process = None
@@ -240,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name, factory in scenarios(args.twins).items():
             if args.only and name not in args.only:
+                continue
+            if args.client == "wrk":
+                print(drive_wrk(base, key, name, args.twins, args.seconds, args.concurrency),
+                      flush=True)
                 continue
             result = asyncio.run(drive(base, key, name, factory, args.seconds,
                                        args.concurrency, args.warmup))
