@@ -81,6 +81,7 @@ class Authenticator:
         return dataclasses.replace(caller, correlation_id=correlation) if correlation else caller
 
     async def verify(self, credential: Credential) -> Caller:
+        """The caller of a credential (remembered for ``ttl`` seconds once verified)."""
         now = time.monotonic()
         hit = self._cache.get(credential)
         if hit is not None and hit[1] > now:

@@ -39,6 +39,7 @@ class RestState:
 
 
 def rest_state(conn: HTTPConnection) -> RestState:
+    """The `RestState` of the app serving ``conn``."""
     state: RestState = conn.app.state.rest
     return state
 
@@ -49,6 +50,7 @@ async def call(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
 
 
 def ditto_headers(conn: HTTPConnection) -> DittoHeaders:
+    """The Ditto headers of a request (headers, then the query parameters Ditto reads)."""
     return DittoHeaders(conn.headers, conn.query_params)
 
 

@@ -48,6 +48,7 @@ class DittoHeaders:
     query: Mapping[str, str]
 
     def get(self, name: str) -> str | None:
+        """The header ``name`` (lower case), else the query parameter if Ditto reads one."""
         value = self.headers.get(name)
         if value is None and name in QUERY_HEADERS:
             value = self.query.get(name)
@@ -55,10 +56,12 @@ class DittoHeaders:
 
     @property
     def correlation_id(self) -> str | None:
+        """Ditto's ``correlation-id``."""
         return self.get("correlation-id")
 
     @property
     def response_required(self) -> bool:
+        """False when the client asked not to wait for a response body (202)."""
         return parse_bool(self.get("response-required"), True)
 
     @property

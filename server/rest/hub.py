@@ -84,6 +84,7 @@ class Subscription:
 
     @property
     def tenant(self) -> str:
+        """The subscriber's tenant."""
         return self._caller.tenant
 
 
@@ -107,9 +108,11 @@ class EventHub:
         self._closed = False
 
     async def last_seq(self, caller: Caller) -> int:
+        """The ``seq`` of the caller's latest event."""
         return await anyio.to_thread.run_sync(self._core.last_seq, caller)
 
     async def read(self, caller: Caller, after_seq: int) -> list[ChangeEvent]:
+        """One batch of the log after ``after_seq`` (no waiting)."""
         return await anyio.to_thread.run_sync(
             lambda: self._core.events(caller, after_seq, 0.0, _BATCH))
 
@@ -129,6 +132,7 @@ class EventHub:
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        """Remove a subscriber; the tenant's pump stops with its last subscriber."""
         pump = self._pumps.get(sub.tenant)
         if pump is None:
             return

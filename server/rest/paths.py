@@ -32,14 +32,17 @@ class ThingTarget:
 
     @property
     def path(self) -> str:
+        """The resource path as the core takes it (``/`` for the thing)."""
         return "/" + "/".join(self.segments)
 
     @property
     def is_thing(self) -> bool:
+        """Whether the URL names the thing itself."""
         return not self.segments
 
     @property
     def is_policy_id(self) -> bool:
+        """Whether the URL names the thing's ``policyId``."""
         return self.segments == ("policyId",)
 
     @property

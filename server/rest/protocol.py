@@ -122,6 +122,7 @@ class EventFilter:
     @classmethod
     def parse(cls, namespaces: str | None, filter: str | None,
               thing_ids: list[str] | None = None) -> EventFilter:
+        """Build a filter from ``namespaces=a,b``, an RQL ``filter`` and thing ids."""
         spaces = (frozenset(n.strip() for n in namespaces.split(",") if n.strip())
                   if namespaces else None)
         node = parse_filter(filter) if filter else None
@@ -157,6 +158,7 @@ class Command:
 
     @classmethod
     def parse(cls, envelope: Any) -> Command:
+        """Parse a command envelope; 400 ``json.format.invalid`` when it is not one."""
         if not isinstance(envelope, dict) or not isinstance(envelope.get("topic"), str):
             raise errors.JsonFormatInvalid("A Ditto Protocol message is a JSON object with "
                                            "a 'topic'.")

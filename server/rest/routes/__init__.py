@@ -38,6 +38,7 @@ class MethodDispatch:
         self._allowed = allowed
 
     def allowed(self, request: Request) -> tuple[str, ...]:
+        """The methods the requested resource takes (the ``Allow`` header)."""
         if self._allowed is not None:
             return self._allowed(request)
         return tuple(self._handlers)

@@ -23,11 +23,13 @@ def subject_of(tenant: str) -> str:
 
 
 async def whoami(request: Request) -> Response:
+    """``GET /api/2/whoami``: the caller's subject."""
     caller = await authenticate(request)
     subject = subject_of(caller.tenant)
     return json_response({"subjects": [subject], "defaultSubject": subject})
 
 
 async def policies(request: Request) -> Response:
+    """Every ``/api/2/policies`` route: 501 until the policy engine exists."""
     await authenticate(request)
     raise NotImplementedYet("The policy API (/api/2/policies)")

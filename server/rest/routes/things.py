@@ -207,6 +207,7 @@ class _WriteOptions:
 
     @classmethod
     def of(cls, headers: DittoHeaders) -> _WriteOptions:
+        """Read (and so check) the options before anything is written."""
         return cls(headers.response_required, headers.if_equal_skip)
 
 

@@ -79,13 +79,16 @@ class _Session:
         self._subscription: Subscription | None = None
 
     async def send(self, text: str) -> None:
+        """Send one text frame (responses and events never interleave mid-frame)."""
         async with self._send_lock:
             await self._ws.send_text(text)
 
     async def send_json(self, value: Any) -> None:
+        """Send one JSON envelope."""
         await self.send(orjson.dumps(value).decode())
 
     async def run(self) -> None:
+        """Read frames until the client leaves."""
         while True:
             try:
                 message = await self._ws.receive()
@@ -104,6 +107,7 @@ class _Session:
                 return
 
     async def handle(self, text: str) -> None:
+        """Answer one frame: a control message or a command envelope."""
         head, _, query = text.partition("?")
         for kind in _CONTROLS:
             if head in (f"START-SEND-{kind}", f"STOP-SEND-{kind}"):
@@ -128,6 +132,7 @@ class _Session:
             await self.send_json(response)
 
     async def control(self, head: str, kind: str, query: str) -> None:
+        """``START-SEND-*`` / ``STOP-SEND-*``, each acknowledged with ``:ACK``."""
         if kind == "EVENTS":
             if head.startswith("START"):
                 params = {k: v[-1] for k, v in parse_qs(query).items()}
@@ -146,6 +151,7 @@ class _Session:
         await self.send(f"{head}:ACK")
 
     async def forward(self, subscription: Subscription, event_filter: EventFilter) -> None:
+        """Send the subscribed events that pass the filter as Ditto Protocol events."""
         try:
             while not subscription.closed:
                 event = await subscription.get(None)
@@ -159,6 +165,7 @@ class _Session:
             log.exception("forwarding events on /ws/2 failed")
 
     async def stop_events(self) -> None:
+        """End the event subscription, if any."""
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None
