@@ -33,8 +33,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, this file's folder comes first on sys.path, where its own name would
 # hide the grpc package: put the repository root there instead.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path
-                              if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path[:] = [str(ROOT)] + [
+    p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent
+]
 
 import grpc  # noqa: E402
 from google.protobuf import field_mask_pb2  # noqa: E402
@@ -61,8 +62,9 @@ async def _serve(data_dir: Path) -> None:
     _, key = core.tenants.create(TENANT)
     server = await start_grpc_server(core, 0, settings=Settings(data_dir=data_dir))
     validation = type(core.validator).__name__
-    print(json.dumps({"port": bound_port(server), "key": key, "validation": validation}),
-          flush=True)
+    print(
+        json.dumps({"port": bound_port(server), "key": key, "validation": validation}), flush=True
+    )
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     await stop_grpc_server(server, 1.0)
     core.close()
@@ -70,9 +72,13 @@ async def _serve(data_dir: Path) -> None:
 
 def start_server() -> tuple[subprocess.Popen[str], dict[str, Any]]:
     data_dir = Path(tempfile.mkdtemp(prefix="ndtwin-bench-grpc-"))
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(data_dir)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(data_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line:
@@ -88,8 +94,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-async def _closed_loop(call: Callable[[int], Awaitable[Any]], seconds: float,
-                       concurrency: int) -> dict[str, float]:
+async def _closed_loop(
+    call: Callable[[int], Awaitable[Any]], seconds: float, concurrency: int
+) -> dict[str, float]:
     """Run ``call`` from ``concurrency`` tasks for ``seconds``; calls/s and latencies."""
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
@@ -105,9 +112,12 @@ async def _closed_loop(call: Callable[[int], Awaitable[Any]], seconds: float,
     began = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(concurrency)))
     elapsed = time.perf_counter() - began
-    return {"per_s": len(latencies) / elapsed, "calls": len(latencies),
-            "p50_ms": 1000 * _percentile(latencies, 0.5),
-            "p99_ms": 1000 * _percentile(latencies, 0.99)}
+    return {
+        "per_s": len(latencies) / elapsed,
+        "calls": len(latencies),
+        "p50_ms": 1000 * _percentile(latencies, 0.5),
+        "p99_ms": 1000 * _percentile(latencies, 0.99),
+    }
 
 
 async def _setup(stub: twins_pb2_grpc.TwinServiceStub, md: Any) -> list[str]:
@@ -115,16 +125,25 @@ async def _setup(stub: twins_pb2_grpc.TwinServiceStub, md: Any) -> list[str]:
     request = twins_pb2.BatchUpsertTwinsRequest(parent=f"tenants/{TENANT}")
     for i, name in enumerate(names):
         request.twins.add(name=name).patch.update(
-            {"definition": ENV_MODEL, "attributes": {"co2": 400 + i, "motionCount": 0}})
+            {"definition": ENV_MODEL, "attributes": {"co2": 400 + i, "motionCount": 0}}
+        )
     await stub.BatchUpsertTwins(request, metadata=md)
     return names
 
 
-async def _watch(target: str, md: Any, seconds: float, stub: twins_pb2_grpc.TwinServiceStub,
-                 names: list[str]) -> dict[str, float]:
+async def _watch(
+    target: str, md: Any, seconds: float, stub: twins_pb2_grpc.TwinServiceStub, names: list[str]
+) -> dict[str, float]:
     """Events/s delivered to WATCHERS streams: live while a writer runs, then a replay."""
-    async def count(channel: grpc.aio.Channel, start_after: int | None, until: int,
-                    counts: list[int], k: int, first: asyncio.Event) -> None:
+
+    async def count(
+        channel: grpc.aio.Channel,
+        start_after: int | None,
+        until: int,
+        counts: list[int],
+        k: int,
+        first: asyncio.Event,
+    ) -> None:
         request = twins_pb2.WatchTwinsRequest(parent=f"tenants/{TENANT}")
         if start_after is not None:
             request.start_after = start_after
@@ -142,7 +161,8 @@ async def _watch(target: str, md: Any, seconds: float, stub: twins_pb2_grpc.Twin
             request = twins_pb2.BatchUpsertTwinsRequest(parent=f"tenants/{TENANT}")
             for name in names[:100]:
                 request.twins.add(name=name).patch.update(
-                    {"attributes": {"motionCount": batches + 1}})
+                    {"attributes": {"motionCount": batches + 1}}
+                )
             await stub.BatchUpsertTwins(request, metadata=md)
             batches += 1
         return batches
@@ -152,8 +172,10 @@ async def _watch(target: str, md: Any, seconds: float, stub: twins_pb2_grpc.Twin
         # Live: the watchers start "from now"; the writer commits batches of 100 events.
         counts = [0] * WATCHERS
         ready = [asyncio.Event() for _ in range(WATCHERS)]
-        tasks = [asyncio.ensure_future(count(channel, None, 1 << 62, counts, k, ready[k]))
-                 for k in range(WATCHERS)]
+        tasks = [
+            asyncio.ensure_future(count(channel, None, 1 << 62, counts, k, ready[k]))
+            for k in range(WATCHERS)
+        ]
         await asyncio.gather(*(e.wait() for e in ready))
         await asyncio.sleep(0.5)
         began = time.perf_counter()
@@ -170,8 +192,11 @@ async def _watch(target: str, md: Any, seconds: float, stub: twins_pb2_grpc.Twin
         results["live_written_per_s"] = batches * 100 / elapsed
         results["live_complete"] = float(sum(counts) == target_total)
         # Replay: every watcher reads the whole retained log from position 0.
-        last = (await stub.BatchUpsertTwins(twins_pb2.BatchUpsertTwinsRequest(
-            parent=f"tenants/{TENANT}"), metadata=md)).last_position
+        last = (
+            await stub.BatchUpsertTwins(
+                twins_pb2.BatchUpsertTwinsRequest(parent=f"tenants/{TENANT}"), metadata=md
+            )
+        ).last_position
         if not last:
             probe = twins_pb2.BatchUpsertTwinsRequest(parent=f"tenants/{TENANT}")
             probe.twins.add(name=names[0]).patch.update({"attributes": {"co2": 1}})
@@ -179,8 +204,9 @@ async def _watch(target: str, md: Any, seconds: float, stub: twins_pb2_grpc.Twin
         counts = [0] * WATCHERS
         ready = [asyncio.Event() for _ in range(WATCHERS)]
         began = time.perf_counter()
-        await asyncio.gather(*(count(channel, 0, last, counts, k, ready[k])
-                               for k in range(WATCHERS)))
+        await asyncio.gather(
+            *(count(channel, 0, last, counts, k, ready[k]) for k in range(WATCHERS))
+        )
         elapsed = time.perf_counter() - began
         results["replay_events_per_s"] = sum(counts) / elapsed
         results["replay_events"] = float(sum(counts))
@@ -189,25 +215,33 @@ async def _watch(target: str, md: Any, seconds: float, stub: twins_pb2_grpc.Twin
 
 async def run(target: str, key: str, seconds: float, concurrency: int) -> dict[str, Any]:
     md = (("authorization", f"Bearer {key}"),)
-    out: dict[str, Any] = {"target": target, "seconds": seconds, "concurrency": concurrency,
-                           "cpus": os.cpu_count()}
+    out: dict[str, Any] = {
+        "target": target,
+        "seconds": seconds,
+        "concurrency": concurrency,
+        "cpus": os.cpu_count(),
+    }
     async with grpc.aio.insecure_channel(target) as channel:
         stub = twins_pb2_grpc.TwinServiceStub(channel)
         health = health_pb2_grpc.HealthStub(channel)
         names = await _setup(stub, md)
         out["baseline_health_check"] = await _closed_loop(
-            lambda i: health.Check(health_pb2.HealthCheckRequest()), seconds, concurrency)
+            lambda i: health.Check(health_pb2.HealthCheckRequest()), seconds, concurrency
+        )
         out["get"] = await _closed_loop(
-            lambda i: stub.GetTwin(twins_pb2.GetTwinRequest(name=names[i % TWINS]),
-                                   metadata=md), seconds, concurrency)
+            lambda i: stub.GetTwin(twins_pb2.GetTwinRequest(name=names[i % TWINS]), metadata=md),
+            seconds,
+            concurrency,
+        )
         mask = field_mask_pb2.FieldMask(paths=["attributes.co2"])
         rng = random.Random(7)
 
         def update(i: int) -> Awaitable[Any]:
             twin = twins_pb2.Twin(name=names[i % TWINS])
             twin.attributes.update({"co2": rng.randint(300, 5000)})
-            return stub.UpdateTwin(twins_pb2.UpdateTwinRequest(twin=twin, update_mask=mask),
-                                   metadata=md)
+            return stub.UpdateTwin(
+                twins_pb2.UpdateTwinRequest(twin=twin, update_mask=mask), metadata=md
+            )
 
         out["validated_update"] = await _closed_loop(update, seconds, concurrency)
         out["watch"] = await _watch(target, md, seconds, stub, names)
@@ -215,20 +249,31 @@ async def run(target: str, key: str, seconds: float, concurrency: int) -> dict[s
 
 
 def _report(result: dict[str, Any]) -> None:
-    print(f"gRPC face, {result['target']}, {result['cpus']} CPUs, "
-          f"validation {result.get('validation', '?')}, {result['concurrency']} in flight, "
-          f"{result['seconds']:g} s per figure")
-    for label, key in (("baseline Health/Check", "baseline_health_check"),
-                       ("GetTwin", "get"), ("validated UpdateTwin", "validated_update")):
+    print(
+        f"gRPC face, {result['target']}, {result['cpus']} CPUs, "
+        f"validation {result.get('validation', '?')}, {result['concurrency']} in flight, "
+        f"{result['seconds']:g} s per figure"
+    )
+    for label, key in (
+        ("baseline Health/Check", "baseline_health_check"),
+        ("GetTwin", "get"),
+        ("validated UpdateTwin", "validated_update"),
+    ):
         r = result[key]
-        print(f"  {label:22} {r['per_s']:>8,.0f} /s   p50 {r['p50_ms']:6.2f} ms   "
-              f"p99 {r['p99_ms']:6.2f} ms")
+        print(
+            f"  {label:22} {r['per_s']:>8,.0f} /s   p50 {r['p50_ms']:6.2f} ms   "
+            f"p99 {r['p99_ms']:6.2f} ms"
+        )
     w = result["watch"]
-    print(f"  watch, {WATCHERS} watchers, live   {w['live_events_per_s']:>8,.0f} events/s "
-          f"delivered (writer {w['live_written_per_s']:,.0f} events/s, "
-          f"{'all' if w['live_complete'] else 'NOT all'} delivered)")
-    print(f"  watch, {WATCHERS} watchers, replay {w['replay_events_per_s']:>8,.0f} events/s "
-          f"delivered ({w['replay_events']:,.0f} events)")
+    print(
+        f"  watch, {WATCHERS} watchers, live   {w['live_events_per_s']:>8,.0f} events/s "
+        f"delivered (writer {w['live_written_per_s']:,.0f} events/s, "
+        f"{'all' if w['live_complete'] else 'NOT all'} delivered)"
+    )
+    print(
+        f"  watch, {WATCHERS} watchers, replay {w['replay_events_per_s']:>8,.0f} events/s "
+        f"delivered ({w['replay_events']:,.0f} events)"
+    )
 
 
 def main() -> int:
