@@ -78,7 +78,7 @@ def test_nr_neighbour_keyed_by_channel_and_pci(handler: SignalHandler) -> None:
     assert reading.level == 2 and reading.quality == "good"
     found = reasons(curated)
     assert found["/cells/0/ssSinr"] == "31.0 is above the maximum 23"
-    assert "NrCell requires pci" in found["/cells/1"]
+    assert "no global cell id" in found["/cells/1"]
     assert "unknown radio technology" in found["/cells/2/rat"]
 
 
@@ -141,7 +141,7 @@ def test_loc_and_device_identity(handler: SignalHandler) -> None:
     (orjson.dumps({"schema": "ndtwin/1", "ts": NOW_MS, "wifi": []}), "needs a 'cells'"),
     (orjson.dumps({"schema": "ndtwin/1", "ts": NOW_MS, "cells": {}}), "must be an array"),
     (orjson.dumps({"schema": "ndtwin/1", "ts": NOW_MS, "cells": [{"rat": "lte"}]}),
-     "LteCell requires pci"),
+     "no global cell id"),
 ])
 def test_rejected_records_say_why(handler: SignalHandler, payload: bytes,
                                   reason: str) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
-import shutil
 from pathlib import Path
 
 import orjson
@@ -52,25 +50,12 @@ def test_occupancy_replay_value_for_value(tmp_path: Path) -> None:
         core.close()
 
 
-@pytest.fixture
-def relaxed_models(tmp_path: Path) -> Path:
-    """Our models with pci/psc optional: the Cork traces identify cells by ECI/CI only."""
-    target = tmp_path / "models"
-    shutil.copytree(Path("models/sdf"), target)
-    path = target / "cellular.sdf.json"
-    doc = json.loads(path.read_text())
-    for name in ("LteCell", "NrCell", "WcdmaCell"):
-        doc["sdfObject"][name].pop("sdfRequired", None)
-    path.write_text(json.dumps(doc))
-    return target
-
-
 @pytest.mark.skipif(not CORK.exists(), reason="shared/datasets not present")
-def test_cork_replay_value_for_value(tmp_path: Path, relaxed_models: Path) -> None:
+def test_cork_replay_value_for_value(tmp_path: Path) -> None:
     records = list(cork_records(CORK, sessions=1, rows=40))
     cells = [r for r in records if r.signal == "cell"]
     assert cells and all(r.device == cells[0].device for r in records)
-    core = make_core(tmp_path / "data", [relaxed_models])
+    core = make_core(tmp_path / "data")
     try:
         letters = asyncio.run(ingest(core, [(TOPICS.telemetry("demo", r.device, r.signal),
                                              orjson.dumps(r.record)) for r in records]))
@@ -100,17 +85,5 @@ def test_cork_replay_value_for_value(tmp_path: Path, relaxed_models: Path) -> No
         loc = core.twins.get_record(CALLER, device).doc["attributes"]["location"]
         last = [r for r in records if r.signal == "loc"][-1].record["loc"]
         assert (loc["lat"], loc["lon"]) == (last["lat"], last["lon"])
-    finally:
-        core.close()
-
-
-@pytest.mark.skipif(not CORK.exists(), reason="shared/datasets not present")
-def test_cork_cells_need_a_pci_under_the_shipped_models(tmp_path: Path) -> None:
-    records = [r for r in cork_records(CORK, sessions=1, rows=3) if r.signal == "cell"]
-    core = make_core(tmp_path / "data")
-    try:
-        letters = asyncio.run(ingest(core, [(TOPICS.telemetry("demo", r.device, r.signal),
-                                             orjson.dumps(r.record)) for r in records]))
-        assert letters and all("LteCell requires pci" in " ".join(x) for x in letters)
     finally:
         core.close()
