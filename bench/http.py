@@ -173,7 +173,7 @@ def drive_wrk(base: str, key: str, name: str, n: int, seconds: float,
         handle.write(script)
     try:
         out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s",
-                              "--latency", "-s", handle.name, base],
+                              "--timeout", "30s", "--latency", "-s", handle.name, base],
                              capture_output=True, text=True, timeout=seconds + 60).stdout
     finally:
         os.unlink(handle.name)
