@@ -34,8 +34,12 @@ lint: install
 models: install
 	$(VENV)/bin/ndtwin models compile models/sdf --to shacl -o models/shacl
 
+# Each benchmark prints its figures and the in-run baseline; see docs/benchmarks.md.
+# Run as modules so bench/http.py and bench/grpc.py never shadow the libraries they name.
+BENCHES := compile core store sparql http grpc ingest utt
+
 bench: install
-	$(PY) bench/compile.py
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) -m bench.$$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

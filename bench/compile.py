@@ -17,7 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# Run as a script, this folder leads sys.path, where bench/http.py and bench/grpc.py would
+# shadow the standard library's http and the grpc package: put the repository first instead.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path
+                             if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from server.core.catalog import ModelCatalog  # noqa: E402
 from server.core.validation.compiled import CompiledValidator  # noqa: E402

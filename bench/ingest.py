@@ -31,7 +31,10 @@ import orjson
 import paho.mqtt.client as paho
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Run as a script, this folder leads sys.path, where bench/http.py and bench/grpc.py would
+# shadow the standard library's http and the grpc package: put the repository first instead.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path
+                             if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from adapters.mqtt.client import open_link  # noqa: E402
 from adapters.mqtt.config import parse_broker_url  # noqa: E402
