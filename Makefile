@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m server.grpc.codegen
 	@touch $(STAMP)
 
 run: install
@@ -30,6 +31,8 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy server utt
+	$(PY) -m server.grpc.codegen --check
+	$(PY) -m server.grpc.codegen --lint
 
 models: install
 	$(VENV)/bin/ndtwin models compile models/sdf --to shacl -o models/shacl
