@@ -114,12 +114,13 @@ class _Terms:
 class _RdflibTerms(_Terms):
     c = {name: URIRef(str(term)) for name, term in _CONSTANTS.items()}
 
-    @staticmethod
-    def iri(text: str) -> URIRef:
-        return URIRef(text)
     key = staticmethod(vocab.key_iri)
     size = staticmethod(vocab.size_iri)
     value = staticmethod(json_literal)
+
+    @staticmethod
+    def iri(text: str) -> URIRef:
+        return URIRef(text)
 
     @staticmethod
     def date_time(text: str) -> Literal:

@@ -347,7 +347,8 @@ class DocumentTypes:
 
     @property
     def all_warnings(self) -> list[str]:
-        return [*self.warnings, *(w for t in self.types for w in t.warnings)]
+        """Every warning once (a nested thing's slots are also its parent's)."""
+        return list(dict.fromkeys([*self.warnings, *(w for t in self.types for w in t.warnings)]))
 
 
 def twin_types(doc: ResolvedDocument) -> DocumentTypes:
