@@ -3,7 +3,7 @@
 Both run on every corpus file (``../shared/corpus/onedm``, which holds the four
 RFC 9880 examples under ``rfc9880-examples/``) plus one model the corpus lacks:
 RFC 9880 example 1 with ``sdfRequired: [true]`` on its property (RFC 9880 §4.5).
-The figures must equal the table in ``docs/models-comparison.md``.
+The figures must equal the table in ``docs/models.md`` (its comparison section).
 
 * converter ok: ``convert_sdf_to_wot_tm`` returns without raising;
 * ndtwin ok: the file passes the strict RFC 9880 schema (Appendix B, validation
@@ -43,7 +43,8 @@ SHARED = Path(os.environ.get("NDTWIN_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus" / "onedm"
 SDF_SCHEMA = SHARED / "schemas" / "sdf" / "sdf-validation.jso.json"
 TM_SCHEMA = SHARED / "schemas" / "wot" / "tm-json-schema-validation.json"
-DOC = ROOT / "docs" / "models-comparison.md"
+DOC = ROOT / "docs" / "models.md"
+SECTION = "## Comparison with sdf-wot-converter"
 EXTRA = "extra"  # the folder name of models not in the corpus
 
 
@@ -163,7 +164,8 @@ def comparison() -> Iterator[Comparison]:
 
 def _documented_table() -> dict[str, tuple[int, ...]]:
     rows = {}
-    for line in DOC.read_text(encoding="utf-8").splitlines():
+    section = DOC.read_text(encoding="utf-8").split(SECTION, 1)[1]
+    for line in section.splitlines():
         cells = [c.strip().strip("*`") for c in line.strip().strip("|").split("|")]
         if len(cells) == 6 and all(re.fullmatch(r"\d+", c) for c in cells[1:]):
             rows[cells[0]] = tuple(int(c) for c in cells[1:])
