@@ -22,11 +22,12 @@ Scenarios (issue 4 targets on a 2-core machine: 3,000 GET/s, 1,000 validated PUT
 * ``search-attr``: ``filter=eq(attributes/serial,"…")&option=size(10)``, an attribute
   filter over all N twins.
 
-Clients: ``--client httpx`` (default; an asyncio httpx client in this process) or
-``--client wrk`` (Debian's ``wrk``, a C load generator that costs far less CPU per
-request, driven by a generated Lua script). The client and the server share the machine,
-so the figures are lower bounds of what the server alone could do; the script prints the
-machine's CPU count next to them.
+Clients: ``--client wrk`` (Debian's ``wrk``, a C load generator that costs far less CPU
+per request, driven by a generated Lua script; the default when ``wrk`` is on PATH) or
+``--client httpx`` (an asyncio httpx client in this process; it needs about as much CPU
+per request as the server, so on a small machine it measures mostly itself). The client
+and the server share the machine, so the figures are lower bounds of what the server
+alone could do; the script prints the machine's CPU count next to them.
 """
 
 from __future__ import annotations
@@ -266,9 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--only", action="append", help="run only these scenarios")
-    parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx",
-                        help="load generator (wrk must be on PATH)")
+    parser.add_argument("--client", choices=("auto", "httpx", "wrk"), default="auto",
+                        help="load generator; auto: wrk when on PATH, else httpx")
     args = parser.parse_args(argv)
+    if args.client == "auto":
+        args.client = "wrk" if shutil.which("wrk") else "httpx"
 
     process = None
     workdir = None
@@ -288,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - began:.1f} s")
         process, base = spawn(workdir)
     print(f"N = {args.twins} twins; {args.concurrency} concurrent connections; "
-          f"{args.seconds:.0f} s per scenario; {os.cpu_count()} CPUs shared by client and "
-          "server")
+          f"{args.seconds:.0f} s per scenario; client {args.client}; {os.cpu_count()} CPUs "
+          "shared by client and server")
     try:
         for name, factory in scenarios(args.twins).items():
             if args.only and name not in args.only:
