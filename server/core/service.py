@@ -69,12 +69,16 @@ class Core:
 
     # -- lifecycle --------------------------------------------------------------------
     def open(self) -> None:
-        """Open both stores and repair the graph from the outbox (crash recovery)."""
+        """Open both stores, repair the graph from the outbox (crash recovery) and apply
+        the retention setting once."""
         self.store.open()
         self.graph.open()
         repaired = self.projector.drain()
         if repaired:
             log.info("graph: applied %d pending outbox entries at start-up", repaired)
+        pruned = self.prune()
+        if pruned:
+            log.info("retention: removed %d old history points, events and revisions", pruned)
 
     def close(self) -> None:
         self.store.close()
@@ -121,9 +125,15 @@ class Core:
                    for name in tenants)
 
     # -- SPARQL ---------------------------------------------------------------------
-    def query(self, caller: Caller, text: str, accept: str | None = None) -> QueryResult:
-        """A SPARQL 1.1 query over the caller's graph only (dataset fixed by tenant)."""
-        return self.graph.query(caller.tenant, text, accept)
+    def query(self, caller: Caller, text: str, accept: str | None = None,
+              timeout_s: float | None = None, max_rows: int | None = None) -> QueryResult:
+        """A SPARQL 1.1 query over the caller's graph only (dataset fixed by tenant).
+
+        ``timeout_s``/``max_rows`` may only tighten the tenant's limits (a deadline of a
+        gRPC call, say); larger values are capped by the graph store.
+        """
+        return self.graph.query(caller.tenant, text, accept, timeout_s=timeout_s,
+                                max_rows=max_rows)
 
     # -- history ----------------------------------------------------------------------
     def history(self, caller: Caller, thing_id: str, path: str | None, start: datetime,

@@ -109,8 +109,14 @@ class RelationshipService:
             return record, current is None
         raise AssertionError("unreachable")
 
-    def delete(self, caller: Caller, relationship_id: str) -> None:
+    def delete(self, caller: Caller, relationship_id: str,
+               expected_revision: int | None = None) -> None:
+        """Delete; with ``expected_revision`` only if it is still at that revision (the
+        store checks it inside the same transaction, so there is no race window)."""
         current = self.get(caller, relationship_id)
+        if expected_revision is not None and current.revision != expected_revision:
+            raise errors.PreconditionFailed(
+                f"The relationship '{current.id}' is not at revision {expected_revision}.")
         plan = WritePlan(caller.tenant, self._clock(), self._validator)
         plan.delete_relationship(current)
         committed = self._store.commit(caller.tenant, plan.batch)

@@ -203,3 +203,42 @@ def test_crash_between_document_and_graph_commit_is_repaired(tmp_path: Path,
         assert core.store.pending_outbox() == []
     finally:
         core.close()
+
+
+def test_retention_prunes_history_at_start_but_keeps_twins(tmp_path: Path,
+                                                           catalog: ModelCatalog) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from server.core.service import CoreSettings
+
+    core = build_core(data_dir=tmp_path, catalog=catalog)
+    core.open()
+    caller = core.tenants.authenticate(core.tenants.create("demo")[1])
+    for pci in range(3):
+        core.twins.put(caller, "campus:cell-1", "/", _cell(catalog, pci))
+    window = (datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(hours=1))
+    assert len(core.history(caller, "campus:cell-1", "/attributes/pci", *window)) == 3
+    core.close()
+
+    core = build_core(data_dir=tmp_path, catalog=catalog,
+                      settings=CoreSettings(retention_seconds=0.0))
+    core.open()
+    try:
+        assert core.history(caller, "campus:cell-1", "/attributes/pci", *window) == []
+        assert core.twins.retrieve(caller, "campus:cell-1", "/attributes/pci")[0] == 2
+    finally:
+        core.close()
+
+
+def test_relationship_delete_with_expected_revision(core: Core, demo: Caller,
+                                                    catalog: ModelCatalog) -> None:
+    core.twins.put(demo, "campus:cell-1", "/", _cell(catalog))
+    core.twins.put(demo, "campus:phone-1", "/", catalog.by_name("EndDevice").skeleton())  # type: ignore
+    observation = catalog.by_name("Observation").skeleton()["attributes"]  # type: ignore
+    core.relationships.put(demo, "r1", {"source": "campus:phone-1", "target": "campus:cell-1",
+                                        "type": "observes", "properties": observation})
+    with pytest.raises(errors.PreconditionFailed):
+        core.relationships.delete(demo, "r1", expected_revision=2)
+    core.relationships.delete(demo, "r1", expected_revision=1)
+    with pytest.raises(errors.RelationshipNotFound):
+        core.relationships.get(demo, "r1")
