@@ -88,7 +88,7 @@ def simulate_walk(area: AreaConditions, duration_s: float, rng: np.random.Genera
     step_hz = float(rng.uniform(1.7, 2.0))
     ph = float(rng.uniform(0, 2 * math.pi))
     pause_left = 0.0
-    margin = 1.0
+    margin = 2.0  # start turning early: a smooth turn needs a few metres
     # Draw every random number up front: the loop then runs on plain floats (fast, and the
     # stream of draws does not depend on which branches were taken).
     # The OU noise drives the turn rate; scaled by 1/lag the heading still diffuses at

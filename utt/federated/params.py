@@ -21,6 +21,9 @@ def unflatten(
     vector: torch.Tensor, template: Mapping[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
     """Inverse of :func:`flatten`, shaped like ``template`` (non-float entries copied)."""
+    need = sum(v.numel() for v in template.values() if v.is_floating_point())
+    if need != vector.numel():
+        raise ValueError(f"vector has {vector.numel()} values, template needs {need}")
     out = {}
     offset = 0
     for k, v in template.items():
@@ -30,8 +33,6 @@ def unflatten(
             offset += n
         else:
             out[k] = v.clone()
-    if offset != vector.numel():
-        raise ValueError(f"vector has {vector.numel()} values, template needs {offset}")
     return out
 
 

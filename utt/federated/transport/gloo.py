@@ -3,10 +3,13 @@
 Rank 0 is the server; rank ``i + 1`` is client ``i``. Each instruction is one lock-step
 exchange (notes §2.2)::
 
-    server  broadcast_object_list([kind, config, has_model])   -> every client
-    server  broadcast(model as one float32 vector)             -> every client (fit, evaluate)
-    client  gather_object(reply without model, or its error)   -> server
-    client  gather(trained model as one float32 vector)        -> server (fit only)
+    server  broadcast_object_list([kind, config, has_model, counters]) -> every client
+    server  broadcast(model as one float32 vector)      -> every client (fit, evaluate)
+    client  gather_object(reply without model or error, counters)     -> server
+    client  gather(trained model as one float32 vector) -> server (fit only)
+
+Floating-point parameters travel as the vector; the few non-float entries of a state dict
+(counters) ride along in the pickled messages.
 
 On one machine :class:`GlooTransport` spawns the clients itself and meets them through a
 TCP store on a free loopback port. Across machines, ``torchrun`` starts one process per
@@ -44,6 +47,10 @@ def _loopback_interface(host: str) -> None:
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
 
 
+def _counters(state: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    return {} if state is None else {k: v for k, v in state.items() if not v.is_floating_point()}
+
+
 def serve(client: Client) -> None:
     """Answer the server's instructions until it says stop (runs on ranks > 0)."""
     template = client.template()
@@ -51,14 +58,14 @@ def serve(client: Client) -> None:
     while True:
         box: list[Any] = [None]
         dist.broadcast_object_list(box, src=0)
-        kind, config, has_state = box[0]
+        kind, config, has_state, counters = box[0]
         if kind == "stop":
             return
         state = None
         if has_state:
             flat = torch.empty(size)
             dist.broadcast(flat, src=0)
-            state = unflatten(flat, template)
+            state = {**unflatten(flat, template), **counters}
         reply: Reply | None = None
         error = None
         try:
@@ -66,7 +73,7 @@ def serve(client: Client) -> None:
         except Exception as exc:  # reported to the server instead of hanging the group
             error = f"{type(exc).__name__}: {exc}"
         meta = None if reply is None else reply.without_state()
-        dist.gather_object((meta, error), None, dst=0)
+        dist.gather_object((meta, error, _counters(reply.state if reply else None)), None, dst=0)
         if kind == "fit":
             out = reply.state if reply is not None and reply.state is not None else None
             dist.gather(flatten(out) if out is not None else torch.zeros(size), None, dst=0)
@@ -161,7 +168,7 @@ class GlooTransport(Transport):
     def send(self, ins: Instruction) -> list[Reply]:
         if self._closed:
             raise TransportError("transport is closed")
-        header = (ins.kind, ins.config, ins.state is not None)
+        header = (ins.kind, ins.config, ins.state is not None, _counters(ins.state))
         try:
             dist.broadcast_object_list([header], src=0)
             flat = None
@@ -183,13 +190,15 @@ class GlooTransport(Transport):
         model_bytes = 0 if flat is None else flat.numel() * flat.element_size()
         self.traffic.add(down=self._k * (message_bytes(header) + model_bytes))
         replies = []
-        for i, (meta, error) in enumerate(gathered[1:]):
+        for i, (meta, error, counters) in enumerate(gathered[1:]):
             if error is not None:
                 raise TransportError(f"client {i} failed: {error}")
             state = None
             if ins.returns_state and ins.state is not None:
-                state = unflatten(vectors[i + 1], ins.state)
-            self.traffic.add(up=message_bytes((meta, error)) + (model_bytes if state else 0))
+                state = {**unflatten(vectors[i + 1], ins.state), **counters}
+            self.traffic.add(
+                up=message_bytes((meta, error, counters)) + (model_bytes if state else 0)
+            )
             replies.append(Reply(meta.num_examples, meta.metrics, state, meta.payload))
         return replies
 
@@ -199,10 +208,10 @@ class GlooTransport(Transport):
             return
         self._closed = True
         if not self._owned:
-            dist.broadcast_object_list([("stop", {}, False)], src=0)
+            dist.broadcast_object_list([("stop", {}, False, {})], src=0)
             return
         try:
-            dist.broadcast_object_list([("stop", {}, False)], src=0)
+            dist.broadcast_object_list([("stop", {}, False, {})], src=0)
             while not self._context.join(timeout=30):
                 pass
         finally:

@@ -1,0 +1,51 @@
+"""utt.federated.transport.gloo: real client processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.utt.federated.fakes import ShiftClient, ShiftFactory
+from utt.federated.messages import Instruction
+from utt.federated.params import payload_bytes
+from utt.federated.strategies import FedAvg
+from utt.federated.transport.base import TransportError, message_bytes
+from utt.federated.transport.gloo import GlooTransport
+from utt.federated.transport.inproc import InProcessTransport
+
+
+def test_fedavg_over_three_processes_matches_in_process() -> None:
+    start = {"w": torch.zeros(2), "steps": torch.tensor(0)}
+    with GlooTransport(ShiftFactory(), 3, timeout_s=120) as gloo:
+        assert gloo.num_clients == 3
+        moments = gloo.send(Instruction("moments"))
+        assert [r.payload for r in moments] == [{"index": 0}, {"index": 1}, {"index": 2}]
+        over_gloo = FedAvg().run(gloo, start, 2)
+        down, up = gloo.traffic.snapshot()
+    inproc = InProcessTransport([ShiftClient(i) for i in range(3)])
+    in_process = FedAvg().run(inproc, start, 2)
+    # Clients add 1, 2, 3 with weights 1, 2, 3: +14/6 per round, in both transports.
+    torch.testing.assert_close(over_gloo.state["w"], torch.full((2,), 2 * 14 / 6))
+    torch.testing.assert_close(over_gloo.state["w"], in_process.state["w"])
+    assert over_gloo.state["steps"].item() == 2
+    assert over_gloo.val_curve == pytest.approx(in_process.val_curve)
+    # Per fit: the model (2 float32) to each of 3 clients and back; every evaluate sends it
+    # down again. Headers are pickled control messages.
+    model = payload_bytes(start)
+    assert model == 8
+    fits, evals = 2, 3
+    header_fit = message_bytes(("fit", {"round": 1}, True, {"steps": torch.tensor(0)}))
+    assert down >= 3 * (fits * (model + header_fit) + evals * model)
+    assert up >= 3 * fits * model
+    assert over_gloo.bytes_total == sum(r.bytes_down + r.bytes_up for r in over_gloo.rounds)
+
+
+def test_a_failing_client_is_reported_not_hung() -> None:
+    start = {"w": torch.zeros(2), "steps": torch.tensor(0)}
+    with GlooTransport(ShiftFactory(fail=True), 2, timeout_s=60) as gloo:
+        with pytest.raises(TransportError, match="client 1 failed: RuntimeError: disk full"):
+            gloo.send(Instruction("fit", {}, start))
+        # The group survives: the other instructions still work.
+        assert len(gloo.send(Instruction("moments"))) == 2
+    with pytest.raises(TransportError):
+        gloo.send(Instruction("moments"))
