@@ -68,8 +68,8 @@ QUICK = EvalConfig()
 
 FULL = EvalConfig(
     name="full",
-    generator=GeneratorConfig(areas=5, sequences_per_area=10, duration_s=60.0, write_raw=False),
-    window=WindowConfig(length=30, stride=5, eval_stride=10),
+    generator=GeneratorConfig(areas=5, sequences_per_area=8, duration_s=40.0, write_raw=False),
+    window=WindowConfig(length=30, stride=10, eval_stride=15),
     net=NetConfig(window=30, d_model=64, layers=2, heads=4),
     base_rounds=6,
     sweep_rounds=8,

@@ -49,3 +49,28 @@ def test_a_failing_client_is_reported_not_hung() -> None:
         assert len(gloo.send(Instruction("moments"))) == 2
     with pytest.raises(TransportError):
         gloo.send(Instruction("moments"))
+
+
+@pytest.mark.slow
+def test_area_clients_train_the_same_over_gloo_and_in_process(root, tiny_net, tiny_window) -> None:  # type: ignore[no-untyped-def]
+    """Real local-area twins in their own processes reproduce the in-process run."""
+    from utt.data.splits import build_areas
+    from utt.federated.client import AreaClient, AreaClientFactory, ModelSpec
+    from utt.federated.fit import federated_normalizer
+    from utt.functions import MERGE
+    from utt.training import TrainConfig
+
+    spec = ModelSpec(tiny_net, (MERGE,), "gating")
+    torch.manual_seed(0)
+    start = spec.build().state_dict()
+    cfg = TrainConfig(epochs=1, lr=3e-3)
+    with GlooTransport(AreaClientFactory(root, spec, None, tiny_window, cfg), 3) as gloo:
+        federated_normalizer(gloo)
+        remote = FedAvg({"epochs": 1}).run(gloo, start, 2)
+    local_clients = [AreaClient(a, spec, None, cfg) for a in build_areas(root, window=tiny_window)]
+    inproc = InProcessTransport(local_clients)
+    federated_normalizer(inproc)
+    local = FedAvg({"epochs": 1}).run(inproc, start, 2)
+    assert remote.val_curve == pytest.approx(local.val_curve, rel=1e-4)
+    for k, v in local.state.items():
+        torch.testing.assert_close(remote.state[k], v, rtol=1e-4, atol=1e-5)
