@@ -51,6 +51,7 @@ Hook = Callable[[FastAPI], Awaitable[None]]
 EXTENSIONS: tuple[str, ...] = (
     "server.grpc.app:setup",
     "server.app:mqtt_setup",
+    "server.console:setup", "server.analytics.api:setup",
 )
 
 
