@@ -204,6 +204,14 @@ class _Compiler:
                     return f"({column} = '')" if kind == "text" else "0"
                 nonempty = self.values_predicate(_non_empty)
                 return f"(NOT {self.walk(prop, nonempty)})"
+            case Comparison(op="eq", prop=prop, value=value) if _indexable(prop, value):
+                # A plain equality on a NOT NULL column stays sargable, so the primary key
+                # (tenant, thing_id) serves eq(thingId, ...) without a scan.
+                return f"({COLUMNS[prop.root][0]} = {self.p.add(value)})"
+            case In(prop=prop, values=values) if values and all(
+                    _indexable(prop, v) for v in values):
+                marks = ", ".join(self.p.add(v) for v in values)
+                return f"({COLUMNS[prop.root][0]} IN ({marks}))"
             case Comparison() | In() | Like():
                 cond = self.cond(node)
                 if node.prop.root in COLUMNS:
@@ -212,6 +220,17 @@ class _Compiler:
                     return f"IFNULL({cond(sql_type, column)}, 0)"
                 return self.walk(node.prop, self.values_predicate(cond))
         raise TypeError(f"not an RQL node: {node!r}")
+
+
+def _indexable(prop: Property, value: object) -> bool:
+    """Whether ``prop = value`` can be written as a bare column comparison."""
+    # Times are normalised before comparing, so only ids, namespaces and revisions qualify.
+    if prop.root not in ("thingId", "_namespace", "_revision") or len(prop.parts) != 1:
+        return False
+    kind = COLUMNS[prop.root][1]
+    if kind == "text":
+        return isinstance(value, str)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _non_empty(t: str, v: str) -> str:
