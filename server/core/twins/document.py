@@ -18,6 +18,7 @@ __all__ = [
     "DocumentError",
     "NotFound",
     "check_document",
+    "check_value",
     "delete_at",
     "merge_at",
     "merge_patch",
@@ -141,7 +142,7 @@ def check_document(doc: Any) -> None:
             raise DocumentError(f"A thing has no member '{key}'.", f"/{key}")
 
 
-def _check_value(path: ResourcePath, value: Any) -> None:
+def check_value(path: ResourcePath, value: Any) -> None:
     """Check a value written at ``path`` by re-checking the part it lands in."""
     match path.area:
         case Area.THING:
@@ -185,7 +186,7 @@ def put_at(doc: dict[str, Any], path: ResourcePath, value: Any) -> tuple[dict[st
 
     Intermediate objects are created as Ditto does for ``PUT .../attributes/a/b``.
     """
-    _check_value(path, value)
+    check_value(path, value)
     segments = path.segments()
     if not segments:
         return copy.deepcopy(value), False

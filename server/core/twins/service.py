@@ -31,7 +31,7 @@ from server.core.stores.records import (
     utc_now,
 )
 from server.core.twins import document as docs
-from server.core.twins.fields import FieldSelectionError, FieldSelector
+from server.core.twins.fields import ROOTS, FieldSelectionError, FieldSelector
 from server.core.twins.paths import Area, InvalidPath, ResourcePath
 from server.core.validation.base import TwinValidator
 from server.core.writes import WritePlan, record_view
@@ -107,7 +107,7 @@ class TwinService:
         """The value at ``path`` (with ``fields`` applied) and its entity tag."""
         tid = ThingId(thing_id)
         rpath = _parse_path(tid, path)
-        selector = self._selector(fields)
+        selector = self._selector(fields, sub_resource=rpath.area is not Area.THING)
         if at_revision is not None:
             record = self._store.get_twin_at_revision(caller.tenant, tid, at_revision)
             if record is None:
@@ -178,6 +178,13 @@ class TwinService:
                 raise errors.JsonFormatInvalid("A thing must be a JSON object.")
             if "thingId" in value and value["thingId"] != tid:
                 raise errors.IdNotSettable()
+        # A malformed body is a 400 whatever the preconditions say (Ditto checks the
+        # request before its conditions), so check its shape before reading any state.
+        try:
+            docs.check_value(rpath, {k: v for k, v in value.items() if k != "thingId"}
+                             if rpath.area is Area.THING else value)
+        except docs.DocumentError as exc:
+            raise _document_error(exc) from exc
 
         def decide(current: dict[str, Any] | None) -> tuple[dict[str, Any], bool, EventAction]:
             if current is None:
@@ -193,7 +200,7 @@ class TwinService:
                 docs.check_document(new)
                 return new, False, "modified"
             new, created = docs.put_at(current, rpath, value)
-            return new, created, "modified"
+            return new, created, "created" if created else "modified"
 
         return self._write(caller, tid, rpath, pre, decide, value)
 
@@ -333,11 +340,12 @@ class TwinService:
         return _NOT_FOUND[rpath.area](tid, detail)
 
     @staticmethod
-    def _selector(fields: str | None) -> FieldSelector | None:
+    def _selector(fields: str | None, sub_resource: bool = False) -> FieldSelector | None:
+        """Parse ``fields``; below the thing's root any key may be selected."""
         if not fields:
             return None
         try:
-            return FieldSelector.parse(fields)
+            return FieldSelector.parse(fields, roots=None if sub_resource else ROOTS)
         except FieldSelectionError as exc:
             raise errors.FieldSelectionInvalid(str(exc)) from exc
 

@@ -156,7 +156,7 @@ def test_events_in_commit_order(twins: TwinService, twin_store: SqliteTwinStore,
     twins.delete(a, TID)
     events = twin_store.read_events(a.tenant)
     assert [(e.seq, e.action, e.path, e.revision) for e in events] == [
-        (1, "created", "/", 1), (2, "modified", "/attributes/level", 2),
+        (1, "created", "/", 1), (2, "created", "/attributes/level", 2),
         (3, "merged", "/attributes", 3), (4, "deleted", "/", 4)]
 
 
@@ -193,3 +193,21 @@ def test_fields_and_get_many(twins: TwinService, callers: tuple[Caller, Caller])
                     {"thingId": "campus:a", "_revision": 1}]
     with pytest.raises(errors.FieldSelectionInvalid):
         twins.retrieve(a, "campus:a", fields="nonsense")
+
+
+def test_fields_select_inside_a_sub_resource(twins: TwinService,
+                                             callers: tuple[Caller, Caller]) -> None:
+    a, _ = callers
+    twins.put(a, TID, "/", {"attributes": {"level": 1, "room": {"floor": 2, "name": "lab"}}})
+    value, _ = twins.retrieve(a, TID, "/attributes", fields="room(floor)")
+    assert value == {"room": {"floor": 2}}
+
+
+def test_malformed_body_beats_a_failing_precondition(twins: TwinService,
+                                                     callers: tuple[Caller, Caller]) -> None:
+    a, _ = callers
+    twins.put(a, TID, "/", {"attributes": {"level": 1}})
+    with pytest.raises(errors.JsonFormatInvalid):
+        twins.put(a, TID, "/attributes", [1, 2], Preconditions(if_match=('"rev:9"',)))
+    with pytest.raises(errors.PreconditionFailed):
+        twins.put(a, TID, "/attributes", {"level": 2}, Preconditions(if_match=('"rev:9"',)))
