@@ -45,6 +45,14 @@ class CentralFit:
     wall_s: float = 0.0
     bytes: int = 0
     best_epoch: int = 0
+    elapsed_s: list[float] = field(default_factory=list)
+
+    def time_to(self, target: float) -> float | None:
+        """Seconds from the start until validation NMSE first reached ``target``."""
+        for value, t in zip(self.val_curve, self.elapsed_s, strict=True):
+            if value <= target:
+                return t
+        return None
 
 
 @dataclass
@@ -69,22 +77,25 @@ def _train_one(
     cancel: CancelToken | None,
     stage: str,
     seed: int,
-) -> tuple[dict[str, torch.Tensor], list[float], int]:
+    started: float,
+) -> tuple[dict[str, torch.Tensor], list[float], int, list[float]]:
     torch.manual_seed(seed)
     model = spec.build()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     curve = [total(evaluate(model, pooled.val, spec.functions)).nmse]
+    elapsed = [time.perf_counter() - started]
     best, best_epoch = {k: v.clone() for k, v in model.state_dict().items()}, 0
     for epoch in range(1, epochs + 1):
         step = TrainConfig(1, cfg.batch_size, cfg.lr, cfg.clip, cfg.seed + 1000 * epoch)
         train(model, pooled.train, step, optimizer=opt, cancel=cancel)
         curve.append(total(evaluate(model, pooled.val, spec.functions)).nmse)
+        elapsed.append(time.perf_counter() - started)
         # Keep the epoch that validated best, as the federated runs keep their best round.
         if curve[-1] < curve[best_epoch]:
             best, best_epoch = {k: v.clone() for k, v in model.state_dict().items()}, epoch
         if progress is not None:
             progress(ProgressEvent(stage, epoch, epochs, f"val NMSE {curve[-1]:.4f}"))
-    return best, curve, best_epoch
+    return best, curve, best_epoch, elapsed
 
 
 def fit_centralized(
@@ -101,7 +112,9 @@ def fit_centralized(
     """Train ``spec`` from scratch on all areas' windows pooled at the server."""
     started = time.perf_counter()
     pooled = _pool(areas, normalizer)
-    state, curve, best = _train_one(spec, pooled, epochs, cfg, progress, cancel, stage, cfg.seed)
+    state, curve, best, elapsed = _train_one(
+        spec, pooled, epochs, cfg, progress, cancel, stage, cfg.seed, started
+    )
     return CentralFit(
         {"model": spec},
         {"model": state},
@@ -109,6 +122,7 @@ def fit_centralized(
         time.perf_counter() - started,
         upload_bytes(areas),
         best,
+        elapsed,
     )
 
 
@@ -142,8 +156,8 @@ def fit_direct(
     specs = direct_specs(function, net)
     states, curves = {}, {}
     for i, (key, spec) in enumerate(specs.items()):
-        states[key], curves[key], _ = _train_one(
-            spec, pooled, epochs, cfg, progress, cancel, f"{stage} {key}", cfg.seed + i
+        states[key], curves[key], _, _ = _train_one(
+            spec, pooled, epochs, cfg, progress, cancel, f"{stage} {key}", cfg.seed + i, started
         )
     # Per target, keep the source whose model validated best.
     keep = {}

@@ -46,7 +46,7 @@ class EvalConfig:
     )
     fusors: tuple[str, ...] = FUSOR_NAMES
     default_fusor: str = "gating"
-    base_rounds: int = 3
+    base_rounds: int = 5
     sweep_rounds: int = 2
     rounds: int = 3
     sweep_max_batches: int | None = 5
@@ -71,7 +71,7 @@ FULL = EvalConfig(
     generator=GeneratorConfig(areas=5, sequences_per_area=8, duration_s=40.0, write_raw=False),
     window=WindowConfig(length=30, stride=10, eval_stride=15),
     net=NetConfig(window=30, d_model=64, layers=2, heads=4),
-    base_rounds=6,
+    base_rounds=10,
     sweep_rounds=8,
     rounds=12,
     sweep_max_batches=None,

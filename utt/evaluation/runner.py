@@ -47,7 +47,7 @@ from utt.progress import CancelToken, ProgressCallback, ProgressEvent
 from utt.runtime import configure
 from utt.training import TrainConfig, evaluate, mean_predictor, predict
 
-__all__ = ["NMSE_DEFINITION", "run_evaluation", "time_to_target"]
+__all__ = ["NMSE_DEFINITION", "equal_nmse", "run_evaluation", "time_to_target"]
 
 NMSE_DEFINITION = (
     "NMSE = sum of squared errors / sum of squared targets over all seen frames and "
@@ -181,6 +181,29 @@ def time_to_target(history: History, target: float) -> dict[str, Any] | None:
                 "bytes": sum(x.bytes_down + x.bytes_up for x in done),
             }
     return None
+
+
+def equal_nmse(central: CentralFit, utt: History) -> dict[str, Any]:
+    """Times of UTT and centralized training to the same validation NMSE.
+
+    The common target is the worse of the two best validation NMSEs, the level both runs
+    reached; each time runs from the start of its run to the first evaluation at or below
+    it. ``utt_matched_centralized`` says whether UTT got as low as centralized did.
+    """
+    target = max(min(central.val_curve), min(utt.val_curve))
+    t_central = central.time_to(target)
+    hit = time_to_target(utt, target)
+    assert t_central is not None and hit is not None  # both reach the worse best value
+    return {
+        "equal_nmse": target,
+        "centralized_s_to_equal": t_central,
+        "utt_s_to_equal": hit["wall_s"],
+        "utt_parallel_s_to_equal": hit["critical_s"],
+        "utt_round_to_equal": hit["round"],
+        "utt_matched_centralized": min(utt.val_curve) <= min(central.val_curve),
+        "ratio_wall": hit["wall_s"] / t_central,
+        "ratio_critical": hit["critical_s"] / t_central,
+    }
 
 
 def _downstream(ctx: _Context, run: _FedRun, test_raw: WindowSet) -> dict[str, dict[str, Any]]:
@@ -361,26 +384,13 @@ def run_evaluation(
             cancel=cancel,
             stage=f"direct {op}",
         )
-        target = min(central.val_curve)
         utt = specific[f.name]
-        c_sum, d_sum, u_sum = (
-            _central_summary(central, ctx),
-            _central_summary(direct, ctx),
-            utt.summary(),
-        )
-        reached = time_to_target(utt.history, target)
-        u_sum["to_centralized_nmse"] = reached
-        u_sum["reached_centralized_val"] = reached is not None
-        # At equal NMSE when reached; otherwise the whole run (and the flag says so).
-        u_wall = reached["wall_s"] if reached else u_sum["wall_s"]
-        u_crit = reached["critical_s"] if reached else u_sum["critical_s"]
         comparison[op] = {
             "function": f.name,
-            "centralized": c_sum,
-            "direct": d_sum,
-            "utt": u_sum,
-            "ratio_wall": u_wall / c_sum["wall_s"],
-            "ratio_critical": u_crit / c_sum["wall_s"],
+            "centralized": _central_summary(central, ctx),
+            "direct": _central_summary(direct, ctx),
+            "utt": utt.summary(),
+            **equal_nmse(central, utt.history),
         }
     results["comparison"] = comparison
 

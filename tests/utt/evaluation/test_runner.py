@@ -141,3 +141,25 @@ def test_presets() -> None:
     assert FULL.specific_functions is None and FULL.net.window == 30
     with pytest.raises(ValueError):
         preset("medium")
+
+
+def test_equal_nmse_times_both_runs_to_the_level_both_reached() -> None:
+    from utt.baselines import CentralFit
+    from utt.evaluation.runner import equal_nmse
+
+    central = CentralFit({}, {}, [1.0, 0.5, 0.4], 3.0, 10, 2, [0.5, 1.5, 3.0])
+    utt = History(
+        rounds=[
+            RoundRecord(0, math.nan, 1.0, 0.2, 0.1, 1, 1),
+            RoundRecord(1, 0.5, 0.6, 1.0, 0.4, 1, 1),
+            RoundRecord(2, 0.4, 0.45, 1.0, 0.4, 1, 1),
+        ]
+    )
+    # UTT's best (0.45) is the worse of the two: centralized got there after epoch 2 (3.0 s),
+    # UTT in round 2 (2.2 s, 0.9 s in parallel).
+    out = equal_nmse(central, utt)
+    assert out["equal_nmse"] == 0.45 and out["utt_round_to_equal"] == 2
+    assert out["centralized_s_to_equal"] == 3.0
+    assert out["ratio_wall"] == pytest.approx(2.2 / 3.0)
+    assert out["ratio_critical"] == pytest.approx(0.9 / 3.0)
+    assert not out["utt_matched_centralized"]
