@@ -8,6 +8,7 @@ import {
   mount, RAT_LABEL, throttle, twinHref,
 } from "../dom.js";
 import { chartPanel } from "./chartpanel.js";
+import { insightsPanel } from "./insights.js";
 
 const SIGNAL_METRICS = [["rsrp", "RSRP"], ["rsrq", "RSRQ"], ["sinr", "SINR"], ["rssi", "RSSI"]];
 const ENV_METRICS = [["co2", "CO2"], ["pm25", "PM2.5"], ["temperature", "Temperature"],
@@ -144,6 +145,7 @@ async function renderDevice(main, thing) {
   await loadSources();
   const kinds = new Set(rels.map((r) => groupOf(r.properties.sourceType)));
   if (!kinds.has("cell")) panel.setMetrics([["rssi", "RSSI"]]);
+  const insights = insightsPanel({ kind: "device", id });
 
   mount(main,
     h("p", { class: "small" }, h("a", { href: "#/devices" }, "Devices"), " / ", id),
@@ -152,8 +154,9 @@ async function renderDevice(main, thing) {
       h("div", {},
         h("section", { class: "panel", "aria-label": "Device" }, h("h2", {}, "Device"), identity),
         h("section", { class: "panel", "aria-label": "Network view" }, h("h2", {}, "What it hears"), groupsBox)),
-      h("div", {}, panel.element)));
+      h("div", {}, panel.element, insights.element)));
   await panel.reload();
+  insights.load();
 
   const refresh = throttle(async () => {
     await loadSources();
@@ -215,6 +218,7 @@ async function renderSource(main, thing) {
     },
   });
   await loadObservers();
+  const insights = insightsPanel({ kind: "source", id });
   mount(main,
     h("p", { class: "small" }, h("a", { href: "#/sources" }, "Sources"), " / ", id),
     h("h1", {}, id, " ", h("span", { class: "badge" }, KIND_LABEL[kind])),
@@ -225,8 +229,9 @@ async function renderSource(main, thing) {
           h("h2", {}, "Observers ", h("span", { class: "muted" }, `(${rels.length})`)),
           h("table", { id: "observers" }, h("thead", {}, h("tr", {}, h("th", {}, "Device"), h("th", { class: "num" }, "Strength"),
             h("th", {}, "Level"), h("th", {}, "Role"), h("th", { class: "num" }, "Samples"), h("th", {}, "Last seen"))), tbody))),
-      h("div", {}, panel.element)));
+      h("div", {}, panel.element, insights.element)));
   await panel.reload();
+  insights.load();
   const timer = setInterval(loadObservers, 5000);
   return () => { clearInterval(timer); panel.chart.destroy(); };
 }
@@ -255,14 +260,16 @@ async function renderSensor(main, thing) {
     },
   });
   paintTiles();
+  const insights = insightsPanel({ kind: "sensor", id });
   mount(main,
     h("p", { class: "small" }, h("a", { href: "#/sources" }, "Sources"), " / ", id),
     h("h1", {}, id, " ", h("span", { class: "badge" }, KIND_LABEL.sensor), " ", h("span", { id: "live", class: "muted small" })),
     tiles,
     h("div", { class: "grid2" },
       h("section", { class: "panel", "aria-label": "Sensor" }, h("h2", {}, "Sensor"), h("div", { id: "sensor-attrs" }, attributesList(attrs))),
-      h("div", {}, panel.element)));
+      h("div", {}, panel.element, insights.element)));
   await panel.reload();
+  insights.load();
   const stop = followChanges({ ids: id }, (event) => {
     const changed = event.attributes ?? {};
     Object.assign(attrs, changed);
