@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -103,4 +104,132 @@ def test_device_page_follows_the_change_stream(page: Any, console: Console) -> N
     page.wait_for_selector("[data-source='wifi:02aabbccdd01']", timeout=15000)
     text = page.locator("[data-source='wifi:02aabbccdd01']").inner_text()
     assert "console-test" in text and "-48 dBm" in text
+    assert page.problems == []
+
+
+def _place_rooms(console: Console) -> None:
+    """Give the simulated rooms' sensors their floor positions and zones (Ditto API)."""
+    from adapters.mqtt.campus import ORIGIN, Campus
+
+    campus = Campus(1, "demo", seed=7)
+    for room in campus.rooms:
+        lat = ORIGIN[0] + room.y / 111_320.0
+        lon = ORIGIN[1] + room.x / (111_320.0 * math.cos(math.radians(ORIGIN[0])))
+        response = httpx.put(
+            f"{console.url}/api/2/things/sensor:{room.sensor_id}/attributes/location",
+            json={"lat": round(lat, 7), "lon": round(lon, 7), "floor": 0,
+                  "zone": room.sensor_id}, headers={"Authorization": f"Bearer {console.key}"})
+        assert response.status_code in (201, 204), response.text
+
+
+def test_graph_view_draws_twins_and_filters_them(page: Any, console: Console) -> None:
+    sign_in(page, console)
+    page.click("nav a[data-nav=graph]")
+    page.wait_for_selector("#graph-canvas[data-nodes]")
+    total = int(page.get_attribute("#graph-canvas", "data-nodes"))
+    twins = sum(len(console.api("/api/2/search/things", namespaces=ns,
+                                option="size(200)")["items"])
+                for ns in ("device", "cell", "wifi", "ble", "sensor"))
+    assert total == twins
+    rels = len(console.api("/v1/tenants/demo/relationships", page_size=1000)["relationships"])
+    assert f"{rels} relationships" in page.inner_text("#graph-info") or rels > 0
+    screenshot(page, "graph")
+    # Only cells of one technology: the NR filter keeps the NR cells and drops the LTE ones.
+    page.uncheck("label:has-text('Device') input")
+    page.uncheck("label:has-text('Wi-Fi') input")
+    page.uncheck("label:has-text('BLE') input")
+    page.uncheck("label:has-text('Environment sensor') input")
+    page.select_option("select[aria-label='Radio technology']", "nr")
+    wait_for(lambda: page.get_attribute("#graph-canvas", "data-nodes") == str(len(
+        console.api("/api/2/search/things", namespaces="cell", filter='like(thingId,"cell:nr-*")',
+                    option="size(200)")["items"])), timeout=10)
+    options = page.locator("select[aria-label^='Nodes'] option").all_inner_texts()
+    assert options and all(o.startswith("cell:nr-") for o in options)
+    assert page.problems == []
+
+
+def test_floor_view_places_located_twins_and_zones(page: Any, console: Console) -> None:
+    _place_rooms(console)
+    sign_in(page, console)
+    page.goto(console.url + "/console/#/floor")
+    page.wait_for_selector("#floor-plan a[data-id]")
+    for room in range(1, 7):
+        assert page.locator(f"#floor-plan [data-zone='room-{room}']").count() == 1
+        assert page.locator(f"#floor-plan a[data-id='sensor:room-{room}']").count() == 1
+    assert page.locator("#floor-plan a[data-id^='device:phone-']").count() == 6
+    screenshot(page, "floor")
+    assert page.problems == []
+
+
+def test_sensor_chart_and_analytics(page: Any, console: Console) -> None:
+    sign_in(page, console)
+    page.goto(console.url + "/console/#/twin/sensor%3Aroom-2")
+    page.wait_for_selector("#env-chart[data-loaded] svg path.line")
+    co2 = console.api("/api/2/things/sensor:room-2")["attributes"]["co2"]
+    wait_for(lambda: page.locator("[data-metric=co2]").count() == 1)
+    assert "ppm" in page.locator("[data-metric=co2]").inner_text()
+    assert co2 > 0
+    page.wait_for_selector("#insights h3:has-text('Anomalies')")
+    screenshot(page, "sensor")
+    page.click("nav a[data-nav=analytics]")
+    page.wait_for_selector("#overview tbody tr")
+    cells = page.locator("#overview tbody tr").count()
+    assert cells == len(console.api("/api/2/search/things", namespaces="cell",
+                                    option="size(200)")["items"])
+    assert "rsrp" in page.inner_text("#overview")
+    page.fill("input[aria-label='Twin id or zone']", "room-2")
+    page.click("button:has-text('Correlate')")
+    page.wait_for_selector("#correlations[data-count]")
+    answer = console.api("/v1/analytics/correlations", zone="room-2", window=3600, step=30)
+    assert page.locator("#correlations li").count() == min(12, len(answer["correlations"]))
+    assert answer["environment"] == ["co2 of sensor:room-2", "temperature of sensor:room-2",
+                                     "humidity of sensor:room-2",
+                                     "occupantCount of sensor:room-2",
+                                     "occupancy of sensor:room-2",
+                                     "illuminance of sensor:room-2"]
+    screenshot(page, "analytics")
+    assert page.problems == []
+
+
+def test_models_browser_shows_every_compiled_form(page: Any, console: Console) -> None:
+    sign_in(page, console)
+    page.goto(console.url + "/console/#/models/cellular")
+    page.wait_for_selector("#model-files pre")
+    for label, needle in (("SDF", '"sdfObject"'), ("SHACL", "sh:NodeShape"),
+                          ("Thing Model", "tm:ThingModel"), ("Ditto", "LteCell"),
+                          ("JSON Schema", '"$schema"')):
+        page.click(f".tabs button:has-text('{label}')")
+        wait_for(lambda label=label: page.locator(".tabs button[aria-pressed=true]")
+                 .inner_text() == label, timeout=10)
+        page.wait_for_function(
+            "needle => [...document.querySelectorAll('#model-files pre')]"
+            ".some(p => p.textContent.includes(needle))", arg=needle)
+        if label == "SHACL":
+            screenshot(page, "models")
+    assert page.problems == []
+
+
+def test_the_console_is_keyboard_navigable(page: Any, console: Console) -> None:
+    sign_in(page, console)
+    # The skip link comes first; after it the brand and the navigation, in order.
+    page.focus("a.skip")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "brand"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Devices"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#sources")
+    assert page.evaluate("location.hash") == "#/sources"
+    # Focus moved to the new page's content, not left on the link.
+    assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+    # The chart takes the keyboard: arrows move its cursor and it reads the values out.
+    page.goto(console.url + "/console/#/twin/device%3Aphone-0002")
+    page.wait_for_selector("#signal-chart[data-loaded] svg path.line")
+    page.focus("#signal-chart svg")
+    readout = page.locator("#signal-chart [aria-live]")
+    assert readout.inner_text().strip() == ""
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert readout.inner_text().strip() != ""  # the cursor's time (and values) read out
     assert page.problems == []

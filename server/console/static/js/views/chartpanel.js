@@ -8,14 +8,16 @@ import { h, METRIC_UNIT, mount } from "../dom.js";
  * Returns {chart, reload(), append(label, tMs, value), metric(), element}.
  */
 export function chartPanel({ title, metrics, load, initialRange = 3600, id = "chart" }) {
-  const state = { metric: metrics[0]?.[0], span: initialRange, start: null, end: null, follow: true };
+  // `fit`: until a range is chosen, a young history fills the chart instead of its edge.
+  const state = { metric: metrics[0]?.[0], span: initialRange, start: null, end: null, follow: true,
+                  fit: true };
   const holder = h("div", { id });
   const status = h("span", { class: "muted small" });
   const select = h("select", { "aria-label": "Metric", onchange: () => { state.metric = select.value; reload(); } },
     metrics.map(([value, label]) => h("option", { value }, label)));
   const presets = RANGES.map(([label, seconds]) => h("button", {
     type: "button", "aria-pressed": String(seconds === state.span),
-    onclick: () => { state.span = seconds; state.follow = true; state.start = null; reload(); },
+    onclick: () => { state.span = seconds; state.follow = true; state.start = null; state.fit = false; reload(); },
   }, label));
   const element = h("section", { class: "panel", "aria-label": title },
     h("h2", {}, title),
@@ -25,7 +27,7 @@ export function chartPanel({ title, metrics, load, initialRange = 3600, id = "ch
   const chart = new Chart(holder, {
     label: title,
     unit: METRIC_UNIT[state.metric] ?? "",
-    onZoom: (t0, t1) => { state.follow = false; state.start = t0; state.end = t1; reload(); },
+    onZoom: (t0, t1) => { state.follow = false; state.fit = false; state.start = t0; state.end = t1; reload(); },
   });
 
   let generation = 0;
@@ -44,6 +46,10 @@ export function chartPanel({ title, metrics, load, initialRange = 3600, id = "ch
       if (mine !== generation) return;
       chart.unit = METRIC_UNIT[state.metric] ?? "";
       chart.range = [start, end];
+      const first = Math.min(...series.flatMap((x) => x.points.slice(0, 1).map((p) => p[0])));
+      if (state.fit && Number.isFinite(first) && end - first < (end - start) / 4) {
+        chart.range = [first - Math.max(10e3, (end - first) * 0.05), end];
+      }
       chart.setSeries(series.map((s, i) => ({ color: COLORS[i % COLORS.length], ...s })));
       const points = series.reduce((n, s) => n + s.points.length, 0);
       status.textContent = `${points} points, ${bucket} s buckets, ${Math.round(performance.now() - started)} ms`
