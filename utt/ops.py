@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import torch
 
 from utt.artifacts import load_model, save_model, submodel_state
 from utt.data.loader import area_dirs
@@ -148,7 +149,28 @@ def _run(
     cancel: CancelToken | None,
 ) -> OperationResult:
     cfg = config or OperationConfig()
-    configure(cfg.threads, cfg.seed)
+    threads_before = torch.get_num_threads()
+    try:
+        configure(cfg.threads, cfg.seed)
+        return _train_and_save(
+            operation, function, sources, targets, data, out_dir, cfg, progress, cancel
+        )
+    finally:
+        # The caller may be a long-lived service: leave its thread setting as it was.
+        torch.set_num_threads(threads_before)
+
+
+def _train_and_save(
+    operation: str,
+    function: Function,
+    sources: Sequence[TwinRef],
+    targets: Sequence[TwinRef],
+    data: Path,
+    out_dir: Path,
+    cfg: OperationConfig,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> OperationResult:
     spec = ModelSpec(cfg.net, (function,), None if function.kind == "identity" else cfg.fusor)
     started = time.perf_counter()
     model = spec.build()

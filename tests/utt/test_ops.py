@@ -100,3 +100,17 @@ def test_bad_inputs(root: Path, config: ops.OperationConfig, tmp_path: Path) -> 
             tmp_path,
             ops.OperationConfig(transport="carrier-pigeon", threads=1),
         )  # type: ignore[arg-type]
+
+
+def test_operations_leave_the_callers_thread_setting(
+    root: Path, config: ops.OperationConfig, tmp_path: Path
+) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ops.transfer(root, "vision", "wireless", tmp_path, config)  # config asks for 1 thread
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -125,6 +125,9 @@ class GlooTransport(Transport):
         super().__init__()
         if num_clients < 1:
             raise ValueError("need at least one client")
+        if dist.is_initialized():
+            # torch.distributed keeps one default group per process: one gloo run at a time.
+            raise TransportError("a torch.distributed group is already active in this process")
         self._k = num_clients
         self._owned = True
         self._closed = False

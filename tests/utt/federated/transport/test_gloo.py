@@ -74,3 +74,10 @@ def test_area_clients_train_the_same_over_gloo_and_in_process(root, tiny_net, ti
     assert remote.val_curve == pytest.approx(local.val_curve, rel=1e-4)
     for k, v in local.state.items():
         torch.testing.assert_close(remote.state[k], v, rtol=1e-4, atol=1e-5)
+
+
+def test_one_gloo_group_per_process() -> None:
+    with GlooTransport(ShiftFactory(), 1, timeout_s=60) as gloo:
+        with pytest.raises(TransportError, match="already active"):
+            GlooTransport(ShiftFactory(), 1)
+        assert len(gloo.send(Instruction("moments"))) == 1
