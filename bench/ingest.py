@@ -61,8 +61,8 @@ def paho_ceiling(url: str, prefix: str, records: list[tuple[str, bytes]]) -> flo
         if got[0] == 0:
             got[1] = time.perf_counter()
         got[0] += 1
+        got[2] = time.perf_counter()  # last arrival: the broker may drop what overflows
         if got[0] == len(records):
-            got[2] = time.perf_counter()
             done.set()
 
     sub = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
@@ -75,10 +75,12 @@ def paho_ceiling(url: str, prefix: str, records: list[tuple[str, bytes]]) -> flo
     infos = [link.publish(t, p) for t, p in records]
     link.wait_published(infos, 120)
     link.close(clean=False)
-    done.wait(60)
+    done.wait(10)
     sub.disconnect()
     sub.loop_stop()
-    span = (got[2] or time.perf_counter()) - got[1]
+    # Rate over the span of what arrived (Mosquitto drops messages past a slow QoS 1
+    # subscriber's queue limit, so waiting for all of them would time the timeout).
+    span = got[2] - got[1]
     return got[0] / span if span > 0 else 0.0
 
 
