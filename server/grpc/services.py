@@ -15,6 +15,7 @@ from google.longrunning import operations_proto_pb2 as lro
 from google.protobuf.descriptor import ServiceDescriptor
 
 from server.core.service import Core
+from server.core.tasks import TaskTwinService
 from server.grpc.call import Runner
 from server.grpc.gen.ndtwin.v1 import (
     graph_pb2,
@@ -22,6 +23,7 @@ from server.grpc.gen.ndtwin.v1 import (
     models_pb2,
     query_pb2,
     relationships_pb2,
+    tasks_pb2,
     tenants_pb2,
     twins_pb2,
 )
@@ -34,6 +36,7 @@ from server.grpc.servicers.models import ModelServicer
 from server.grpc.servicers.operations import OperationsServicer
 from server.grpc.servicers.query import QueryServicer
 from server.grpc.servicers.relationships import RelationshipServicer
+from server.grpc.servicers.tasks import TaskTwinServicer
 from server.grpc.servicers.tenants import TenantServicer
 from server.grpc.servicers.twins import TwinServicer
 from server.grpc.watch import ChangeFeed
@@ -52,6 +55,7 @@ SERVICES: tuple[ServiceDescriptor, ...] = (
     graph_pb2.DESCRIPTOR.services_by_name["GraphService"],
     tenants_pb2.DESCRIPTOR.services_by_name["TenantService"],
     lro.DESCRIPTOR.services_by_name["Operations"],
+    tasks_pb2.DESCRIPTOR.services_by_name["TaskTwinService"],
 )
 
 
@@ -122,6 +126,8 @@ def services_for(core: Core, settings: Settings | None = None) -> Services:
         SERVICES[5].full_name: GraphServicer(core, operations),
         SERVICES[6].full_name: TenantServicer(core, services._tenant_deleted),
         SERVICES[7].full_name: OperationsServicer(operations),
+        SERVICES[8].full_name: TaskTwinServicer(TaskTwinService(core, settings.data_dir),
+                                                operations),
     }
     _BY_CORE[core] = services
     return services
