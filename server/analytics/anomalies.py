@@ -59,7 +59,8 @@ PROFILES: dict[str, MetricProfile] = {
     "humidity": MetricProfile("%", 8.0, 12.0),
     "illuminance": MetricProfile("lx", 200.0, 400.0, can_stick=False),
     "occupantCount": MetricProfile("people", 3.0, 5.0, can_stick=False),
-    "occupancy": MetricProfile("", 1.0, 2.0, can_stick=False),
+    # A state, not a measurement: its changes are events, never anomalies.
+    "occupancy": MetricProfile("", math.inf, math.inf, can_stick=False),
     "level": MetricProfile("bars", 2.0, 3.0, can_stick=False),
 }
 _DEFAULT = MetricProfile("", 0.0, 0.0)
@@ -310,8 +311,9 @@ def find_gaps(series: Series, factor: float = GAP_FACTOR,
     return out
 
 
-def detect(series: Series) -> list[Anomaly]:
-    """Every detector on one series.
+def detect(series: Series, gaps: bool = True) -> list[Anomaly]:
+    """Every detector on one series (``gaps`` False: silences are expected, as on a link
+    that a moving device leaves behind).
 
     A stuck sensor that recovers jumps to the true value: that jump, and spikes next to
     a level shift, are consequences of another finding and are left out.
@@ -323,5 +325,5 @@ def detect(series: Series) -> list[Anomaly]:
     spikes = [s for s in find_spikes(series)
               if not any(abs(s.start - c.start) <= 2 * step for c in shifts)
               and not any(c.start <= s.start <= c.end for c in stuck)]
-    found = shifts + spikes + stuck + find_gaps(series)
+    found = shifts + spikes + stuck + (find_gaps(series) if gaps else [])
     return sorted(found, key=lambda a: a.start)

@@ -91,6 +91,8 @@ class Collector:
     def __init__(self, core: Core, caller: Caller) -> None:
         self.core = core
         self.caller = caller
+        # lastSeen of a link or twin is shared by all its KPIs: read it once per window.
+        self._seen: dict[tuple[str, str, float, float], list[HistoryPoint]] = {}
 
     # -- twins and relationships ------------------------------------------------------
     def twin(self, thing_id: str) -> TwinRecord:
@@ -147,7 +149,10 @@ class Collector:
     def sampled(self, thing_id: str, prefix: str, metric: str, start: float, end: float,
                 label: str, current: Any = None) -> Series:
         """The KPI in event time (see the module docstring); raw samples."""
-        seen = self.points(thing_id, f"{prefix}/lastSeen", start, end)
+        memo = (thing_id, prefix, start, end)
+        seen = self._seen.get(memo)
+        if seen is None:
+            seen = self._seen[memo] = self.points(thing_id, f"{prefix}/lastSeen", start, end)
         values = self.points(thing_id, f"{prefix}/{metric}",
                              max(0.0, start - LOOKBACK_S), end)
         if not seen:

@@ -85,7 +85,8 @@ def anomalies(collector: Collector, scope: Scope, start: float, end: float) -> d
     pairs = collector.scope_series(scope, start, end)
     found = []
     for series, _ in pairs:
-        found.extend(detect(series))
+        # A device moving away from a source is not a fault: gaps only for twins' own KPIs.
+        found.extend(detect(series, gaps=not series.path.startswith("/relationships/")))
     found.sort(key=lambda a: (-a.start, a.series))
     return {"scope": scope.label(), "window": _window(start, end), "series": len(pairs),
             "anomalies": [a.to_json() for a in found]}
