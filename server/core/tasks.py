@@ -336,7 +336,8 @@ class TaskTwinService:
             if entry is None:
                 raise errors.NdtError(f"The model {TASK_MODELS[twin.modality]} is not loaded.")
             metrics = _twin_metrics(twin.metrics, result.metrics, opts)
-            uri = twin.artifact.relative_to(self._data_dir).as_posix()
+            # The URI is relative to the data directory, so the directory can move.
+            uri = f"artifacts/{caller.tenant}/{twin.artifact.parent.name}/{twin.artifact.name}"
             doc = entry.skeleton()
             doc["attributes"].update(
                 localArea=sources[0].local_area or "_",
