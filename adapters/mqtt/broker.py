@@ -55,7 +55,7 @@ class OpenAuthPlugin(BaseAuthPlugin):
 class EmbeddedBroker:
     """Start and stop an amqtt broker on ``host:port`` in the running event loop."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 1884) -> None:
         self.host = host
         self.port = port or free_port(host)
         self._broker: Broker | None = None

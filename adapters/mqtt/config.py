@@ -59,9 +59,10 @@ class MqttConfig(BaseModel):
 
     #: ``embedded`` (an in-process broker) or an ``mqtt://`` URL.
     broker: str = EMBEDDED
-    #: Where the embedded broker listens.
+    #: Where the embedded broker listens: 1884, not 1883, so it never collides with a
+    #: Mosquitto already serving the machine (ours run one on 1883).
     embedded_host: str = "127.0.0.1"
-    embedded_port: int = Field(1883, ge=0, le=65535)
+    embedded_port: int = Field(1884, ge=0, le=65535)
     #: MQTT protocol: 5 (default) or 3.1.1; the embedded broker speaks only 3.1.1.
     protocol: Literal["5", "3.1.1", "auto"] = "auto"
     #: Stable client id: the broker keeps this session (and its queued messages) while
@@ -140,7 +141,7 @@ class MqttConfig(BaseModel):
     def address(self, embedded_port: int | None = None) -> BrokerAddress:
         if self.embedded:
             return BrokerAddress(host=self.embedded_host,
-                                 port=embedded_port or self.embedded_port or 1883)
+                                 port=embedded_port or self.embedded_port or 1884)
         return parse_broker_url(self.broker)
 
     @property
