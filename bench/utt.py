@@ -12,7 +12,8 @@ Three measurements, each with its baseline taken in the same run:
    of the merge for E epochs and UTT (warm-started from the base twins, FedAvg) for up to
    2E rounds over each transport; both are timed to the validation NMSE both reached (the
    worse of their two best values). Wall time is measured; the runs also report the time
-   with clients in parallel (slowest client + server).
+   with clients in parallel (slowest client + server). A third UTT run starts from scratch
+   instead of from the base twins, to show what reusing existing twins is worth.
 
     .venv/bin/python bench/utt.py [--quick] [--json OUT]
 """
@@ -162,6 +163,8 @@ def utt_vs_centralized(quick: bool, workdir: Path) -> dict[str, Any]:
     central = fit_centralized(areas, spec, normalizer, epochs, cfg)
     target = min(central.val_curve)
     torch.manual_seed(0)
+    cold = spec.build().state_dict()
+    torch.manual_seed(0)
     model = spec.build()
     warm_start(model, base)
     out: dict[str, Any] = {
@@ -173,10 +176,10 @@ def utt_vs_centralized(quick: bool, workdir: Path) -> dict[str, Any]:
         },
         "windows": sum(len(a.train) for a in areas),
     }
-    for kind in ("inproc", "gloo"):
+    for kind in ("inproc", "inproc-cold", "gloo"):
         started = time.perf_counter()
         transport: Transport
-        if kind == "inproc":
+        if kind.startswith("inproc"):
             transport = InProcessTransport([AreaClient(a, spec, None, cfg) for a in areas])
         else:
             factory = AreaClientFactory(root, spec, None, window, cfg)
@@ -184,9 +187,8 @@ def utt_vs_centralized(quick: bool, workdir: Path) -> dict[str, Any]:
         setup_s = time.perf_counter() - started
         with transport:
             federated_normalizer(transport)
-            history = FedAvg({"epochs": 1}).run(
-                transport, model.state_dict(), 2 * epochs, stop_at=target
-            )
+            start = cold if kind == "inproc-cold" else model.state_dict()
+            history = FedAvg({"epochs": 1}).run(transport, start, 2 * epochs, stop_at=target)
         out[kind] = {
             **equal_nmse(central, history),
             "best_val_nmse": history.best_val,
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         f"3. merge to the centralized validation NMSE ({c['best_val_nmse']:.3f} after "
         f"{c['epochs']} epochs, {c['wall_s']:.1f} s, {u['windows']} training windows)"
     )
-    for kind in ("inproc", "gloo"):
+    for kind in ("inproc", "inproc-cold", "gloo"):
         r = u[kind]
         status = (
             "matched it"
@@ -245,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             else (f"best {r['best_val_nmse']:.3f} in {r['rounds']} rounds")
         )
         print(
-            f"   UTT {kind:6s}: {status}; to NMSE {r['equal_nmse']:.3f}: UTT "
+            f"   UTT {kind:11s}: {status}; to NMSE {r['equal_nmse']:.3f}: UTT "
             f"{r['utt_s_to_equal']:.1f} s vs centralized {r['centralized_s_to_equal']:.1f} s "
             f"-> {r['ratio_wall']:.2f}x measured, {r['ratio_critical']:.2f}x with clients in "
             f"parallel; {r['bytes'] / 1e6:.1f} MB sent vs {c['bytes'] / 1e6:.1f} MB raw upload"

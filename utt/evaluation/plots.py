@@ -40,7 +40,7 @@ def write_plots(results: Mapping[str, Any], out_dir: Path) -> list[Path]:
 
     fusors = results["fusors"]
     fns = list(next(iter(fusors.values()))["functions"])
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fig, ax = plt.subplots(figsize=(11, 5))
     _bars(
         ax,
         [_short(f) for f in fns],
@@ -49,7 +49,7 @@ def write_plots(results: Mapping[str, Any], out_dir: Path) -> list[Path]:
     ax.axhline(1.0, color="k", lw=0.8, ls="--", label="predict the mean")
     ax.set_ylabel("test NMSE")
     ax.set_title("Test NMSE per fusor (unified models)")
-    ax.legend(ncol=5, fontsize=8)
+    ax.legend(ncol=9, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     fig.tight_layout()
     paths.append(out_dir / "nmse_per_fusor.png")
     fig.savefig(paths[-1], dpi=110)
@@ -119,7 +119,7 @@ def write_plots(results: Mapping[str, Any], out_dir: Path) -> list[Path]:
         for ax, (task, per_fn) in zip(axes, tasks.items(), strict=True):
             metric = {"vision": "position_m", "wireless": "range_mae_m"}.get(
                 "vision" if "trajectory" in task else "wireless" if "position" in task else "",
-                "accel_rmse",
+                "mag_rmse",
             )
             labels = [_short(f) for f in per_fn] + ["raw sensor", "mean"]
             first = next(iter(per_fn.values()))
