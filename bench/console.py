@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(ROOT)] + [p for p in sys.path
-                             if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path[:] = [str(ROOT)] + [
+    p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent
+]
 
 import httpx  # noqa: E402
 
@@ -53,8 +54,11 @@ from server.core.stores.records import HistoryPoint, WriteBatch  # noqa: E402
 
 TENANT = "bench"
 DEVICE = "device:bench-0000"
-CELLS = [("cell:lte-00101-1000", "lteCell"), ("cell:lte-00101-1001", "lteCell"),
-         ("cell:nr-00101-2000", "nrCell")]
+CELLS = [
+    ("cell:lte-00101-1000", "lteCell"),
+    ("cell:lte-00101-1001", "lteCell"),
+    ("cell:nr-00101-2000", "nrCell"),
+]
 APS = [f"wifi:02000000{i:04x}" for i in range(8)]
 BEACONS = [f"ble:0a000000{i:04x}" for i in range(10)]
 
@@ -83,48 +87,121 @@ def load(data_dir: Path, devices: int, days: float, rate: float) -> str:
             return body
 
         now = time.time()
-        sources = [TwinUpsert(tid, skeleton("LteCell" if kind == "lteCell" else "NrCell",
-                                            {"mcc": "001", "mnc": "01", "lastSeen": now}))
-                   for tid, kind in CELLS]
-        sources += [TwinUpsert(ap, skeleton("WifiAccessPoint", {
-            "bssid": ":".join(ap[5:][i:i + 2] for i in range(0, 12, 2)), "ssid": "bench",
-            "lastSeen": now})) for ap in APS]
-        sources += [TwinUpsert(b, skeleton("BleBeacon", {
-            "address": ":".join(b[4:][i:i + 2] for i in range(0, 12, 2)), "lastSeen": now}))
-            for b in BEACONS]
+        sources = [
+            TwinUpsert(
+                tid,
+                skeleton(
+                    "LteCell" if kind == "lteCell" else "NrCell",
+                    {"mcc": "001", "mnc": "01", "lastSeen": now},
+                ),
+            )
+            for tid, kind in CELLS
+        ]
+        sources += [
+            TwinUpsert(
+                ap,
+                skeleton(
+                    "WifiAccessPoint",
+                    {
+                        "bssid": ":".join(ap[5:][i : i + 2] for i in range(0, 12, 2)),
+                        "ssid": "bench",
+                        "lastSeen": now,
+                    },
+                ),
+            )
+            for ap in APS
+        ]
+        sources += [
+            TwinUpsert(
+                b,
+                skeleton(
+                    "BleBeacon",
+                    {
+                        "address": ":".join(b[4:][i : i + 2] for i in range(0, 12, 2)),
+                        "lastSeen": now,
+                    },
+                ),
+            )
+            for b in BEACONS
+        ]
         core.batch.upsert(caller, sources)
         started = time.perf_counter()
         for first in range(0, devices, 50):
             twins, rels = [], []
             for n in range(first, min(devices, first + 50)):
                 device = f"device:bench-{n:04d}"
-                twins.append(TwinUpsert(device, skeleton("EndDevice", {
-                    "model": "Bench 1", "manufacturer": "ndtwin", "online": True,
-                    "lastSeen": now, "batteryLevel": 50 + n % 50,
-                    "location": {"lat": 60.2 + n * 1e-6, "lon": 24.96, "floor": 0}})))
-                heard = [(CELLS[0], "primary"), (CELLS[1], "neighbour"),
-                         (CELLS[2], "secondary")]
+                twins.append(
+                    TwinUpsert(
+                        device,
+                        skeleton(
+                            "EndDevice",
+                            {
+                                "model": "Bench 1",
+                                "manufacturer": "ndtwin",
+                                "online": True,
+                                "lastSeen": now,
+                                "batteryLevel": 50 + n % 50,
+                                "location": {"lat": 60.2 + n * 1e-6, "lon": 24.96, "floor": 0},
+                            },
+                        ),
+                    )
+                )
+                heard = [(CELLS[0], "primary"), (CELLS[1], "neighbour"), (CELLS[2], "secondary")]
                 for i, (source, role) in enumerate(heard):
-                    rels.append(RelationshipUpsert(
-                        f"{device}~{source[0]}", device, source[0], "observes",
-                        {"deviceId": device, "sourceId": source[0], "sourceType": source[1],
-                         "rsrp": -90 - 5 * i, "rsrq": -10, "sinr": 12 - 4 * i, "level": 3,
-                         "connectionStatus": role, "firstSeen": now, "lastSeen": now,
-                         "sampleCount": 1}))
-                for j, source_id in enumerate(APS[n % 5:n % 5 + 3] + BEACONS[n % 8:n % 8 + 2]):
+                    rels.append(
+                        RelationshipUpsert(
+                            f"{device}~{source[0]}",
+                            device,
+                            source[0],
+                            "observes",
+                            {
+                                "deviceId": device,
+                                "sourceId": source[0],
+                                "sourceType": source[1],
+                                "rsrp": -90 - 5 * i,
+                                "rsrq": -10,
+                                "sinr": 12 - 4 * i,
+                                "level": 3,
+                                "connectionStatus": role,
+                                "firstSeen": now,
+                                "lastSeen": now,
+                                "sampleCount": 1,
+                            },
+                        )
+                    )
+                for j, source_id in enumerate(APS[n % 5 : n % 5 + 3] + BEACONS[n % 8 : n % 8 + 2]):
                     kind = "wifiAccessPoint" if source_id.startswith("wifi") else "bleBeacon"
-                    rels.append(RelationshipUpsert(
-                        f"{device}~{source_id}", device, source_id, "observes",
-                        {"deviceId": device, "sourceId": source_id, "sourceType": kind,
-                         "rssi": -55 - 6 * j, "level": 3, "firstSeen": now, "lastSeen": now,
-                         "sampleCount": 1}))
+                    rels.append(
+                        RelationshipUpsert(
+                            f"{device}~{source_id}",
+                            device,
+                            source_id,
+                            "observes",
+                            {
+                                "deviceId": device,
+                                "sourceId": source_id,
+                                "sourceType": kind,
+                                "rssi": -55 - 6 * j,
+                                "level": 3,
+                                "firstSeen": now,
+                                "lastSeen": now,
+                                "sampleCount": 1,
+                            },
+                        )
+                    )
             core.batch.upsert(caller, twins, rels)
-        print(f"loaded {devices} devices, {devices * 8} relationships in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"loaded {devices} devices, {devices * 8} relationships in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         # A week of 1 Hz samples on the measured device's four strongest links.
-        series = [(CELLS[0][0], {"rsrp": (-95, 6), "rsrq": (-11, 2), "sinr": (10, 4)}),
-                  (CELLS[2][0], {"rsrp": (-100, 6)}),
-                  (APS[0], {"rssi": (-60, 5)}), (BEACONS[0], {"rssi": (-75, 5)})]
+        series = [
+            (CELLS[0][0], {"rsrp": (-95, 6), "rsrq": (-11, 2), "sinr": (10, 4)}),
+            (CELLS[2][0], {"rsrp": (-100, 6)}),
+            (APS[0], {"rssi": (-60, 5)}),
+            (BEACONS[0], {"rssi": (-75, 5)}),
+        ]
         samples = int(days * 86400 * rate)
         step = 1.0 / rate
         t0 = now - samples * step
@@ -143,8 +220,9 @@ def load(data_dir: Path, devices: int, days: float, rate: float) -> str:
                 for metric, (mean, swing) in metrics.items():
                     # A daily cycle plus a slower drift: integer dBm as phones report.
                     value = round(mean + swing * _wave(ts, metric))
-                    chunk.append(HistoryPoint(tenant, tid, f"{prefix}/{metric}", when, value,
-                                              revision))
+                    chunk.append(
+                        HistoryPoint(tenant, tid, f"{prefix}/{metric}", when, value, revision)
+                    )
                 if len(chunk) >= 200_000:
                     core.store.commit(tenant, WriteBatch(history=chunk))
                     rows += len(chunk)
@@ -152,8 +230,11 @@ def load(data_dir: Path, devices: int, days: float, rate: float) -> str:
         if chunk:
             core.store.commit(tenant, WriteBatch(history=chunk))
             rows += len(chunk)
-        print(f"loaded {rows:,} history points ({days:g} days at {rate:g} Hz) in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"loaded {rows:,} history points ({days:g} days at {rate:g} Hz) in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
     finally:
         core.close()
     return key
@@ -161,9 +242,9 @@ def load(data_dir: Path, devices: int, days: float, rate: float) -> str:
 
 def _wave(ts: float, metric: str) -> float:
     import math
+
     phase = {"rsrp": 0.0, "rsrq": 1.0, "sinr": 2.0, "rssi": 3.0}[metric]
-    return (math.sin(ts / 86400 * 2 * math.pi + phase) * 0.7
-            + math.sin(ts / 977 + phase) * 0.3)
+    return math.sin(ts / 86400 * 2 * math.pi + phase) * 0.7 + math.sin(ts / 977 + phase) * 0.3
 
 
 def serve(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
@@ -171,10 +252,32 @@ def serve(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("NDTWIN_CONFIG", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port",
-         str(port), "--grpc-port", str(free_port()), "--data-dir", str(data_dir), "--graph",
-         "memory", "--mqtt", "off", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(free_port()),
+            "--data-dir",
+            str(data_dir),
+            "--graph",
+            "memory",
+            "--mqtt",
+            "off",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -200,34 +303,49 @@ def api_figures(url: str, key: str, repeat: int) -> dict[str, list[float]]:
     parent = f"tenants/{TENANT}"
 
     def chart(start: float, end: float, bucket: int) -> None:
-        paths = [f"/relationships/{DEVICE}~{CELLS[0][0]}/properties/rsrp",
-                 f"/relationships/{DEVICE}~{CELLS[2][0]}/properties/rsrp",
-                 f"/relationships/{DEVICE}~{CELLS[1][0]}/properties/rsrp",
-                 f"/relationships/{DEVICE}~{CELLS[0][0]}/properties/rsrq"]
+        paths = [
+            f"/relationships/{DEVICE}~{CELLS[0][0]}/properties/rsrp",
+            f"/relationships/{DEVICE}~{CELLS[2][0]}/properties/rsrp",
+            f"/relationships/{DEVICE}~{CELLS[1][0]}/properties/rsrp",
+            f"/relationships/{DEVICE}~{CELLS[0][0]}/properties/rsrq",
+        ]
 
         def one(path: str) -> int:
-            response = client.get(f"/v1/{parent}/twins/{DEVICE}:history", params={
-                "path": path, "bucket": f"{bucket}s",
-                "start_time": datetime.fromtimestamp(start, UTC).isoformat(),
-                "end_time": datetime.fromtimestamp(end, UTC).isoformat()})
+            response = client.get(
+                f"/v1/{parent}/twins/{DEVICE}:history",
+                params={
+                    "path": path,
+                    "bucket": f"{bucket}s",
+                    "start_time": datetime.fromtimestamp(start, UTC).isoformat(),
+                    "end_time": datetime.fromtimestamp(end, UTC).isoformat(),
+                },
+            )
             response.raise_for_status()
             return len(response.json().get("buckets", []))
 
         counts = list(pool.map(one, paths))
         assert counts[0] > 0, "no buckets: the history did not load"
 
-    out: dict[str, list[float]] = {"device page (API)": [], "24-hour chart (API)": [],
-                                   "devices list page (API)": [],
-                                   "device anomalies, 1 h (API)": []}
+    out: dict[str, list[float]] = {
+        "device page (API)": [],
+        "24-hour chart (API)": [],
+        "devices list page (API)": [],
+        "device anomalies, 1 h (API)": [],
+    }
     for _ in range(repeat):
         started = time.perf_counter()
         client.get(f"/api/2/things/{DEVICE}").raise_for_status()
-        rels = client.get(f"/v1/{parent}/relationships", params={
-            "filter": f'source = "{parent}/twins/{DEVICE}" AND type = "observes"',
-            "page_size": 1000}).json()["relationships"]
+        rels = client.get(
+            f"/v1/{parent}/relationships",
+            params={
+                "filter": f'source = "{parent}/twins/{DEVICE}" AND type = "observes"',
+                "page_size": 1000,
+            },
+        ).json()["relationships"]
         ids = ",".join(r["properties"]["sourceId"] for r in rels)
-        client.get("/api/2/things", params={"ids": ids, "fields": "thingId,attributes/ssid"}
-                   ).raise_for_status()
+        client.get(
+            "/api/2/things", params={"ids": ids, "fields": "thingId,attributes/ssid"}
+        ).raise_for_status()
         now = time.time()
         chart(now - 900, now, 3)
         out["device page (API)"].append(time.perf_counter() - started)
@@ -236,15 +354,21 @@ def api_figures(url: str, key: str, repeat: int) -> dict[str, list[float]]:
         chart(now - 86400, now, 288)
         out["24-hour chart (API)"].append(time.perf_counter() - started)
         started = time.perf_counter()
-        client.get("/api/2/search/things", params={
-            "namespaces": "device", "option": "size(100),sort(+thingId)",
-            "fields": "thingId,attributes/online,attributes/lastSeen"}).raise_for_status()
+        client.get(
+            "/api/2/search/things",
+            params={
+                "namespaces": "device",
+                "option": "size(100),sort(+thingId)",
+                "fields": "thingId,attributes/online,attributes/lastSeen",
+            },
+        ).raise_for_status()
         client.get("/api/2/search/things/count", params={"namespaces": "device"})
         out["devices list page (API)"].append(time.perf_counter() - started)
         if len(out["device anomalies, 1 h (API)"]) < 3:
             started = time.perf_counter()
-            client.get("/v1/analytics/anomalies", params={"twin": DEVICE, "window": 3600}
-                       ).raise_for_status()
+            client.get(
+                "/v1/analytics/anomalies", params={"twin": DEVICE, "window": 3600}
+            ).raise_for_status()
             out["device anomalies, 1 h (API)"].append(time.perf_counter() - started)
     pool.shutdown()
     client.close()
@@ -261,15 +385,22 @@ def browser_figures(url: str, key: str, repeat: int) -> dict[str, list[float]]:
     if chromium is None:
         print("browser: skipped (no chromium or playwright)")
         return {}
-    out: dict[str, list[float]] = {"device page (browser)": [],
-                                   "24-hour chart (browser)": []}
+    out: dict[str, list[float]] = {"device page (browser)": [], "24-hour chart (browser)": []}
     profile = tempfile.mkdtemp(prefix="ndtwin-bench-")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=chromium, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-            viewport={"width": 1366, "height": 800})
+            profile,
+            executable_path=chromium,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+            viewport={"width": 1366, "height": 800},
+        )
         page = context.new_page()
         page.goto(url + "/console/")
         page.fill("#key", key)
@@ -287,7 +418,8 @@ def browser_figures(url: str, key: str, repeat: int) -> dict[str, list[float]]:
             started = time.perf_counter()
             page.click("#signal-chart >> xpath=.. >> button:has-text('24 h')")
             page.wait_for_function(
-                "b => document.getElementById('signal-chart').dataset.loaded !== b", arg=before)
+                "b => document.getElementById('signal-chart').dataset.loaded !== b", arg=before
+            )
             out["24-hour chart (browser)"].append(time.perf_counter() - started)
             # Let the page's analytics finish before the next run (they share the server).
             page.wait_for_selector("#insights h3, #insights p", timeout=180_000)
@@ -305,8 +437,12 @@ def main() -> int:
     parser.add_argument("--days", type=float, default=7.0)
     parser.add_argument("--rate", type=float, default=1.0, help="samples per second")
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="reuse a store built by an earlier run (skips loading)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="reuse a store built by an earlier run (skips loading)",
+    )
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="ndtwin-console-bench-"))
     marker = data_dir / "bench-key"
@@ -338,10 +474,12 @@ def report(figures: dict[str, list[float]]) -> None:
     print(f"{'measure':30} {'p50 ms':>8} {'p95 ms':>8} {'runs':>5}", flush=True)
     for name, values in figures.items():
         if values:
-            print(f"{name:30} {statistics.median(values) * 1000:8.1f} "
-                  f"{_pct(values, 95) * 1000:8.1f} {len(values):5d}", flush=True)
+            print(
+                f"{name:30} {statistics.median(values) * 1000:8.1f} "
+                f"{_pct(values, 95) * 1000:8.1f} {len(values):5d}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -23,6 +23,19 @@ from server.analytics.forecast import Forecast, forecast
 from server.analytics.recommend import Battery, Link, Message, Recommendation, recommend
 from server.analytics.series import Series
 
-__all__ = ["Anomaly", "Battery", "Correlation", "Forecast", "Link", "Message",
-           "Recommendation", "Series", "Summary", "correlate", "detect", "forecast",
-           "recommend", "summarize"]
+__all__ = [
+    "Anomaly",
+    "Battery",
+    "Correlation",
+    "Forecast",
+    "Link",
+    "Message",
+    "Recommendation",
+    "Series",
+    "Summary",
+    "correlate",
+    "detect",
+    "forecast",
+    "recommend",
+    "summarize",
+]

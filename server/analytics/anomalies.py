@@ -11,7 +11,7 @@ Four detectors, all deterministic and robust to the heavy-tailed noise of radio 
 - **spikes**: Hampel's filter, a sample far from the median of its neighbours in units of
   their median absolute deviation.
 - **stuck values**: a run of identical values longer than chance allows, given how often
-  the same series repeats a value elsewhere (probability ``p**(L-1)`` below 1e-6), for
+  the same series repeats a value around it (probability ``p**(L-1)`` below 1e-6), for
   KPIs that real sensors never hold still (CO2, PM, temperature, humidity, signal).
 - **gaps**: no sample for much longer than the series' usual interval.
 
@@ -28,8 +28,17 @@ import numpy as np
 
 from server.analytics.series import FloatArray, Series, iso
 
-__all__ = ["PROFILES", "Anomaly", "MetricProfile", "detect", "find_gaps", "find_level_shifts",
-           "find_spikes", "find_stuck", "noise_sigma"]
+__all__ = [
+    "PROFILES",
+    "Anomaly",
+    "MetricProfile",
+    "detect",
+    "find_gaps",
+    "find_level_shifts",
+    "find_spikes",
+    "find_stuck",
+    "noise_sigma",
+]
 
 Kind = Literal["drop", "rise", "spike", "stuck", "gap"]
 
@@ -105,12 +114,19 @@ class Anomaly:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "series": self.series, "metric": self.metric, "kind": self.kind,
-            "start": iso(self.start), "end": iso(self.end), "value": _r(self.value),
-            "before": _r(self.before), "after": _r(self.after), "delta": _r(self.delta),
-            "score": round(self.score, 2), "twin": self.twin, "path": self.path,
-            "evidence": {"text": self.text,
-                         "points": [[iso(t), _r(v)] for t, v in self.points]},
+            "series": self.series,
+            "metric": self.metric,
+            "kind": self.kind,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "value": _r(self.value),
+            "before": _r(self.before),
+            "after": _r(self.after),
+            "delta": _r(self.delta),
+            "score": round(self.score, 2),
+            "twin": self.twin,
+            "path": self.path,
+            "evidence": {"text": self.text, "points": [[iso(t), _r(v)] for t, v in self.points]},
         }
 
 
@@ -161,8 +177,9 @@ def _sse_step(x: FloatArray, k: int) -> float:
     return float(np.sum((a - a.mean()) ** 2) + np.sum((b - b.mean()) ** 2))
 
 
-def find_level_shifts(series: Series, profile: MetricProfile | None = None,
-                      window: int | None = None) -> list[Anomaly]:
+def find_level_shifts(
+    series: Series, profile: MetricProfile | None = None, window: int | None = None
+) -> list[Anomaly]:
     """Sudden drops and rises (see the module docstring)."""
     profile = profile or PROFILES.get(series.metric, _DEFAULT)
     x = series.values
@@ -194,27 +211,41 @@ def find_level_shifts(series: Series, profile: MetricProfile | None = None,
         a0, b0 = max(0, k - w), min(n, k + w)
         local = x[a0:b0]
         split = k - a0
-        sudden = 0 < split < local.size and \
-            _sse_step(local, split) < 0.6 * max(_sse_line(local), 1e-12)
-        before = float(np.median(x[max(0, k - w):k]))
-        after = float(np.median(x[k:min(n, k + w)]))
+        sudden = 0 < split < local.size and _sse_step(local, split) < 0.6 * max(
+            _sse_line(local), 1e-12
+        )
+        before = float(np.median(x[max(0, k - w) : k]))
+        after = float(np.median(x[k : min(n, k + w)]))
         delta = after - before
         if sudden and abs(delta) >= profile.min_shift and abs(delta) / scale >= SHIFT_Z:
             kind: Kind = "drop" if delta < 0 else "rise"
             unit = f" {profile.unit}" if profile.unit else ""
-            out.append(Anomaly(
-                series.label, series.metric, kind, float(series.times[k]),
-                float(series.times[k]), after, before, after, abs(delta) / scale,
-                f"median {before:.1f}{unit} over the {w} samples before, {after:.1f}{unit} "
-                f"over the {w} after ({delta:+.1f}{unit}, {abs(delta) / scale:.0f}x the "
-                f"noise of a {w}-sample median; short-term noise {sigma:.2f}{unit})",
-                _evidence(series, k - w, k + w), series.twin, series.path))
+            out.append(
+                Anomaly(
+                    series.label,
+                    series.metric,
+                    kind,
+                    float(series.times[k]),
+                    float(series.times[k]),
+                    after,
+                    before,
+                    after,
+                    abs(delta) / scale,
+                    f"median {before:.1f}{unit} over the {w} samples before, {after:.1f}{unit} "
+                    f"over the {w} after ({delta:+.1f}{unit}, {abs(delta) / scale:.0f}x the "
+                    f"noise of a {w}-sample median; short-term noise {sigma:.2f}{unit})",
+                    _evidence(series, k - w, k + w),
+                    series.twin,
+                    series.path,
+                )
+            )
         i = j + 1
     return out
 
 
-def find_spikes(series: Series, profile: MetricProfile | None = None,
-                half_window: int = 5) -> list[Anomaly]:
+def find_spikes(
+    series: Series, profile: MetricProfile | None = None, half_window: int = 5
+) -> list[Anomaly]:
     """Isolated outliers (Hampel filter, ``SPIKE_K`` scaled MADs from the local median)."""
     profile = profile or PROFILES.get(series.metric, _DEFAULT)
     x = series.values
@@ -226,7 +257,7 @@ def find_spikes(series: Series, profile: MetricProfile | None = None,
     med = np.median(windows, axis=1)
     mad = 1.4826 * np.median(np.abs(windows - med[:, None]), axis=1)
     floor = max(noise_sigma(x), 1e-9)
-    centre = x[k:n - k]
+    centre = x[k : n - k]
     dev = centre - med
     limit = np.maximum(SPIKE_K * np.maximum(mad, floor), profile.min_spike)
     out = []
@@ -234,12 +265,24 @@ def find_spikes(series: Series, profile: MetricProfile | None = None,
         i = int(offset) + k
         unit = f" {profile.unit}" if profile.unit else ""
         spread = float(max(mad[offset], floor))
-        out.append(Anomaly(
-            series.label, series.metric, "spike", float(series.times[i]), float(series.times[i]),
-            float(x[i]), float(med[offset]), float(med[offset]), abs(float(dev[offset])) / spread,
-            f"{x[i]:.1f}{unit} against a median of {med[offset]:.1f}{unit} in the "
-            f"{2 * k} neighbouring samples ({abs(dev[offset]) / spread:.0f} scaled MADs)",
-            _evidence(series, i - 2 * k, i + 2 * k + 1), series.twin, series.path))
+        out.append(
+            Anomaly(
+                series.label,
+                series.metric,
+                "spike",
+                float(series.times[i]),
+                float(series.times[i]),
+                float(x[i]),
+                float(med[offset]),
+                float(med[offset]),
+                abs(float(dev[offset])) / spread,
+                f"{x[i]:.1f}{unit} against a median of {med[offset]:.1f}{unit} in the "
+                f"{2 * k} neighbouring samples ({abs(dev[offset]) / spread:.0f} scaled MADs)",
+                _evidence(series, i - 2 * k, i + 2 * k + 1),
+                series.twin,
+                series.path,
+            )
+        )
     return out
 
 
@@ -253,8 +296,9 @@ def _runs(x: FloatArray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def find_stuck(series: Series, profile: MetricProfile | None = None,
-               min_run: int = MIN_STUCK_RUN) -> list[Anomaly]:
+def find_stuck(
+    series: Series, profile: MetricProfile | None = None, min_run: int = MIN_STUCK_RUN
+) -> list[Anomaly]:
     """Runs of one value that the series' own repeat rate makes implausible."""
     profile = profile or PROFILES.get(series.metric, _DEFAULT)
     x = series.values
@@ -263,37 +307,61 @@ def find_stuck(series: Series, profile: MetricProfile | None = None,
     runs = [r for r in _runs(x) if r[1] - r[0] >= min_run]
     if not runs:
         return []
-    in_long = np.zeros(x.size, dtype=bool)
-    for a, b in runs:
-        in_long[a:b] = True
-    # Repeat rate of the rest of the series: how often a value equals the previous one.
-    pairs = ~(in_long[1:] & in_long[:-1])
-    equal = (np.diff(x) == 0)[pairs]
-    p_repeat = float(equal.mean()) if equal.size >= min_run else None
+    repeats = np.diff(x) == 0  # repeats[i]: x[i + 1] equals x[i]
     out = []
     for a, b in runs:
         length = b - a
+        # How often the series repeats a value around the run (as long again on each
+        # side, at least 30 steps; the run itself left out): a still room at night
+        # repeats more than a busy afternoon. The whole series when that is too little.
+        others = np.ones(x.size - 1, dtype=bool)
+        others[a : b - 1] = False
+        reach = max(length, 30)
+        near = np.zeros(x.size - 1, dtype=bool)
+        near[max(0, a - reach) : min(x.size - 1, b + reach)] = True
+        local, whole = repeats[others & near], repeats[others]
+        p_repeat = (
+            float(local.mean())
+            if local.size >= min_run
+            else float(whole.mean())
+            if whole.size >= min_run
+            else None
+        )
         if p_repeat is None:
             log_p = -math.inf  # the whole window holds one value
             why = f"the only value in the window ({length} samples)"
         else:
             log_p = (length - 1) * math.log10(p_repeat) if p_repeat > 0 else -math.inf
-            chance = ("nil" if log_p == -math.inf else f"about 1e{log_p:.0f}")
-            why = (f"{length} identical samples; elsewhere this series repeats a value in "
-                   f"{p_repeat:.1%} of steps, so the chance of such a run is {chance}")
+            chance = "nil" if log_p == -math.inf else f"about 1e{log_p:.0f}"
+            why = (
+                f"{length} identical samples; around it this series repeats a value in "
+                f"{p_repeat:.1%} of steps, so the chance of such a run is {chance}"
+            )
         if log_p > math.log10(STUCK_P):
             continue
         unit = f" {profile.unit}" if profile.unit else ""
         t0, t1 = float(series.times[a]), float(series.times[b - 1])
-        out.append(Anomaly(
-            series.label, series.metric, "stuck", t0, t1, float(x[a]), score=min(99.0, -log_p),
-            text=f"held {x[a]:.2f}{unit} for {t1 - t0:.0f} s: {why}",
-            points=_evidence(series, a - 5, b + 5), twin=series.twin, path=series.path))
+        out.append(
+            Anomaly(
+                series.label,
+                series.metric,
+                "stuck",
+                t0,
+                t1,
+                float(x[a]),
+                score=min(99.0, -log_p),
+                text=f"held {x[a]:.2f}{unit} for {t1 - t0:.0f} s: {why}",
+                points=_evidence(series, a - 5, b + 5),
+                twin=series.twin,
+                path=series.path,
+            )
+        )
     return out
 
 
-def find_gaps(series: Series, factor: float = GAP_FACTOR,
-              min_gap: float = MIN_GAP_S) -> list[Anomaly]:
+def find_gaps(
+    series: Series, factor: float = GAP_FACTOR, min_gap: float = MIN_GAP_S
+) -> list[Anomaly]:
     """Silences much longer than the usual sampling interval."""
     if len(series) < 10:
         return []
@@ -303,11 +371,21 @@ def find_gaps(series: Series, factor: float = GAP_FACTOR,
     out = []
     for i in np.nonzero(gaps > limit)[0]:
         t0, t1 = float(series.times[i]), float(series.times[i + 1])
-        out.append(Anomaly(
-            series.label, series.metric, "gap", t0, t1, None, score=(t1 - t0) / max(step, 1e-9),
-            text=f"no sample for {t1 - t0:.0f} s (usually every {step:.1f} s)",
-            points=_evidence(series, int(i) - 3, int(i) + 4), twin=series.twin,
-            path=series.path))
+        out.append(
+            Anomaly(
+                series.label,
+                series.metric,
+                "gap",
+                t0,
+                t1,
+                None,
+                score=(t1 - t0) / max(step, 1e-9),
+                text=f"no sample for {t1 - t0:.0f} s (usually every {step:.1f} s)",
+                points=_evidence(series, int(i) - 3, int(i) + 4),
+                twin=series.twin,
+                path=series.path,
+            )
+        )
     return out
 
 
@@ -320,10 +398,16 @@ def detect(series: Series, gaps: bool = True) -> list[Anomaly]:
     """
     step = max(series.median_step(), 1e-9)
     stuck = find_stuck(series)
-    shifts = [c for c in find_level_shifts(series)
-              if not any(s.start - 2 * step <= c.start <= s.end + 2 * step for s in stuck)]
-    spikes = [s for s in find_spikes(series)
-              if not any(abs(s.start - c.start) <= 2 * step for c in shifts)
-              and not any(c.start <= s.start <= c.end for c in stuck)]
+    shifts = [
+        c
+        for c in find_level_shifts(series)
+        if not any(s.start - 2 * step <= c.start <= s.end + 2 * step for s in stuck)
+    ]
+    spikes = [
+        s
+        for s in find_spikes(series)
+        if not any(abs(s.start - c.start) <= 2 * step for c in shifts)
+        and not any(c.start <= s.start <= c.end for c in stuck)
+    ]
     found = shifts + spikes + stuck + (find_gaps(series) if gaps else [])
     return sorted(found, key=lambda a: a.start)

@@ -31,8 +31,9 @@ from server.rest.context import authenticate, rest_state
 
 __all__ = ["RecommendRequest", "router", "setup"]
 
-Window = Annotated[float | None, Query(gt=0, le=31 * 86400,
-                                       description="Seconds back from now (default 3600).")]
+Window = Annotated[
+    float | None, Query(gt=0, le=31 * 86400, description="Seconds back from now (default 3600).")
+]
 Start = Annotated[datetime | None, Query(description="Start of the window (RFC 3339).")]
 End = Annotated[datetime | None, Query(description="End of the window (default now).")]
 Twin = Annotated[str | None, Query(description="Thing id of a device, source or sensor.")]
@@ -48,8 +49,9 @@ class RecommendRequest(BaseModel):
     device: str = Field(description="Thing id of the device, e.g. device:phone-0001.")
     size: int = Field(ge=0, le=1 << 31, description="Message size in bytes.")
     urgency: Literal["low", "normal", "high", "critical"] = "normal"
-    horizon: float = Field(60.0, gt=0, le=3600,
-                           description="Seconds ahead the link forecast looks.")
+    horizon: float = Field(
+        60.0, gt=0, le=3600, description="Seconds ahead the link forecast looks."
+    )
 
 
 class NarrateRequest(BaseModel):
@@ -73,62 +75,104 @@ def router() -> APIRouter:
     api = APIRouter(prefix="/v1/analytics", tags=["Analytics"])
 
     @api.get("/describe", summary="Distribution of each KPI over a window")
-    async def describe_route(request: Request, caller: CallerDep, twin: Twin = None,
-                             zone: Zone = None, window: Window = None, start: Start = None,
-                             end: End = None) -> Any:
+    async def describe_route(
+        request: Request,
+        caller: CallerDep,
+        twin: Twin = None,
+        zone: Zone = None,
+        window: Window = None,
+        start: Start = None,
+        end: End = None,
+    ) -> Any:
         lo, hi = window_of(window, start, end)
-        return await _run(caller, rest_state(request).core, service.describe,
-                          _scope(twin, zone), lo, hi)
+        return await _run(
+            caller, rest_state(request).core, service.describe, _scope(twin, zone), lo, hi
+        )
 
     @api.get("/anomalies", summary="Sudden drops and rises, spikes, stuck values, gaps")
-    async def anomalies_route(request: Request, caller: CallerDep, twin: Twin = None,
-                              zone: Zone = None, window: Window = None, start: Start = None,
-                              end: End = None) -> Any:
+    async def anomalies_route(
+        request: Request,
+        caller: CallerDep,
+        twin: Twin = None,
+        zone: Zone = None,
+        window: Window = None,
+        start: Start = None,
+        end: End = None,
+    ) -> Any:
         lo, hi = window_of(window, start, end)
-        return await _run(caller, rest_state(request).core, service.anomalies,
-                          _scope(twin, zone), lo, hi)
+        return await _run(
+            caller, rest_state(request).core, service.anomalies, _scope(twin, zone), lo, hi
+        )
 
     @api.get("/correlations", summary="Environment KPIs against network KPIs")
     async def correlations_route(
-            request: Request, caller: CallerDep, twin: Twin = None, zone: Zone = None,
-            window: Window = None, start: Start = None, end: End = None,
-            step: Annotated[float, Query(ge=1, le=86400,
-                                         description="Grid step in seconds.")] = 300,
-            max_lag: Annotated[int, Query(ge=0, le=24, alias="maxLag",
-                                          description="Lags tried either way, in steps.")] = 3,
+        request: Request,
+        caller: CallerDep,
+        twin: Twin = None,
+        zone: Zone = None,
+        window: Window = None,
+        start: Start = None,
+        end: End = None,
+        step: Annotated[float, Query(ge=1, le=86400, description="Grid step in seconds.")] = 300,
+        max_lag: Annotated[
+            int, Query(ge=0, le=24, alias="maxLag", description="Lags tried either way, in steps.")
+        ] = 3,
     ) -> Any:
         lo, hi = window_of(window if window is not None or start else 86400, start, end)
-        return await _run(caller, rest_state(request).core, service.correlations,
-                          _scope(twin, zone), lo, hi, step, max_lag)
+        return await _run(
+            caller,
+            rest_state(request).core,
+            service.correlations,
+            _scope(twin, zone),
+            lo,
+            hi,
+            step,
+            max_lag,
+        )
 
     @api.get("/forecast", summary="Short-horizon forecast with its held-back error")
     async def forecast_route(
-            request: Request, caller: CallerDep, twin: Twin = None, zone: Zone = None,
-            window: Window = None, start: Start = None, end: End = None,
-            horizon: Annotated[float, Query(gt=0, le=86400,
-                                            description="Seconds ahead.")] = 60,
+        request: Request,
+        caller: CallerDep,
+        twin: Twin = None,
+        zone: Zone = None,
+        window: Window = None,
+        start: Start = None,
+        end: End = None,
+        horizon: Annotated[float, Query(gt=0, le=86400, description="Seconds ahead.")] = 60,
     ) -> Any:
         lo, hi = window_of(window, start, end)
-        return await _run(caller, rest_state(request).core, service.forecasts,
-                          _scope(twin, zone), lo, hi, horizon)
+        return await _run(
+            caller, rest_state(request).core, service.forecasts, _scope(twin, zone), lo, hi, horizon
+        )
 
     @api.get("/overview", summary="Per cell, AP, beacon, device, sensor or zone")
     async def overview_route(
-            request: Request, caller: CallerDep,
-            kind: Annotated[Literal["cell", "wifi", "ble", "device", "sensor", "zone"],
-                            Query(description="What to list.")] = "cell",
-            window: Window = None, start: Start = None, end: End = None,
-            limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+        request: Request,
+        caller: CallerDep,
+        kind: Annotated[
+            Literal["cell", "wifi", "ble", "device", "sensor", "zone"],
+            Query(description="What to list."),
+        ] = "cell",
+        window: Window = None,
+        start: Start = None,
+        end: End = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> Any:
         lo, hi = window_of(window, start, end)
-        return await _run(caller, rest_state(request).core, service.overview, kind, lo, hi,
-                          limit)
+        return await _run(caller, rest_state(request).core, service.overview, kind, lo, hi, limit)
 
     @api.post("/recommend", summary="Interface to send a message over, with reasons")
-    async def recommend_route(request: Request, caller: CallerDep,
-                              body: RecommendRequest) -> Any:
+    async def recommend_route(request: Request, caller: CallerDep, body: RecommendRequest) -> Any:
         message = Message(body.size, body.urgency)
-        return await _run(caller, rest_state(request).core, service.recommendation,
-                          body.device, message, body.horizon)
+        return await _run(
+            caller,
+            rest_state(request).core,
+            service.recommendation,
+            body.device,
+            message,
+            body.horizon,
+        )
 
     @api.get("/narrator", summary="Whether the optional narrator is configured")
     async def narrator_route(caller: CallerDep) -> Any:

@@ -34,14 +34,29 @@ from server.core.context import Caller
 from server.core.service import Core
 from server.core.stores.records import HistoryPoint, RelationshipRecord, TwinRecord
 
-__all__ = ["ENV_METRICS", "RAW_LIMIT_S", "SIGNAL_METRICS", "Collector", "Scope", "main_metric",
-           "window_of"]
+__all__ = [
+    "ENV_METRICS",
+    "RAW_LIMIT_S",
+    "SIGNAL_METRICS",
+    "Collector",
+    "Scope",
+    "main_metric",
+    "window_of",
+]
 
 #: Link KPIs of the Observation model, in the order they are shown.
 SIGNAL_METRICS = ("rsrp", "rsrq", "sinr", "rssi")
 #: Numeric environment KPIs of the EnvironmentSensor model (occupancy as 0/1).
-ENV_METRICS = ("co2", "pm25", "pm10", "temperature", "humidity", "occupantCount",
-               "occupancy", "illuminance")
+ENV_METRICS = (
+    "co2",
+    "pm25",
+    "pm10",
+    "temperature",
+    "humidity",
+    "occupantCount",
+    "occupancy",
+    "illuminance",
+)
 #: Windows longer than this are read as buckets.
 RAW_LIMIT_S = 6 * 3600.0
 #: About this many buckets per series for longer windows.
@@ -98,28 +113,29 @@ class Collector:
     def twin(self, thing_id: str) -> TwinRecord:
         return self.core.twins.get_record(self.caller, thing_id)
 
-    def relationships(self, *, source: str | None = None, target: str | None = None,
-                      limit: int = 5000) -> list[RelationshipRecord]:
+    def relationships(
+        self, *, source: str | None = None, target: str | None = None, limit: int = 5000
+    ) -> list[RelationshipRecord]:
         out: list[RelationshipRecord] = []
         cursor: str | None = None
         while len(out) < limit:
             page, cursor = self.core.relationships.list(
-                self.caller, source=source, target=target, type="observes", size=1000,
-                cursor=cursor)
+                self.caller, source=source, target=target, type="observes", size=1000, cursor=cursor
+            )
             out.extend(page)
             if cursor is None:
                 break
         return out[:limit]
 
-    def search(self, rql: str | None = None, namespaces: list[str] | None = None,
-               limit: int = 2000) -> list[dict[str, Any]]:
+    def search(
+        self, rql: str | None = None, namespaces: list[str] | None = None, limit: int = 2000
+    ) -> list[dict[str, Any]]:
         """Twins matching an RQL filter (Ditto JSON), page by page."""
         out: list[dict[str, Any]] = []
         cursor: str | None = None
         while len(out) < limit:
             options = f"size(200),sort(+thingId){f',cursor({cursor})' if cursor else ''}"
-            items, cursor = self.core.twins.search(self.caller, rql, options,
-                                                   namespaces=namespaces)
+            items, cursor = self.core.twins.search(self.caller, rql, options, namespaces=namespaces)
             out.extend(items)
             if cursor is None:
                 break
@@ -146,22 +162,37 @@ class Collector:
                 return out
             lo = page[-1].time
 
-    def sampled(self, thing_id: str, prefix: str, metric: str, start: float, end: float,
-                label: str, current: Any = None) -> Series:
+    def sampled(
+        self,
+        thing_id: str,
+        prefix: str,
+        metric: str,
+        start: float,
+        end: float,
+        label: str,
+        current: Any = None,
+    ) -> Series:
         """The KPI in event time (see the module docstring); raw samples."""
         memo = (thing_id, prefix, start, end)
         seen = self._seen.get(memo)
         if seen is None:
             seen = self._seen[memo] = self.points(thing_id, f"{prefix}/lastSeen", start, end)
-        values = self.points(thing_id, f"{prefix}/{metric}",
-                             max(0.0, start - LOOKBACK_S), end)
+        values = self.points(thing_id, f"{prefix}/{metric}", max(0.0, start - LOOKBACK_S), end)
         if not seen:
             # No measurement times (not written by the adapter): commit times then.
-            kept = [(p.time.timestamp(), _number(p.value)) for p in values
-                    if p.time.timestamp() >= start]
-            return Series.of(label, metric, [t for t, v in kept if v is not None],
-                             [v for _, v in kept if v is not None], twin=thing_id,
-                             path=f"{prefix}/{metric}")
+            kept = [
+                (p.time.timestamp(), _number(p.value))
+                for p in values
+                if p.time.timestamp() >= start
+            ]
+            return Series.of(
+                label,
+                metric,
+                [t for t, v in kept if v is not None],
+                [v for _, v in kept if v is not None],
+                twin=thing_id,
+                path=f"{prefix}/{metric}",
+            )
         # Merge in commit order; a KPI change and its lastSeen share time and revision.
         # (Revisions alone restart when an expired relationship is created again.)
         changes = sorted(((p.time, p.revision), _number(p.value)) for p in values)
@@ -183,14 +214,22 @@ class Collector:
             nums.append(value)
         return Series.of(label, metric, times, nums, twin=thing_id, path=f"{prefix}/{metric}")
 
-    def bucketed(self, thing_id: str, prefix: str, metric: str, start: float, end: float,
-                 label: str, bucket: float) -> tuple[Series, np.ndarray]:
+    def bucketed(
+        self,
+        thing_id: str,
+        prefix: str,
+        metric: str,
+        start: float,
+        end: float,
+        label: str,
+        bucket: float,
+    ) -> tuple[Series, np.ndarray]:
         """Bucket means of the KPI and the samples each stands for (commit time)."""
         lo, hi = _dt(start), _dt(end)
-        kpi = self.core.history_buckets(self.caller, thing_id, f"{prefix}/{metric}", lo, hi,
-                                        bucket)
-        seen = self.core.history_buckets(self.caller, thing_id, f"{prefix}/lastSeen", lo, hi,
-                                         bucket)
+        kpi = self.core.history_buckets(self.caller, thing_id, f"{prefix}/{metric}", lo, hi, bucket)
+        seen = self.core.history_buckets(
+            self.caller, thing_id, f"{prefix}/lastSeen", lo, hi, bucket
+        )
         means = {b.start: b.mean for b in kpi if b.mean is not None}
         counts = {b.start: b.count for b in seen}
         times, nums, weights = [], [], []
@@ -205,13 +244,27 @@ class Collector:
             times.append(stamp.timestamp())
             nums.append(value)
             weights.append(counts.get(stamp, 1))
-        series = Series(label, metric, np.asarray(times, dtype=np.float64),
-                        np.asarray(nums, dtype=np.float64), thing_id, f"{prefix}/{metric}",
-                        bucket)
+        series = Series(
+            label,
+            metric,
+            np.asarray(times, dtype=np.float64),
+            np.asarray(nums, dtype=np.float64),
+            thing_id,
+            f"{prefix}/{metric}",
+            bucket,
+        )
         return series, np.asarray(weights, dtype=np.float64)
 
-    def read(self, thing_id: str, prefix: str, metric: str, start: float, end: float,
-             label: str, current: Any = None) -> tuple[Series, np.ndarray | None]:
+    def read(
+        self,
+        thing_id: str,
+        prefix: str,
+        metric: str,
+        start: float,
+        end: float,
+        label: str,
+        current: Any = None,
+    ) -> tuple[Series, np.ndarray | None]:
         """Raw samples for short windows, buckets for long ones."""
         if end - start <= RAW_LIMIT_S:
             return self.sampled(thing_id, prefix, metric, start, end, label, current), None
@@ -219,9 +272,14 @@ class Collector:
         return self.bucketed(thing_id, prefix, metric, start, end, label, bucket)
 
     # -- what a scope covers ------------------------------------------------------------
-    def link_series(self, rel: RelationshipRecord, start: float, end: float,
-                    metrics: tuple[str, ...] | None = None, by_source: bool = True,
-                    ) -> Iterator[tuple[Series, np.ndarray | None]]:
+    def link_series(
+        self,
+        rel: RelationshipRecord,
+        start: float,
+        end: float,
+        metrics: tuple[str, ...] | None = None,
+        by_source: bool = True,
+    ) -> Iterator[tuple[Series, np.ndarray | None]]:
         """The KPIs of one device-source link (read at the device twin)."""
         props = rel.properties
         wanted = metrics or tuple(m for m in SIGNAL_METRICS if m in props)
@@ -232,37 +290,60 @@ class Collector:
             label = f"{metric} from {rel.target}" if by_source else f"{metric} at {rel.source}"
             yield self.read(str(rel.source), prefix, metric, start, end, label, props[metric])
 
-    def twin_series(self, thing_id: str, start: float, end: float,
-                    every_kpi: bool = False, limit: int = 12,
-                    ) -> list[tuple[Series, np.ndarray | None]]:
+    def twin_series(
+        self,
+        thing_id: str,
+        start: float,
+        end: float,
+        every_kpi: bool = False,
+        limit: int = 12,
+    ) -> list[tuple[Series, np.ndarray | None]]:
         """The KPI series of one twin: a device's links, a source's observers, a sensor."""
         record = self.twin(thing_id)
         attrs = record.doc.get("attributes", {}) or {}
         namespace = thing_id.partition(":")[0]
         out: list[tuple[Series, np.ndarray | None]] = []
         if namespace == "device":
-            rels = sorted(self.relationships(source=thing_id),
-                          key=lambda r: -float(r.properties.get("lastSeen", 0)))[:limit]
+            rels = sorted(
+                self.relationships(source=thing_id),
+                key=lambda r: -float(r.properties.get("lastSeen", 0)),
+            )[:limit]
             for rel in rels:
                 primary = rel.properties.get("connectionStatus") in ("primary", "secondary")
                 metric = main_metric(rel.properties)
                 metrics = None if every_kpi or primary else ((metric,) if metric else ())
                 out.extend(self.link_series(rel, start, end, metrics))
         elif namespace in ("cell", "wifi", "ble"):
-            rels = sorted(self.relationships(target=thing_id),
-                          key=lambda r: -float(r.properties.get("lastSeen", 0)))[:limit]
+            rels = sorted(
+                self.relationships(target=thing_id),
+                key=lambda r: -float(r.properties.get("lastSeen", 0)),
+            )[:limit]
             for rel in rels:
                 metric = main_metric(rel.properties)
                 metrics = None if every_kpi else ((metric,) if metric else ())
                 out.extend(self.link_series(rel, start, end, metrics, by_source=False))
         for metric in (*ENV_METRICS, "batteryLevel"):
             if metric in attrs and _number(attrs[metric]) is not None:
-                out.append(self.read(thing_id, "/attributes", metric, start, end,
-                                     f"{metric} of {thing_id}", attrs[metric]))
+                out.append(
+                    self.read(
+                        thing_id,
+                        "/attributes",
+                        metric,
+                        start,
+                        end,
+                        f"{metric} of {thing_id}",
+                        attrs[metric],
+                    )
+                )
         return out
 
-    def scope_series(self, scope: Scope, start: float, end: float, limit: int = 12,
-                     ) -> list[tuple[Series, np.ndarray | None]]:
+    def scope_series(
+        self,
+        scope: Scope,
+        start: float,
+        end: float,
+        limit: int = 12,
+    ) -> list[tuple[Series, np.ndarray | None]]:
         if scope.twin is not None:
             return self.twin_series(scope.twin, start, end, limit=limit)
         assert scope.zone is not None
@@ -275,8 +356,9 @@ class Collector:
         return out
 
 
-def window_of(window: float | None, start: datetime | None, end: datetime | None,
-              now: datetime | None = None) -> tuple[float, float]:
+def window_of(
+    window: float | None, start: datetime | None, end: datetime | None, now: datetime | None = None
+) -> tuple[float, float]:
     """[start, end) in epoch seconds from a window length or explicit times."""
     stop = (end or now or datetime.now(UTC)).timestamp()
     if start is not None:

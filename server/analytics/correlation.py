@@ -51,24 +51,44 @@ class Correlation:
         return self.p_value < FOUND_P and abs(self.r) >= FOUND_R
 
     def text(self) -> str:
-        lag = "" if self.lag_seconds == 0 else (
-            f", {self.b} lagging by {self.lag_seconds:.0f} s" if self.lag_seconds > 0
-            else f", {self.b} leading by {-self.lag_seconds:.0f} s")
+        lag = (
+            ""
+            if self.lag_seconds == 0
+            else (
+                f", {self.b} lagging by {self.lag_seconds:.0f} s"
+                if self.lag_seconds > 0
+                else f", {self.b} leading by {-self.lag_seconds:.0f} s"
+            )
+        )
         sign = "" if strength(self.r) == "no" else (" positive" if self.r > 0 else " negative")
-        return (f"{strength(self.r)}{sign} correlation "
-                f"(r = {self.r:.2f}, Spearman {self.rho:.2f}, {self.n} pairs of {self.step:.0f} s "
-                f"means, about {self.effective_n:.0f} independent, p = {self.p_value:.2g}{lag}); "
-                f"{self.b} changes by {self.slope:+.3g} per unit of {self.a}")
+        return (
+            f"{strength(self.r)}{sign} correlation "
+            f"(r = {self.r:.2f}, Spearman {self.rho:.2f}, {self.n} pairs of {self.step:.0f} s "
+            f"means, about {self.effective_n:.0f} independent, p = {self.p_value:.2g}{lag}); "
+            f"{self.b} changes by {self.slope:+.3g} per unit of {self.a}"
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "n": self.n,
-                "effectiveN": round(self.effective_n, 1), "r": round(self.r, 4),
-                "rho": round(self.rho, 4), "lagSeconds": self.lag_seconds,
-                "slope": float(f"{self.slope:.6g}"), "pValue": float(f"{self.p_value:.4g}"),
-                "stepSeconds": self.step, "found": self.found, "strength": strength(self.r),
-                "evidence": {"text": self.text(),
-                             "bins": [{"a": round(x, 3), "meanB": round(y, 3), "count": c}
-                                      for x, y, c in self.bins]}}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "n": self.n,
+            "effectiveN": round(self.effective_n, 1),
+            "r": round(self.r, 4),
+            "rho": round(self.rho, 4),
+            "lagSeconds": self.lag_seconds,
+            "slope": float(f"{self.slope:.6g}"),
+            "pValue": float(f"{self.p_value:.4g}"),
+            "stepSeconds": self.step,
+            "found": self.found,
+            "strength": strength(self.r),
+            "evidence": {
+                "text": self.text(),
+                "bins": [
+                    {"a": round(x, 3), "meanB": round(y, 3), "count": c} for x, y, c in self.bins
+                ],
+            },
+        }
 
 
 def strength(r: float) -> str:
@@ -116,9 +136,9 @@ def correlate(a: Series, b: Series, step: float, max_lag: int = 0) -> Correlatio
     best: tuple[float, int] | None = None
     for lag in range(-max_lag, max_lag + 1):
         if lag >= 0:
-            x, y = va[:va.size - lag], vb[lag:]
+            x, y = va[: va.size - lag], vb[lag:]
         else:
-            x, y = va[-lag:], vb[:vb.size + lag]
+            x, y = va[-lag:], vb[: vb.size + lag]
         if x.size < MIN_PAIRS:
             continue
         r = _pearson(x, y)
@@ -127,7 +147,7 @@ def correlate(a: Series, b: Series, step: float, max_lag: int = 0) -> Correlatio
     if best is None:
         return None
     r, lag = best
-    x, y = (va[:va.size - lag], vb[lag:]) if lag >= 0 else (va[-lag:], vb[:vb.size + lag])
+    x, y = (va[: va.size - lag], vb[lag:]) if lag >= 0 else (va[-lag:], vb[: vb.size + lag])
     n = x.size
     ra, rb = _lag1(x), _lag1(y)
     factor = (1 - ra * rb) / (1 + ra * rb) if ra * rb < 1 else 0.0
@@ -144,5 +164,16 @@ def correlate(a: Series, b: Series, step: float, max_lag: int = 0) -> Correlatio
             mask = which == i
             if mask.any():
                 bins.append((float(x[mask].mean()), float(y[mask].mean()), int(mask.sum())))
-    return Correlation(a.label, b.label, n, n_eff, r, _pearson(_ranks(x), _ranks(y)),
-                       lag * step, slope, p, step, bins)
+    return Correlation(
+        a.label,
+        b.label,
+        n,
+        n_eff,
+        r,
+        _pearson(_ranks(x), _ranks(y)),
+        lag * step,
+        slope,
+        p,
+        step,
+        bins,
+    )

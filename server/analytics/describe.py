@@ -49,8 +49,9 @@ def _round(value: float) -> float:
     return float(round(value, 4))
 
 
-def _weighted_percentiles(values: FloatArray, weights: FloatArray,
-                          qs: tuple[int, ...]) -> list[float]:
+def _weighted_percentiles(
+    values: FloatArray, weights: FloatArray, qs: tuple[int, ...]
+) -> list[float]:
     """Type-7 percentiles of the multiset where each value occurs ``weight`` times."""
     order = np.argsort(values, kind="stable")
     v = values[order]
@@ -71,8 +72,23 @@ def summarize(series: Series, counts: FloatArray | None = None) -> Summary:
     """The distribution of ``series``; ``counts`` weights bucket means by their samples."""
     v = series.values
     if v.size == 0:
-        return Summary(series.label, series.metric, 0, None, None, None, None, None, None,
-                       None, None, None, None, None, series.resolution)
+        return Summary(
+            series.label,
+            series.metric,
+            0,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            series.resolution,
+        )
     if counts is not None and counts.size == v.size and counts.sum() > 0:
         weights = counts.astype(np.float64)
         mean = float(np.average(v, weights=weights))
@@ -84,10 +100,23 @@ def summarize(series: Series, counts: FloatArray | None = None) -> Summary:
         pct = [float(x) for x in np.percentile(v, PERCENTILES)]
         count = int(v.size)
     p05, p25, p50, p75, p95 = (_round(p) for p in pct)
-    return Summary(series.label, series.metric, count, _round(mean), _round(std),
-                   _round(float(v.min())), p05, p25, p50, p75, p95, _round(float(v.max())),
-                   iso(float(series.times[0])), iso(float(series.times[-1])),
-                   series.resolution)
+    return Summary(
+        series.label,
+        series.metric,
+        count,
+        _round(mean),
+        _round(std),
+        _round(float(v.min())),
+        p05,
+        p25,
+        p50,
+        p75,
+        p95,
+        _round(float(v.max())),
+        iso(float(series.times[0])),
+        iso(float(series.times[-1])),
+        series.resolution,
+    )
 
 
 def histogram(series: Series, bins: int = 12) -> dict[str, list[float]]:

@@ -61,16 +61,26 @@ class Forecast:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "series": self.series, "metric": self.metric, "model": self.model,
-            "params": self.params, "stepSeconds": self.step,
-            "horizonSeconds": round(self.horizon * self.step, 3), "twin": self.twin,
+            "series": self.series,
+            "metric": self.metric,
+            "model": self.model,
+            "params": self.params,
+            "stepSeconds": self.step,
+            "horizonSeconds": round(self.horizon * self.step, 3),
+            "twin": self.twin,
             "path": self.path,
-            "forecast": [{"time": iso(t), "value": round(v, 3), "low": round(lo, 3),
-                          "high": round(hi, 3)} for t, v, lo, hi in self.points],
-            "error": {"mae": round(self.mae, 4), "rmse": round(self.rmse, 4),
-                      "baselineMae": round(self.baseline_mae, 4),
-                      "skill": round(self.skill, 4), "holdout": self.holdout,
-                      "candidates": {k: round(v, 4) for k, v in self.candidates.items()}},
+            "forecast": [
+                {"time": iso(t), "value": round(v, 3), "low": round(lo, 3), "high": round(hi, 3)}
+                for t, v, lo, hi in self.points
+            ],
+            "error": {
+                "mae": round(self.mae, 4),
+                "rmse": round(self.rmse, 4),
+                "baselineMae": round(self.baseline_mae, 4),
+                "skill": round(self.skill, 4),
+                "holdout": self.holdout,
+                "candidates": {k: round(v, 4) for k, v in self.candidates.items()},
+            },
         }
 
 
@@ -96,7 +106,7 @@ def _holt_states(y: FloatArray, alpha: float, beta: float) -> tuple[FloatArray, 
 
 
 def _damped(h: int) -> float:
-    return sum(_PHI ** k for k in range(1, h + 1))
+    return sum(_PHI**k for k in range(1, h + 1))
 
 
 def _fit_ses(y: FloatArray) -> float:
@@ -174,9 +184,12 @@ def forecast(series: Series, horizon_s: float, step: float | None = None) -> For
     holt_alpha, holt_beta = _fit_holt(train)
     window = float(min(max(3 * h, 30), 300, train_end))
     candidates: dict[str, dict[str, float]] = {
-        "persistence": {}, "mean": {"window": float(_MEAN_WINDOW)},
-        "linear": {"window": window}, "ses": {"alpha": alpha},
-        "holt": {"alpha": holt_alpha, "beta": holt_beta, "phi": _PHI}}
+        "persistence": {},
+        "mean": {"window": float(_MEAN_WINDOW)},
+        "linear": {"window": window},
+        "ses": {"alpha": alpha},
+        "holt": {"alpha": holt_alpha, "beta": holt_beta, "phi": _PHI},
+    }
     origins = np.arange(train_end - 1, n - h)  # forecasts of y[o + h] made at o
     if origins.size < 5:
         return None
@@ -186,7 +199,7 @@ def forecast(series: Series, horizon_s: float, step: float | None = None) -> For
         errors[name] = y[origins + h] - predicted[origins]
     mae = {name: float(np.mean(np.abs(e))) for name, e in errors.items()}
     # Persistence wins ties: a model must measure better to be chosen.
-    best = min(mae, key=lambda name: (mae[name] - (1e-12 if name == "persistence" else 0)))
+    best = min(mae, key=lambda name: mae[name] - (1e-12 if name == "persistence" else 0))
     rmse = float(np.sqrt(np.mean(errors[best] ** 2)))
     params = candidates[best]
     points = []
@@ -195,6 +208,19 @@ def forecast(series: Series, horizon_s: float, step: float | None = None) -> For
         value = float(_predictions(y, best, params, k)[-1])
         half = 1.96 * rmse * math.sqrt(k / h)
         points.append((last_t + k * step, value, value - half, value + half))
-    return Forecast(series.label, series.metric, best, params, step, h, points, mae[best],
-                    rmse, mae["persistence"], int(origins.size), mae, series.twin,
-                    series.path)
+    return Forecast(
+        series.label,
+        series.metric,
+        best,
+        params,
+        step,
+        h,
+        points,
+        mae[best],
+        rmse,
+        mae["persistence"],
+        int(origins.size),
+        mae,
+        series.twin,
+        series.path,
+    )

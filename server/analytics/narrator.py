@@ -64,9 +64,12 @@ class NarratorConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NarratorConfig:
         env = os.environ if environ is None else environ
         url = env.get("NDTWIN_NARRATOR_URL") or None
-        return cls(url.rstrip("/") if url else None, env.get("NDTWIN_NARRATOR_MODEL", ""),
-                   env.get("NDTWIN_NARRATOR_API_KEY") or None,
-                   float(env.get("NDTWIN_NARRATOR_TIMEOUT_S", "30")))
+        return cls(
+            url.rstrip("/") if url else None,
+            env.get("NDTWIN_NARRATOR_MODEL", ""),
+            env.get("NDTWIN_NARRATOR_API_KEY") or None,
+            float(env.get("NDTWIN_NARRATOR_TIMEOUT_S", "30")),
+        )
 
     @property
     def enabled(self) -> bool:
@@ -75,9 +78,14 @@ class NarratorConfig:
 
 def chat_request(config: NarratorConfig, result: Any) -> dict[str, Any]:
     """The chat-completions body for one result (temperature 0: as repeatable as it gets)."""
-    return {"model": config.model, "temperature": 0,
-            "messages": [{"role": "system", "content": _SYSTEM},
-                         {"role": "user", "content": json.dumps(result, ensure_ascii=False)}]}
+    return {
+        "model": config.model,
+        "temperature": 0,
+        "messages": [
+            {"role": "system", "content": _SYSTEM},
+            {"role": "user", "content": json.dumps(result, ensure_ascii=False)},
+        ],
+    }
 
 
 async def narrate(config: NarratorConfig, result: Any) -> str:
@@ -87,8 +95,9 @@ async def narrate(config: NarratorConfig, result: Any) -> str:
     headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
     try:
         async with httpx.AsyncClient(timeout=config.timeout_s) as client:
-            response = await client.post(f"{config.url}/chat/completions",
-                                         json=chat_request(config, result), headers=headers)
+            response = await client.post(
+                f"{config.url}/chat/completions", json=chat_request(config, result), headers=headers
+            )
             response.raise_for_status()
             body = response.json()
         return str(body["choices"][0]["message"]["content"]).strip()

@@ -24,8 +24,17 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DEADLINES", "INTERFACES", "Battery", "Choice", "InterfaceModel", "Link",
-           "Message", "Recommendation", "recommend"]
+__all__ = [
+    "DEADLINES",
+    "INTERFACES",
+    "Battery",
+    "Choice",
+    "InterfaceModel",
+    "Link",
+    "Message",
+    "Recommendation",
+    "recommend",
+]
 
 Interface = Literal["cellular", "wifi", "ble"]
 Urgency = Literal["low", "normal", "high", "critical"]
@@ -55,8 +64,17 @@ INTERFACES: dict[str, InterfaceModel] = {
 }
 
 #: Wi-Fi (RSSI lower bound dBm, PHY rate Mbit/s): VHT MCS 0-8, 20 MHz, 1 spatial stream.
-WIFI_RATES = ((-59, 78.0), (-64, 65.0), (-65, 58.5), (-66, 52.0), (-70, 39.0), (-74, 26.0),
-              (-77, 19.5), (-79, 13.0), (-82, 6.5))
+WIFI_RATES = (
+    (-59, 78.0),
+    (-64, 65.0),
+    (-65, 58.5),
+    (-66, 52.0),
+    (-70, 39.0),
+    (-74, 26.0),
+    (-77, 19.5),
+    (-79, 13.0),
+    (-82, 6.5),
+)
 #: BLE (RSSI lower bound dBm, application kbit/s) on the LE 1M PHY.
 BLE_RATES = ((-70, 700.0), (-80, 300.0), (-90, 100.0), (-94, 40.0))
 #: Typical SINR (dB) of a cellular link by level (0-4) when the SINR was not reported.
@@ -117,10 +135,16 @@ class Choice:
             link = {"sourceId": link.pop("source_id"), **link}
             if "predicted_level" in link:
                 link["predictedLevel"] = link.pop("predicted_level")
-        return {"interface": self.interface, "feasible": self.feasible,
-                "cost": _r(self.cost), "seconds": _r(self.seconds),
-                "energyJoules": _r(self.energy_joules), "rateKbps": _r(self.rate_kbps),
-                "link": link, "reasons": self.reasons}
+        return {
+            "interface": self.interface,
+            "feasible": self.feasible,
+            "cost": _r(self.cost),
+            "seconds": _r(self.seconds),
+            "energyJoules": _r(self.energy_joules),
+            "rateKbps": _r(self.rate_kbps),
+            "link": link,
+            "reasons": self.reasons,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +158,17 @@ class Recommendation:
     battery: Battery
 
     def to_json(self) -> dict[str, Any]:
-        return {"recommended": self.recommended,
-                "ranking": [c.to_json() for c in self.ranking], "reasons": self.reasons,
-                "message": {"size": self.message.size_bytes, "urgency": self.message.urgency,
-                            "deadlineSeconds": DEADLINES[self.message.urgency]},
-                "battery": {"level": self.battery.level, "charging": self.battery.charging}}
+        return {
+            "recommended": self.recommended,
+            "ranking": [c.to_json() for c in self.ranking],
+            "reasons": self.reasons,
+            "message": {
+                "size": self.message.size_bytes,
+                "urgency": self.message.urgency,
+                "deadlineSeconds": DEADLINES[self.message.urgency],
+            },
+            "battery": {"level": self.battery.level, "charging": self.battery.charging},
+        }
 
 
 def _r(value: float | None) -> float | None:
@@ -162,12 +192,18 @@ def rate_kbps(link: Link) -> float:
     return efficiency * 20e6 * 0.25 / 1000
 
 
-def _evaluate(link: Link | None, interface: Interface, message: Message,
-              energy_weight: float) -> Choice:
+def _evaluate(
+    link: Link | None, interface: Interface, message: Message, energy_weight: float
+) -> Choice:
     choice = Choice(interface, False, link=link)
     if link is None:
-        choice.reasons.append({"cellular": "no cell heard", "wifi": "no access point heard",
-                               "ble": "no BLE peer heard"}[interface])
+        choice.reasons.append(
+            {
+                "cellular": "no cell heard",
+                "wifi": "no access point heard",
+                "ble": "no BLE peer heard",
+            }[interface]
+        )
         return choice
     name = f"{link.source_id} at {link.current:.0f} {'dB' if link.metric == 'sinr' else 'dBm'}"
     if interface == "ble" and link.connectable is not True:
@@ -186,22 +222,29 @@ def _evaluate(link: Link | None, interface: Interface, message: Message,
     energy = model.setup_j + model.active_w * airtime + model.tail_j
     urgency = message.urgency
     cost = energy * energy_weight + seconds * SECOND_WORTH[urgency]
-    choice.reasons.append(f"{name} (level {link.level}): about {rate:,.0f} kbit/s, "
-                          f"{seconds:.2f} s and {energy:.2f} J")
+    choice.reasons.append(
+        f"{name} (level {link.level}): about {rate:,.0f} kbit/s, {seconds:.2f} s and {energy:.2f} J"
+    )
     risk = 0.0
     if link.predicted is not None:
         fade = link.current - link.predicted
         if link.predicted_level is not None and link.predicted_level < MIN_LEVEL:
             risk = 0.5
-            choice.reasons.append(f"predicted to fall to {link.predicted:.0f} (level "
-                                  f"{link.predicted_level}): likely to drop")
+            choice.reasons.append(
+                f"predicted to fall to {link.predicted:.0f} (level "
+                f"{link.predicted_level}): likely to drop"
+            )
         elif fade >= 6:
             risk = 0.2
             choice.reasons.append(f"predicted to weaken by {fade:.0f} dB")
     cost += risk * RISK_WORTH[urgency]
     deadline = DEADLINES[urgency]
-    choice.seconds, choice.energy_joules, choice.rate_kbps, choice.cost = \
-        seconds, energy, rate, cost
+    choice.seconds, choice.energy_joules, choice.rate_kbps, choice.cost = (
+        seconds,
+        energy,
+        rate,
+        cost,
+    )
     if risk >= 0.5 and urgency in ("high", "critical"):
         # An urgent message has no time for a retry on a link about to go.
         choice.reasons.append(f"too risky for a {urgency} message")
@@ -213,8 +256,9 @@ def _evaluate(link: Link | None, interface: Interface, message: Message,
     return choice
 
 
-def recommend(links: dict[str, Link | None], message: Message,
-              battery: Battery | None = None) -> Recommendation:
+def recommend(
+    links: dict[str, Link | None], message: Message, battery: Battery | None = None
+) -> Recommendation:
     """Rank cellular, Wi-Fi and BLE for ``message`` given the device's best links."""
     if message.size_bytes < 0:
         raise ValueError("the message size must not be negative")
@@ -236,11 +280,16 @@ def recommend(links: dict[str, Link | None], message: Message,
     deadline = DEADLINES[message.urgency]
     if feasible:
         best = feasible[0]
-        reasons.insert(0, f"{best.interface} meets the {deadline:g} s deadline at the lowest "
-                          f"cost ({best.energy_joules:.2f} J, {best.seconds:.2f} s)")
+        reasons.insert(
+            0,
+            f"{best.interface} meets the {deadline:g} s deadline at the lowest "
+            f"cost ({best.energy_joules:.2f} J, {best.seconds:.2f} s)",
+        )
         for other in feasible[1:]:
-            reasons.append(f"{other.interface} would cost {other.energy_joules:.2f} J and "
-                           f"{other.seconds:.2f} s")
+            reasons.append(
+                f"{other.interface} would cost {other.energy_joules:.2f} J and "
+                f"{other.seconds:.2f} s"
+            )
         return Recommendation(best.interface, ranking, reasons, message, battery)
     if message.urgency == "low":
         reasons.insert(0, "no usable link now: hold the message until one is")
@@ -248,8 +297,11 @@ def recommend(links: dict[str, Link | None], message: Message,
     timed = [c for c in rest if c.seconds is not None]
     if timed:
         best = timed[0]
-        reasons.insert(0, f"no interface meets the {deadline:g} s deadline; {best.interface} "
-                          f"is the fastest usable ({best.seconds:.2f} s)")
+        reasons.insert(
+            0,
+            f"no interface meets the {deadline:g} s deadline; {best.interface} "
+            f"is the fastest usable ({best.seconds:.2f} s)",
+        )
         return Recommendation(best.interface, ranking, reasons, message, battery)
     reasons.insert(0, "no usable link now")
     return Recommendation(None, ranking, reasons, message, battery)

@@ -54,9 +54,15 @@ async def _ingest(core: Core, messages: Iterable[tuple[str, bytes]]) -> int:
     from adapters.mqtt.handler import SignalHandler
 
     # Replays run faster than real time: never expire what was heard "minutes" ago.
-    config = MqttConfig.model_validate({
-        "batch_wait_ms": 5, "relationship_ttl_s": 1e9, "orphan_grace_s": 1e9,
-        "sweep_interval_s": 1e6, "publish_curated": False})
+    config = MqttConfig.model_validate(
+        {
+            "batch_wait_ms": 5,
+            "relationship_ttl_s": 1e9,
+            "orphan_grace_s": 1e9,
+            "sweep_interval_s": 1e6,
+            "publish_curated": False,
+        }
+    )
     controller = TwinController(core, config)
     await controller.start()
     assert core.catalog is not None
@@ -78,8 +84,15 @@ def ingest(core: Core, records: Iterable[Any]) -> int:
     from adapters.mqtt.topics import TopicScheme
 
     topics = TopicScheme()
-    return asyncio.run(_ingest(core, ((topics.telemetry(TENANT, r.device, r.signal),
-                                      orjson.dumps(r.record)) for r in records)))
+    return asyncio.run(
+        _ingest(
+            core,
+            (
+                (topics.telemetry(TENANT, r.device, r.signal), orjson.dumps(r.record))
+                for r in records
+            ),
+        )
+    )
 
 
 def _core(directory: Path) -> Core:
@@ -103,8 +116,10 @@ def cork(shared: Path, sessions: int, work: Path) -> None:
     core = _core(work / "cork")
     started = time.perf_counter()
     count = ingest(core, cork_records(path, sessions=sessions))
-    print(f"## 5G Cork: {count} records of {sessions} sessions ingested in "
-          f"{time.perf_counter() - started:.0f} s")
+    print(
+        f"## 5G Cork: {count} records of {sessions} sessions ingested in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     collector = Collector(core, CALLER)
     start, end = _window(core)
     kinds: Counter[str] = Counter()
@@ -121,19 +136,30 @@ def cork(shared: Path, sessions: int, work: Path) -> None:
             if result is not None:
                 skills.append((result.mae, result.baseline_mae, result.model))
             shifts = [a for a in found if a.kind in ("drop", "rise")]
-            print(f"- {tid} {series.label.split(' from ')[1]}: n={summary.count}, "
-                  f"RSRP p5/p50/p95 = {summary.p05}/{summary.p50}/{summary.p95} dBm; "
-                  f"{len(shifts)} shifts"
-                  + (f" (largest {max(shifts, key=lambda a: abs(a.delta or 0)).delta:+.0f} dB"
-                     f" at {max(shifts, key=lambda a: abs(a.delta or 0)).to_json()['start']})"
-                     if shifts else "")
-                  + (f", 10 s forecast MAE {result.mae:.2f} vs {result.baseline_mae:.2f} "
-                     f"dB ({result.model})" if result else ""))
+            print(
+                f"- {tid} {series.label.split(' from ')[1]}: n={summary.count}, "
+                f"RSRP p5/p50/p95 = {summary.p05}/{summary.p50}/{summary.p95} dBm; "
+                f"{len(shifts)} shifts"
+                + (
+                    f" (largest {max(shifts, key=lambda a: abs(a.delta or 0)).delta:+.0f} dB"
+                    f" at {max(shifts, key=lambda a: abs(a.delta or 0)).to_json()['start']})"
+                    if shifts
+                    else ""
+                )
+                + (
+                    f", 10 s forecast MAE {result.mae:.2f} vs {result.baseline_mae:.2f} "
+                    f"dB ({result.model})"
+                    if result
+                    else ""
+                )
+            )
     print(f"anomalies by kind: {dict(kinds)}")
     if skills:
-        print(f"10 s RSRP forecasts: median MAE {statistics.median(s[0] for s in skills):.2f} "
-              f"dB vs persistence {statistics.median(s[1] for s in skills):.2f} dB over "
-              f"{len(skills)} links; models chosen {dict(Counter(s[2] for s in skills))}")
+        print(
+            f"10 s RSRP forecasts: median MAE {statistics.median(s[0] for s in skills):.2f} "
+            f"dB vs persistence {statistics.median(s[1] for s in skills):.2f} dB over "
+            f"{len(skills)} links; models chosen {dict(Counter(s[2] for s in skills))}"
+        )
     core.close()
 
 
@@ -154,11 +180,15 @@ def occupancy(shared: Path, work: Path) -> None:
             continue
         summary = summarize(s)
         found = detect(s)
-        print(f"- {metric}: n={summary.count}, p5/p50/p95 = {summary.p05}/{summary.p50}/"
-              f"{summary.p95}, mean {summary.mean}; anomalies: "
-              + ("; ".join(f"{a.kind} at {a.to_json()['start']} ({a.text})" for a in found[:6])
-                 or "none")
-              + (f" (+{len(found) - 6} more)" if len(found) > 6 else ""))
+        print(
+            f"- {metric}: n={summary.count}, p5/p50/p95 = {summary.p05}/{summary.p50}/"
+            f"{summary.p95}, mean {summary.mean}; anomalies: "
+            + (
+                "; ".join(f"{a.kind} at {a.to_json()['start']} ({a.text})" for a in found[:6])
+                or "none"
+            )
+            + (f" (+{len(found) - 6} more)" if len(found) > 6 else "")
+        )
     if "co2" in series and "occupancy" in series:
         result = correlate(series["occupancy"], series["co2"], step=300, max_lag=3)
         if result is not None:
@@ -166,8 +196,10 @@ def occupancy(shared: Path, work: Path) -> None:
     if "co2" in series:
         outlook = forecast(series["co2"], 900)
         if outlook is not None:
-            print(f"- CO2 15 min ahead: MAE {outlook.mae:.1f} ppm vs {outlook.baseline_mae:.1f} "
-                  f"for no change ({outlook.model}, {outlook.holdout} held-back forecasts)")
+            print(
+                f"- CO2 15 min ahead: MAE {outlook.mae:.1f} ppm vs {outlook.baseline_mae:.1f} "
+                f"for no change ({outlook.model}, {outlook.holdout} held-back forecasts)"
+            )
     core.close()
 
 
@@ -182,26 +214,34 @@ def campus(devices: int, minutes: int, work: Path) -> None:
         messages += [(e.topic, e.payload) for e in sim.tick(start_t + k, 1.0)]
     started = time.perf_counter()
     count = asyncio.run(_ingest(core, messages))
-    print(f"## Simulated campus: {devices} phones, {minutes} min, {count} records ingested "
-          f"in {time.perf_counter() - started:.0f} s")
+    print(
+        f"## Simulated campus: {devices} phones, {minutes} min, {count} records ingested "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
     collector = Collector(core, CALLER)
     lo, hi = _window(core)
     kinds: Counter[str] = Counter()
     for device in collector.search(namespaces=["device", "sensor"]):
         for series, _ in collector.twin_series(device["thingId"], lo, hi):
-            kinds.update(f"{a.kind} of {a.metric}" for a in detect(
-                series, gaps=not series.path.startswith("/relationships/")))
+            kinds.update(
+                f"{a.kind} of {a.metric}"
+                for a in detect(series, gaps=not series.path.startswith("/relationships/"))
+            )
     print(f"anomalies over every device and sensor series: {dict(sorted(kinds.items()))}")
     result = service.correlations(collector, Scope(twin="sensor:room-1"), lo, hi, 10, 3)
     found = [c for c in result["correlations"] if c["found"]]
-    print(f"- sensor:room-1 env x Wi-Fi: {len(result['correlations'])} pairs, "
-          f"{len(found)} significant" + (f"; strongest: {found[0]['evidence']['text']}"
-                                         if found else ""))
+    print(
+        f"- sensor:room-1 env x Wi-Fi: {len(result['correlations'])} pairs, "
+        f"{len(found)} significant"
+        + (f"; strongest: {found[0]['evidence']['text']}" if found else "")
+    )
     for pair in result["correlations"][:3]:
         print(f"  - {pair['a']} ~ {pair['b']}: {pair['evidence']['text']}")
     advice = service.recommendation(collector, "device:phone-0000", Message(20_000, "normal"))
-    print(f"- recommend 20 kB normal for device:phone-0000: {advice['recommended']}: "
-          f"{'; '.join(advice['reasons'][:2])}")
+    print(
+        f"- recommend 20 kB normal for device:phone-0000: {advice['recommended']}: "
+        f"{'; '.join(advice['reasons'][:2])}"
+    )
     core.close()
 
 

@@ -21,8 +21,11 @@ FloatArray = npt.NDArray[np.float64]
 
 def iso(seconds: float) -> str:
     """Epoch seconds as an RFC 3339 UTC time stamp (millisecond precision)."""
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds") \
+    return (
+        datetime.fromtimestamp(seconds, UTC)
+        .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,8 +56,14 @@ class Series:
             object.__setattr__(self, "values", self.values[order])
 
     @classmethod
-    def of(cls, label: str, metric: str, times: list[float] | FloatArray,
-           values: list[float] | FloatArray, **extra: str | float) -> Series:
+    def of(
+        cls,
+        label: str,
+        metric: str,
+        times: list[float] | FloatArray,
+        values: list[float] | FloatArray,
+        **extra: str | float,
+    ) -> Series:
         """A series from plain sequences (NaN values are dropped)."""
         t = np.asarray(times, dtype=np.float64)
         v = np.asarray(values, dtype=np.float64)
@@ -67,8 +76,16 @@ class Series:
     def window(self, start: float, end: float) -> Series:
         """The samples with ``start <= t < end``."""
         keep = (self.times >= start) & (self.times < end)
-        return Series(self.label, self.metric, self.times[keep], self.values[keep],
-                      self.twin, self.path, self.resolution, self.source)
+        return Series(
+            self.label,
+            self.metric,
+            self.times[keep],
+            self.values[keep],
+            self.twin,
+            self.path,
+            self.resolution,
+            self.source,
+        )
 
     def median_step(self) -> float:
         """The typical time between samples (0 for fewer than two)."""
@@ -77,9 +94,13 @@ class Series:
         return float(np.median(np.diff(self.times)))
 
 
-def resample(series: Series, step: float, start: float | None = None,
-             end: float | None = None,
-             how: Literal["mean", "last"] = "mean") -> tuple[FloatArray, FloatArray]:
+def resample(
+    series: Series,
+    step: float,
+    start: float | None = None,
+    end: float | None = None,
+    how: Literal["mean", "last"] = "mean",
+) -> tuple[FloatArray, FloatArray]:
     """``(grid, values)`` on ``start + k * step``; empty steps are NaN for ``mean`` and the
     last earlier value for ``last``."""
     if step <= 0:
@@ -115,8 +136,9 @@ def resample(series: Series, step: float, start: float | None = None,
     return grid, filled
 
 
-def align(a: Series, b: Series, step: float, start: float | None = None,
-          end: float | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+def align(
+    a: Series, b: Series, step: float, start: float | None = None, end: float | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Both series on one grid, keeping only the steps where both have a value."""
     lo = max(float(a.times[0]), float(b.times[0])) if start is None else start
     hi = min(float(a.times[-1]), float(b.times[-1])) + step if end is None else end

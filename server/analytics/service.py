@@ -22,26 +22,44 @@ from server.analytics.recommend import Battery, Link, Message, recommend
 from server.analytics.series import Series, iso
 from server.core import errors
 
-__all__ = ["anomalies", "correlations", "describe", "forecasts", "level_of", "overview",
-           "recommendation"]
+__all__ = [
+    "anomalies",
+    "correlations",
+    "describe",
+    "forecasts",
+    "level_of",
+    "overview",
+    "recommendation",
+]
 
 #: Lower bounds of levels 1-4 (Android's defaults, as the MQTT adapter grades them).
 LEVELS: dict[str, tuple[float, ...]] = {
-    "lte.rsrp": (-128, -118, -108, -98), "nr.rsrp": (-110, -90, -80, -65),
-    "wifi.rssi": (-88, -77, -66, -55), "ble.rssi": (-98, -87, -76, -65),
+    "lte.rsrp": (-128, -118, -108, -98),
+    "nr.rsrp": (-110, -90, -80, -65),
+    "wifi.rssi": (-88, -77, -66, -55),
+    "ble.rssi": (-98, -87, -76, -65),
     "cell.rssi": (-109, -103, -97, -89),
 }
-_INTERFACE = {"lteCell": "cellular", "nrCell": "cellular", "wcdmaCell": "cellular",
-              "gsmCell": "cellular", "wifiAccessPoint": "wifi", "bleBeacon": "ble"}
+_INTERFACE = {
+    "lteCell": "cellular",
+    "nrCell": "cellular",
+    "wcdmaCell": "cellular",
+    "gsmCell": "cellular",
+    "wifiAccessPoint": "wifi",
+    "bleBeacon": "ble",
+}
 #: A link not heard for this long before the device's last scan is not offered.
 FRESH_S = 60.0
 
 
 def level_of(source_type: str, metric: str, value: float) -> int:
     """Bars 0-4 of a value by the default thresholds."""
-    key = {"lteCell": f"lte.{metric}", "nrCell": f"nr.{metric}",
-           "wifiAccessPoint": "wifi.rssi", "bleBeacon": "ble.rssi"}.get(source_type,
-                                                                        f"cell.{metric}")
+    key = {
+        "lteCell": f"lte.{metric}",
+        "nrCell": f"nr.{metric}",
+        "wifiAccessPoint": "wifi.rssi",
+        "bleBeacon": "ble.rssi",
+    }.get(source_type, f"cell.{metric}")
     bounds = LEVELS.get(key)
     if bounds is None:
         return 0
@@ -70,14 +88,17 @@ def describe(collector: Collector, scope: Scope, start: float, end: float) -> di
     for metric, parts in sorted(pooled.items()):
         values = np.concatenate([v for v, _ in parts])
         weights = np.concatenate([w for _, w in parts])
-        merged = Series(f"{metric} ({len(parts)} series)", metric,
-                        np.zeros(values.size), values)
+        merged = Series(f"{metric} ({len(parts)} series)", metric, np.zeros(values.size), values)
         summary = summarize(merged, weights).to_json()
         summary.pop("first"), summary.pop("last")
         summary["series"] = len(parts)
         metrics.append(summary)
-    return {"scope": scope.label(), "window": _window(start, end), "metrics": metrics,
-            "series": per_series}
+    return {
+        "scope": scope.label(),
+        "window": _window(start, end),
+        "metrics": metrics,
+        "series": per_series,
+    }
 
 
 def anomalies(collector: Collector, scope: Scope, start: float, end: float) -> dict[str, Any]:
@@ -88,24 +109,34 @@ def anomalies(collector: Collector, scope: Scope, start: float, end: float) -> d
         # A device moving away from a source is not a fault: gaps only for twins' own KPIs.
         found.extend(detect(series, gaps=not series.path.startswith("/relationships/")))
     found.sort(key=lambda a: (-a.start, a.series))
-    return {"scope": scope.label(), "window": _window(start, end), "series": len(pairs),
-            "anomalies": [a.to_json() for a in found]}
+    return {
+        "scope": scope.label(),
+        "window": _window(start, end),
+        "series": len(pairs),
+        "anomalies": [a.to_json() for a in found],
+    }
 
 
-def forecasts(collector: Collector, scope: Scope, start: float, end: float,
-              horizon: float) -> dict[str, Any]:
+def forecasts(
+    collector: Collector, scope: Scope, start: float, end: float, horizon: float
+) -> dict[str, Any]:
     """A forecast per series with enough history, with its held-back error."""
     out = []
     for series, _ in collector.scope_series(scope, start, end):
         result = forecast(series, horizon)
         if result is not None:
             out.append(result.to_json())
-    return {"scope": scope.label(), "window": _window(start, end), "horizonSeconds": horizon,
-            "forecasts": out}
+    return {
+        "scope": scope.label(),
+        "window": _window(start, end),
+        "horizonSeconds": horizon,
+        "forecasts": out,
+    }
 
 
-def _network_series(collector: Collector, sources: list[str], start: float, end: float,
-                    step: float) -> list[Series]:
+def _network_series(
+    collector: Collector, sources: list[str], start: float, end: float, step: float
+) -> list[Series]:
     """Per source: the mean KPI over its observers, and how many observers, per step."""
     out = []
     for source in sources:
@@ -117,9 +148,15 @@ def _network_series(collector: Collector, sources: list[str], start: float, end:
             metric = main_metric(rel.properties) or metric
             if metric is None or metric not in rel.properties:
                 continue
-            series = collector.sampled(str(rel.source), f"/relationships/{rel.id}/properties",
-                                       metric, start, end, str(rel.source),
-                                       rel.properties[metric])
+            series = collector.sampled(
+                str(rel.source),
+                f"/relationships/{rel.id}/properties",
+                metric,
+                start,
+                end,
+                str(rel.source),
+                rel.properties[metric],
+            )
             slots = np.floor((series.times - start) / step) * step + start
             for slot, value in zip(slots.tolist(), series.values.tolist(), strict=True):
                 sums[slot].append(value)
@@ -127,15 +164,30 @@ def _network_series(collector: Collector, sources: list[str], start: float, end:
         if metric is None or not sums:
             continue
         slots_sorted = sorted(sums)
-        out.append(Series.of(f"mean {metric} at {source}", metric, slots_sorted,
-                             [float(np.mean(sums[s])) for s in slots_sorted], twin=source))
-        out.append(Series.of(f"observers of {source}", "observers", slots_sorted,
-                             [float(len(heard[s])) for s in slots_sorted], twin=source))
+        out.append(
+            Series.of(
+                f"mean {metric} at {source}",
+                metric,
+                slots_sorted,
+                [float(np.mean(sums[s])) for s in slots_sorted],
+                twin=source,
+            )
+        )
+        out.append(
+            Series.of(
+                f"observers of {source}",
+                "observers",
+                slots_sorted,
+                [float(len(heard[s])) for s in slots_sorted],
+                twin=source,
+            )
+        )
     return out
 
 
-def correlations(collector: Collector, scope: Scope, start: float, end: float,
-                 step: float, max_lag: int = 3) -> dict[str, Any]:
+def correlations(
+    collector: Collector, scope: Scope, start: float, end: float, step: float, max_lag: int = 3
+) -> dict[str, Any]:
     """Environment KPIs of the scope's sensors against the network KPIs around them.
 
     The network side is, per Wi-Fi access point, the mean RSSI its observers report and
@@ -147,27 +199,37 @@ def correlations(collector: Collector, scope: Scope, start: float, end: float,
     else:
         assert scope.twin is not None
         members = [{"thingId": scope.twin, **collector.twin(scope.twin).doc}]
-    sensors = [m["thingId"] for m in members if any(
-        k in (m.get("attributes") or {}) for k in ENV_METRICS)]
+    sensors = [
+        m["thingId"] for m in members if any(k in (m.get("attributes") or {}) for k in ENV_METRICS)
+    ]
     zone = scope.zone or ((members[0].get("attributes") or {}).get("location") or {}).get("zone")
     aps: list[str] = []
     if zone:
-        aps = [m["thingId"] for m in collector.zone_members(zone)
-               if m["thingId"].startswith("wifi:")]
+        aps = [
+            m["thingId"] for m in collector.zone_members(zone) if m["thingId"].startswith("wifi:")
+        ]
         if not aps:
             for member in collector.zone_members(zone):
                 if member["thingId"].startswith("device:"):
-                    aps += [str(r.target) for r in collector.relationships(
-                        source=member["thingId"]) if str(r.target).startswith("wifi:")]
+                    aps += [
+                        str(r.target)
+                        for r in collector.relationships(source=member["thingId"])
+                        if str(r.target).startswith("wifi:")
+                    ]
     if not aps:
-        ranked = sorted(collector.search(namespaces=["wifi"], limit=200),
-                        key=lambda t: -len(collector.relationships(target=t["thingId"])))
+        ranked = sorted(
+            collector.search(namespaces=["wifi"], limit=200),
+            key=lambda t: -len(collector.relationships(target=t["thingId"])),
+        )
         aps = [t["thingId"] for t in ranked[:8]]
     aps = sorted(dict.fromkeys(aps))[:8]
     env: list[Series] = []
     for sensor in sensors:
-        env.extend(s for s, _ in collector.twin_series(sensor, start, end)
-                   if s.metric in ENV_METRICS and len(s))
+        env.extend(
+            s
+            for s, _ in collector.twin_series(sensor, start, end)
+            if s.metric in ENV_METRICS and len(s)
+        )
     network = _network_series(collector, aps, start, end, step)
     pairs = []
     for a in env:
@@ -176,17 +238,28 @@ def correlations(collector: Collector, scope: Scope, start: float, end: float,
             if result is not None:
                 pairs.append(result.to_json())
     pairs.sort(key=lambda p: (not p["found"], -abs(p["r"])))
-    return {"scope": scope.label(), "window": _window(start, end), "stepSeconds": step,
-            "environment": [s.label for s in env], "network": [s.label for s in network],
-            "correlations": pairs}
+    return {
+        "scope": scope.label(),
+        "window": _window(start, end),
+        "stepSeconds": step,
+        "environment": [s.label for s in env],
+        "network": [s.label for s in network],
+        "correlations": pairs,
+    }
 
 
-def overview(collector: Collector, kind: str, start: float, end: float,
-             limit: int = 100) -> dict[str, Any]:
+def overview(
+    collector: Collector, kind: str, start: float, end: float, limit: int = 100
+) -> dict[str, Any]:
     """Per cell, AP, beacon, device, sensor or zone: counts and percentiles of its main
     KPI over the window, from one bucketed read per link (coarse but bounded)."""
-    namespaces = {"cell": ["cell"], "wifi": ["wifi"], "ble": ["ble"], "device": ["device"],
-                  "sensor": ["sensor"]}
+    namespaces = {
+        "cell": ["cell"],
+        "wifi": ["wifi"],
+        "ble": ["ble"],
+        "device": ["device"],
+        "sensor": ["sensor"],
+    }
     bucket = max(1.0, (end - start) / 60)
     rows = []
     if kind == "zone":
@@ -194,57 +267,79 @@ def overview(collector: Collector, kind: str, start: float, end: float,
         for twin in collector.search("exists(attributes/location/zone)", limit=5000):
             zones[twin["attributes"]["location"]["zone"]].append(twin["thingId"])
         for zone, members in sorted(zones.items())[:limit]:
-            rows.append({"id": zone, "members": len(members),
-                         "kpis": _pooled(collector, members, start, end, bucket)})
+            rows.append(
+                {
+                    "id": zone,
+                    "members": len(members),
+                    "kpis": _pooled(collector, members, start, end, bucket),
+                }
+            )
         return {"kind": kind, "window": _window(start, end), "rows": rows}
     if kind not in namespaces:
         raise errors.BadRequest("kind must be cell, wifi, ble, device, sensor or zone.")
     for twin in collector.search(namespaces=namespaces[kind], limit=limit):
-        rows.append({"id": twin["thingId"],
-                     "kpis": _pooled(collector, [twin["thingId"]], start, end, bucket)})
+        rows.append(
+            {
+                "id": twin["thingId"],
+                "kpis": _pooled(collector, [twin["thingId"]], start, end, bucket),
+            }
+        )
     return {"kind": kind, "window": _window(start, end), "bucketSeconds": bucket, "rows": rows}
 
 
-def _pooled(collector: Collector, twins: list[str], start: float, end: float,
-            bucket: float) -> list[dict[str, Any]]:
+def _pooled(
+    collector: Collector, twins: list[str], start: float, end: float, bucket: float
+) -> list[dict[str, Any]]:
     pooled: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     observers: set[str] = set()
     for tid in twins:
         namespace = tid.partition(":")[0]
         if namespace in ("cell", "wifi", "ble", "device"):
-            rels = collector.relationships(**({"source": tid} if namespace == "device"
-                                              else {"target": tid}), limit=50)
+            rels = collector.relationships(
+                **({"source": tid} if namespace == "device" else {"target": tid}), limit=50
+            )
             for rel in rels:
                 metric = main_metric(rel.properties)
                 if metric is None:
                     continue
                 observers.add(str(rel.source))
                 series, counts = collector.bucketed(
-                    str(rel.source), f"/relationships/{rel.id}/properties", metric, start,
-                    end, metric, bucket)
+                    str(rel.source),
+                    f"/relationships/{rel.id}/properties",
+                    metric,
+                    start,
+                    end,
+                    metric,
+                    bucket,
+                )
                 pooled[metric].append((series.values, counts))
         else:
             attrs = collector.twin(tid).doc.get("attributes", {}) or {}
             for metric in ENV_METRICS:
                 if metric in attrs:
-                    series, counts = collector.bucketed(tid, "/attributes", metric, start,
-                                                        end, metric, bucket)
+                    series, counts = collector.bucketed(
+                        tid, "/attributes", metric, start, end, metric, bucket
+                    )
                     pooled[metric].append((series.values, counts))
     out = []
     for metric, parts in sorted(pooled.items()):
         values = np.concatenate([v for v, _ in parts])
         weights = np.concatenate([w for _, w in parts])
-        summary = summarize(Series(metric, metric, np.zeros(values.size), values),
-                            weights).to_json()
-        out.append({k: summary[k] for k in ("metric", "count", "mean", "p05", "p50", "p95",
-                                            "min", "max")} | {"links": len(parts)})
+        summary = summarize(
+            Series(metric, metric, np.zeros(values.size), values), weights
+        ).to_json()
+        out.append(
+            {k: summary[k] for k in ("metric", "count", "mean", "p05", "p50", "p95", "min", "max")}
+            | {"links": len(parts)}
+        )
     if observers:
         out.append({"metric": "observers", "count": len(observers)})
     return out
 
 
-def recommendation(collector: Collector, device: str, message: Message,
-                   horizon: float = 60.0) -> dict[str, Any]:
+def recommendation(
+    collector: Collector, device: str, message: Message, horizon: float = 60.0
+) -> dict[str, Any]:
     """Which interface ``device`` should send ``message`` over, from its links now and
     their forecast ``horizon`` seconds ahead (15 minutes of history)."""
     record = collector.twin(device)
@@ -271,8 +366,15 @@ def recommendation(collector: Collector, device: str, message: Message,
         props = rel.properties
         metric = main_metric(props) or "rssi"
         predicted = predicted_level = None
-        series = collector.sampled(device, f"/relationships/{rel.id}/properties", metric,
-                                   now - 900, now + 1, metric, props[metric])
+        series = collector.sampled(
+            device,
+            f"/relationships/{rel.id}/properties",
+            metric,
+            now - 900,
+            now + 1,
+            metric,
+            props[metric],
+        )
         outlook = forecast(series, horizon)
         if outlook is not None and outlook.points:
             predicted = outlook.points[-1][1]
@@ -280,11 +382,21 @@ def recommendation(collector: Collector, device: str, message: Message,
         connectable = None
         if interface == "ble":
             target = collector.core.twins.get_many(collector.caller, [str(rel.target)])
-            connectable = next((bool(t.get("attributes", {}).get("connectable"))
-                                for t in target), None)
+            connectable = next(
+                (bool(t.get("attributes", {}).get("connectable")) for t in target), None
+            )
         links[interface] = Link(
-            interface, str(rel.target), metric, value, int(props.get("level", 0)),  # type: ignore[arg-type]
-            predicted, predicted_level, props.get("sinr"), connectable, props.get("quality"))
+            interface,  # type: ignore[arg-type]
+            str(rel.target),
+            metric,
+            value,
+            int(props.get("level", 0)),
+            predicted,
+            predicted_level,
+            props.get("sinr"),
+            connectable,
+            props.get("quality"),
+        )
     battery = Battery(attrs.get("batteryLevel"), attrs.get("charging"))
     answer = recommend(links, message, battery).to_json()
     answer["device"] = device

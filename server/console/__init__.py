@@ -65,8 +65,10 @@ async def _to_console(request: Request) -> Response:
 
 def setup(app: FastAPI) -> None:
     """Mount the console at ``/console`` and redirect ``/`` and ``/console`` to it."""
-    app.router.routes.extend([
-        Route("/", _to_console, methods=["GET"], include_in_schema=False),
-        Route("/console", _to_console, methods=["GET"], include_in_schema=False),
-        Mount("/console", app=ConsoleAssets(), name="console"),
-    ])
+    app.router.routes.extend(
+        [
+            Route("/", _to_console, methods=["GET"], include_in_schema=False),
+            Route("/console", _to_console, methods=["GET"], include_in_schema=False),
+            Mount("/console", app=ConsoleAssets(), name="console"),
+        ]
+    )

@@ -18,8 +18,11 @@ from server.core.service import Core
 
 ALPHA = Caller(TenantId("alpha"))
 BETA = Caller(TenantId("beta"))
-SOURCE_MODELS = {"cell": ("LteCell", "lteCell"), "wifi": ("WifiAccessPoint", "wifiAccessPoint"),
-                 "ble": ("BleBeacon", "bleBeacon")}
+SOURCE_MODELS = {
+    "cell": ("LteCell", "lteCell"),
+    "wifi": ("WifiAccessPoint", "wifiAccessPoint"),
+    "ble": ("BleBeacon", "bleBeacon"),
+}
 
 
 @pytest.fixture(scope="session")
@@ -59,37 +62,56 @@ class Writer:
 
     def device(self, device: str, **attributes: Any) -> None:
         attrs = {"model": "T1", "manufacturer": "ndtwin", "online": True, **attributes}
-        self.core.batch.upsert(self.caller, [TwinUpsert(device, self._skeleton("EndDevice",
-                                                                                attrs))])
+        self.core.batch.upsert(
+            self.caller, [TwinUpsert(device, self._skeleton("EndDevice", attrs))]
+        )
 
     def source(self, source: str, **attributes: Any) -> None:
         model = SOURCE_MODELS[source.partition(":")[0]][0]
-        self.core.batch.upsert(self.caller, [TwinUpsert(source, self._skeleton(model,
-                                                                                attributes))])
+        self.core.batch.upsert(self.caller, [TwinUpsert(source, self._skeleton(model, attributes))])
 
     def sensor(self, sensor: str, **attributes: Any) -> None:
-        self.core.batch.upsert(self.caller, [TwinUpsert(
-            sensor, self._skeleton("EnvironmentSensor", attributes))])
+        self.core.batch.upsert(
+            self.caller, [TwinUpsert(sensor, self._skeleton("EnvironmentSensor", attributes))]
+        )
 
     def link(self, device: str, source: str, ts: float, **metrics: Any) -> None:
         """One sample of a device hearing a source (the adapter's observes relationship)."""
         rid = f"{device}~{source}"
         count = self.samples.get(rid, 0) + 1
         self.samples[rid] = count
-        props: dict[str, Any] = {"lastSeen": ts, "sampleCount": count,
-                                 "level": metrics.pop("level", 2), **metrics}
+        props: dict[str, Any] = {
+            "lastSeen": ts,
+            "sampleCount": count,
+            "level": metrics.pop("level", 2),
+            **metrics,
+        }
         if count == 1:
-            props.update({"deviceId": device, "sourceId": source, "firstSeen": ts,
-                          "sourceType": SOURCE_MODELS[source.partition(":")[0]][1]})
-        self.core.batch.upsert(self.caller, [], [RelationshipUpsert(
-            rid, device, source, "observes", props)])
+            props.update(
+                {
+                    "deviceId": device,
+                    "sourceId": source,
+                    "firstSeen": ts,
+                    "sourceType": SOURCE_MODELS[source.partition(":")[0]][1],
+                }
+            )
+        self.core.batch.upsert(
+            self.caller, [], [RelationshipUpsert(rid, device, source, "observes", props)]
+        )
 
     def reading(self, sensor: str, ts: float, **values: Any) -> None:
-        self.core.batch.upsert(self.caller, [TwinUpsert(
-            sensor, {"attributes": {"lastSeen": ts, **values}})])
+        self.core.batch.upsert(
+            self.caller, [TwinUpsert(sensor, {"attributes": {"lastSeen": ts, **values}})]
+        )
 
-    def links(self, device: str, source: str, times: Sequence[float],
-              values: Sequence[float], metric: str = "rsrp") -> None:
+    def links(
+        self,
+        device: str,
+        source: str,
+        times: Sequence[float],
+        values: Sequence[float],
+        metric: str = "rsrp",
+    ) -> None:
         for ts, value in zip(times, values, strict=True):
             self.link(device, source, float(ts), **{metric: round(float(value))})
 

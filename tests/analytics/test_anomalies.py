@@ -78,8 +78,7 @@ def test_a_stuck_co2_sensor_is_found_from_start_to_end() -> None:
     co2 = np.round(600 + 120 * np.sin(t / 90) + rng.normal(0, 6, 720), 1)
     co2[200:330] = co2[200]
     found = detect(series(co2, "co2", step=60))
-    assert [(a.kind, a.start, a.end) for a in found] == [("stuck", T0 + 200 * 60,
-                                                          T0 + 329 * 60)]
+    assert [(a.kind, a.start, a.end) for a in found] == [("stuck", T0 + 200 * 60, T0 + 329 * 60)]
     assert found[0].value == co2[200]
     assert "130 identical samples" in found[0].text
 
@@ -100,8 +99,12 @@ def test_repeats_that_the_series_makes_anyway_are_not_stuck() -> None:
 
 def test_a_silence_is_a_gap() -> None:
     times = np.concatenate([np.arange(100.0), 700 + np.arange(100.0)])
-    s = Series.of("rssi", "rssi", T0 + times, np.full(times.size, -60.0) +
-                  np.random.default_rng(8).normal(0, 1, times.size))
+    s = Series.of(
+        "rssi",
+        "rssi",
+        T0 + times,
+        np.full(times.size, -60.0) + np.random.default_rng(8).normal(0, 1, times.size),
+    )
     gaps = find_gaps(s)
     assert [(g.start, g.end) for g in gaps] == [(T0 + 99, T0 + 700)]
     assert "601 s" in gaps[0].text

@@ -14,11 +14,15 @@ T0 = 1_750_000_000.0
 def test_occupancy_lowering_wifi_rssi_is_found_with_its_slope() -> None:
     rng = np.random.default_rng(1)
     minutes = np.arange(3 * 1440)
-    people = np.where((minutes % 1440 >= 540) & (minutes % 1440 < 1020), 25, 1) \
-        + rng.poisson(2, minutes.size)
+    people = np.where((minutes % 1440 >= 540) & (minutes % 1440 < 1020), 25, 1) + rng.poisson(
+        2, minutes.size
+    )
     rssi = -58 - 0.15 * people + rng.normal(0, 1.0, minutes.size)
-    result = correlate(Series.of("occupants", "occupantCount", T0 + 60 * minutes, people),
-                       Series.of("rssi", "rssi", T0 + 60 * minutes, rssi), step=300)
+    result = correlate(
+        Series.of("occupants", "occupantCount", T0 + 60 * minutes, people),
+        Series.of("rssi", "rssi", T0 + 60 * minutes, rssi),
+        step=300,
+    )
     assert result is not None and result.found
     assert result.r < -0.7 and result.rho < -0.5
     assert result.slope == pytest.approx(-0.15, abs=0.03)
@@ -32,9 +36,12 @@ def test_a_lagged_response_is_found_at_its_lag() -> None:
     n = 2000
     driver = np.convolve(rng.normal(0, 1, n + 50), np.ones(20) / 20, mode="same")[:n]
     follower = np.roll(driver, 3) * 40 + rng.normal(0, 0.5, n)
-    result = correlate(Series.of("a", "co2", T0 + 60 * np.arange(n), driver),
-                       Series.of("b", "rssi", T0 + 60 * np.arange(n), follower),
-                       step=60, max_lag=6)
+    result = correlate(
+        Series.of("a", "co2", T0 + 60 * np.arange(n), driver),
+        Series.of("b", "rssi", T0 + 60 * np.arange(n), follower),
+        step=60,
+        max_lag=6,
+    )
     assert result is not None and result.found
     assert result.lag_seconds == 180
 
@@ -45,9 +52,12 @@ def test_independent_random_walks_are_not_reported(seed: int) -> None:
     n = 1440
     a = 600 + np.cumsum(rng.normal(0, 5, n))
     b = -65 + np.cumsum(rng.normal(0, 0.5, n))
-    result = correlate(Series.of("a", "co2", T0 + 60 * np.arange(n), a),
-                       Series.of("b", "rssi", T0 + 60 * np.arange(n), b), step=300,
-                       max_lag=3)
+    result = correlate(
+        Series.of("a", "co2", T0 + 60 * np.arange(n), a),
+        Series.of("b", "rssi", T0 + 60 * np.arange(n), b),
+        step=300,
+        max_lag=3,
+    )
     assert result is not None
     assert not result.found, result.text()
 
@@ -59,5 +69,4 @@ def test_too_few_overlapping_pairs_give_no_answer() -> None:
 
 
 def test_strength_words() -> None:
-    assert [strength(r) for r in (0.1, -0.35, 0.55, -0.9)] == ["no", "weak", "moderate",
-                                                               "strong"]
+    assert [strength(r) for r in (0.1, -0.35, 0.55, -0.9)] == ["no", "weak", "moderate", "strong"]

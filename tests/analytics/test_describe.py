@@ -17,7 +17,12 @@ def test_percentiles_of_one_to_a_hundred() -> None:
     assert (summary.count, summary.min, summary.max, summary.mean) == (100, 1, 100, 50.5)
     # Linear interpolation between order statistics (Hyndman & Fan type 7).
     assert (summary.p05, summary.p25, summary.p50, summary.p75, summary.p95) == (
-        5.95, 25.75, 50.5, 75.25, 95.05)
+        5.95,
+        25.75,
+        50.5,
+        75.25,
+        95.05,
+    )
     assert summary.std == pytest.approx(29.0115, abs=1e-4)
     assert summary.first == "2025-06-15T15:06:40.000Z"
 

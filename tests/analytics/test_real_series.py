@@ -28,8 +28,9 @@ def test_the_uci_office_through_the_adapter(tmp_path: Path) -> None:
         assert ingest(core, occupancy_records(OFFICE)) == 2665
         collector = Collector(core, CALLER)
         now = time.time()
-        series = {s.metric: s for s, _ in collector.twin_series("sensor:uci-office",
-                                                               now - 3600, now + 5)}
+        series = {
+            s.metric: s for s, _ in collector.twin_series("sensor:uci-office", now - 3600, now + 5)
+        }
         # Samples at their measurement minutes (Feb 2015), not at the replay's clock.
         assert len(series["co2"]) == 2665
         first = next(iter(occupancy_records(OFFICE))).record["ts"] / 1000

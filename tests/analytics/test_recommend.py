@@ -25,15 +25,17 @@ def test_strong_wifi_wins_over_cellular_for_a_normal_message() -> None:
 
 
 def test_a_critical_message_without_wifi_goes_over_cellular() -> None:
-    result = recommend({"cellular": CELL, "wifi": None, "ble": None},
-                       Message(1_000, "critical"))
+    result = recommend({"cellular": CELL, "wifi": None, "ble": None}, Message(1_000, "critical"))
     assert result.recommended == "cellular"
     assert any("no access point heard" in r for c in result.ranking for r in c.reasons)
 
 
 def test_a_small_message_on_a_low_battery_goes_over_a_ble_gateway() -> None:
-    result = recommend({"cellular": CELL, "wifi": None, "ble": BLE_GATEWAY},
-                       Message(512, "low"), Battery(level=12, charging=False))
+    result = recommend(
+        {"cellular": CELL, "wifi": None, "ble": BLE_GATEWAY},
+        Message(512, "low"),
+        Battery(level=12, charging=False),
+    )
     assert result.recommended == "ble"
     assert any("battery at 12 %" in r for r in result.reasons)
 
@@ -46,10 +48,10 @@ def test_beacons_that_only_advertise_cannot_carry_data() -> None:
 
 
 def test_wifi_predicted_to_drop_loses_an_urgent_message_to_cellular() -> None:
-    fading = Link("wifi", "wifi:02aabbccdd01", "rssi", -72, 2, predicted=-91,
-                  predicted_level=0)
-    steady = recommend({"cellular": CELL, "wifi": Link("wifi", "w", "rssi", -72, 2)},
-                       Message(50_000, "high"))
+    fading = Link("wifi", "wifi:02aabbccdd01", "rssi", -72, 2, predicted=-91, predicted_level=0)
+    steady = recommend(
+        {"cellular": CELL, "wifi": Link("wifi", "w", "rssi", -72, 2)}, Message(50_000, "high")
+    )
     assert steady.recommended == "wifi"
     result = recommend({"cellular": CELL, "wifi": fading}, Message(50_000, "high"))
     assert result.recommended == "cellular"
@@ -58,8 +60,7 @@ def test_wifi_predicted_to_drop_loses_an_urgent_message_to_cellular() -> None:
 
 
 def test_a_large_upload_that_misses_every_deadline_takes_the_fastest() -> None:
-    result = recommend({"cellular": WEAK_CELL, "ble": BLE_GATEWAY},
-                       Message(50_000_000, "critical"))
+    result = recommend({"cellular": WEAK_CELL, "ble": BLE_GATEWAY}, Message(50_000_000, "critical"))
     assert result.recommended == "cellular"
     assert "no interface meets the 1 s deadline" in result.reasons[0]
     assert not any(c.feasible for c in result.ranking)
@@ -75,8 +76,11 @@ def test_charging_makes_energy_count_less() -> None:
     # A mid-size message: Wi-Fi is cheaper on energy, cellular similar in time.
     weak_wifi = Link("wifi", "w", "rssi", -81, 1)
     on_battery = recommend({"cellular": CELL, "wifi": weak_wifi}, Message(2_000_000, "normal"))
-    charging = recommend({"cellular": CELL, "wifi": weak_wifi}, Message(2_000_000, "normal"),
-                         Battery(level=50, charging=True))
+    charging = recommend(
+        {"cellular": CELL, "wifi": weak_wifi},
+        Message(2_000_000, "normal"),
+        Battery(level=50, charging=True),
+    )
     assert on_battery.recommended == "wifi"
     assert charging.ranking[0].cost is not None and on_battery.ranking[0].cost is not None
     assert charging.ranking[0].cost < on_battery.ranking[0].cost

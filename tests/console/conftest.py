@@ -26,9 +26,15 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Where the screenshots of the main views go (docs/console.md shows them).
 SHOTS = Path(os.environ.get("NDTWIN_SCREENSHOT_DIR", ROOT / "docs" / "console"))
 #: Playwright adds --headless itself; the rest keep Chromium off the network and quiet.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def free_port() -> int:
@@ -58,18 +64,38 @@ class Console:
     simulator: subprocess.Popen[str] | None = None
 
     def api(self, path: str, **params: Any) -> Any:
-        response = httpx.get(self.url + path, params=params, timeout=30,
-                             headers={"Authorization": f"Bearer {self.key}"})
+        response = httpx.get(
+            self.url + path,
+            params=params,
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.key}"},
+        )
         response.raise_for_status()
         return response.json()
 
-    def simulate(self, devices: int, duration: float, seed: int = 1,
-                 background: bool = False) -> subprocess.Popen[str]:
-        command = [sys.executable, "-m", "server.cli", "simulate", "campus", "--devices",
-                   str(devices), "--duration", str(duration), "--mqtt", self.broker,
-                   "--tenant", "demo", "--seed", str(seed)]
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+    def simulate(
+        self, devices: int, duration: float, seed: int = 1, background: bool = False
+    ) -> subprocess.Popen[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "simulate",
+            "campus",
+            "--devices",
+            str(devices),
+            "--duration",
+            str(duration),
+            "--mqtt",
+            self.broker,
+            "--tenant",
+            "demo",
+            "--seed",
+            str(seed),
+        ]
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         if not background:
             out, _ = process.communicate(timeout=duration + 60)
             assert process.returncode == 0, out
@@ -90,15 +116,39 @@ def start_console(data_dir: Path) -> Console:
     """``ndtwin serve`` with its embedded broker on free ports; waits for the API."""
     port, grpc_port, mqtt_port = free_port(), free_port(), free_port()
     config = data_dir.parent / f"{data_dir.name}.toml"
-    config.write_text(f"[adapters.mqtt]\nembedded_port = {mqtt_port}\n"
-                      "client_id = \"console-test-adapter\"\n", encoding="utf-8")
+    config.write_text(
+        f'[adapters.mqtt]\nembedded_port = {mqtt_port}\nclient_id = "console-test-adapter"\n',
+        encoding="utf-8",
+    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("NDTWIN_CONFIG", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port",
-         str(port), "--grpc-port", str(grpc_port), "--data-dir", str(data_dir), "--mqtt",
-         "embedded", "--config", str(config), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(grpc_port),
+            "--data-dir",
+            str(data_dir),
+            "--mqtt",
+            "embedded",
+            "--config",
+            str(config),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert process.stdout is not None
     banner: list[str] = []
     deadline = time.monotonic() + 90
@@ -110,8 +160,9 @@ def start_console(data_dir: Path) -> Console:
         assert time.monotonic() < deadline, "no banner"
     keys = [m.group(1) for line in banner if (m := re.fullmatch(r"\s+(demo\.\S+)", line))]
     assert keys, "\n".join(banner)
-    console = Console(process, f"http://127.0.0.1:{port}", keys[0],
-                      f"mqtt://127.0.0.1:{mqtt_port}", data_dir)
+    console = Console(
+        process, f"http://127.0.0.1:{port}", keys[0], f"mqtt://127.0.0.1:{mqtt_port}", data_dir
+    )
     threading.Thread(target=_drain, args=(process, console.log), daemon=True).start()
     while time.monotonic() < deadline:
         try:
@@ -153,8 +204,17 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     server = start_console(tmp_path_factory.mktemp("console") / "data")
     try:
         server.simulator = server.simulate(devices=6, duration=600, seed=7, background=True)
-        wait_for(lambda: len(server.api("/api/2/search/things", namespaces="device",
-                                        option="size(50)")["items"]) >= 12, timeout=60)
+        wait_for(
+            lambda: (
+                len(
+                    server.api("/api/2/search/things", namespaces="device", option="size(50)")[
+                        "items"
+                    ]
+                )
+                >= 12
+            ),
+            timeout=60,
+        )
         # A few scans so that charts have history.
         time.sleep(4)
         yield server
@@ -172,9 +232,14 @@ def browser_context() -> Iterator[Any]:
     profile = tempfile.mkdtemp(prefix="ndtwin-chromium-")
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1366, "height": 800}, color_scheme="light",
-            reduced_motion="reduce")
+            profile,
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1366, "height": 800},
+            color_scheme="light",
+            reduced_motion="reduce",
+        )
         try:
             yield context
         finally:
@@ -188,8 +253,12 @@ def page(browser_context: Any) -> Iterator[Any]:
     tab = browser_context.new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    tab.on("console", lambda msg: problems.append(f"console.{msg.type}: {msg.text}")
-           if msg.type == "error" else None)
+    tab.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None
+        ),
+    )
     tab.problems = problems
     yield tab
     tab.close()

@@ -40,8 +40,12 @@ def test_sign_in_and_see_the_simulated_devices(page: Any, console: Console) -> N
     # Six phones and the six room sensors' devices, as the API lists them.
     wait_for(lambda: page.locator("#device-count").inner_text() == "12 devices", timeout=10)
     ids = page.locator("#devices tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")
-    listed = [t["thingId"] for t in console.api("/api/2/search/things", namespaces="device",
-                                                 option="size(50),sort(+thingId)")["items"]]
+    listed = [
+        t["thingId"]
+        for t in console.api(
+            "/api/2/search/things", namespaces="device", option="size(50),sort(+thingId)"
+        )["items"]
+    ]
     assert ids == listed
     row = page.locator("tr[data-id='device:phone-0000']")
     assert row.locator(".state").inner_text() == "online"
@@ -59,23 +63,33 @@ def test_device_page_shows_what_it_hears_with_a_chart(page: Any, console: Consol
     sign_in(page, console)
     page.click("a[href='#/twin/device%3Aphone-0000']")
     page.wait_for_selector("#network-view .source-row")
-    rels = console.api("/v1/tenants/demo/relationships", page_size=1000,
-                       filter='source = "tenants/demo/twins/device:phone-0000"')["relationships"]
+    rels = console.api(
+        "/v1/tenants/demo/relationships",
+        page_size=1000,
+        filter='source = "tenants/demo/twins/device:phone-0000"',
+    )["relationships"]
     groups = {"cell": 0, "wifi": 0, "ble": 0}
     for rel in rels:
         kind = rel["properties"]["sourceType"]
-        groups["wifi" if kind == "wifiAccessPoint" else "ble" if kind == "bleBeacon"
-               else "cell"] += 1
+        groups[
+            "wifi" if kind == "wifiAccessPoint" else "ble" if kind == "bleBeacon" else "cell"
+        ] += 1
     assert groups["cell"] >= 3 and groups["wifi"] >= 1
-    wait_for(lambda: all(
-        page.locator(f"[data-group={g}] .source-row").count() >= max(1, n - 2)
-        for g, n in groups.items() if n), timeout=10)
+    wait_for(
+        lambda: all(
+            page.locator(f"[data-group={g}] .source-row").count() >= max(1, n - 2)
+            for g, n in groups.items()
+            if n
+        ),
+        timeout=10,
+    )
     # The primary cell shows its RSRP and its bars, like a phone's network view.
     primary = next(r for r in rels if r["properties"].get("connectionStatus") == "primary")
     row = page.locator(f"[data-source='{primary['properties']['sourceId']}']")
     assert "dBm" in row.locator(".value").inner_text()
-    assert row.locator(".bars").get_attribute("aria-label").endswith(
-        primary["properties"]["quality"])
+    assert (
+        row.locator(".bars").get_attribute("aria-label").endswith(primary["properties"]["quality"])
+    )
     # The chart loaded buckets from the history API for the strongest cells.
     page.wait_for_selector("#signal-chart[data-loaded] svg path.line")
     assert page.locator("#signal-chart .legend span").count() >= 1
@@ -93,10 +107,15 @@ def test_device_page_follows_the_change_stream(page: Any, console: Console) -> N
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="console-test-pub")
     client.connect(host, int(port))
     client.loop_start()
-    record = {"schema": "ndtwin/1", "deviceId": "phone-0001", "seq": 1,
-              "ts": int(time.time() * 1000),
-              "wifi": [{"bssid": "02:aa:bb:cc:dd:01", "ssid": "console-test", "level": -48,
-                        "frequency": 5200}]}
+    record = {
+        "schema": "ndtwin/1",
+        "deviceId": "phone-0001",
+        "seq": 1,
+        "ts": int(time.time() * 1000),
+        "wifi": [
+            {"bssid": "02:aa:bb:cc:dd:01", "ssid": "console-test", "level": -48, "frequency": 5200}
+        ],
+    }
     topic = "dt/v1/demo/phone-0001/tele/wifi"
     client.publish(topic, orjson.dumps(record), qos=1).wait_for_publish()
     client.loop_stop()
@@ -117,8 +136,9 @@ def _place_rooms(console: Console) -> None:
         lon = ORIGIN[1] + room.x / (111_320.0 * math.cos(math.radians(ORIGIN[0])))
         response = httpx.put(
             f"{console.url}/api/2/things/sensor:{room.sensor_id}/attributes/location",
-            json={"lat": round(lat, 7), "lon": round(lon, 7), "floor": 0,
-                  "zone": room.sensor_id}, headers={"Authorization": f"Bearer {console.key}"})
+            json={"lat": round(lat, 7), "lon": round(lon, 7), "floor": 0, "zone": room.sensor_id},
+            headers={"Authorization": f"Bearer {console.key}"},
+        )
         assert response.status_code in (201, 204), response.text
 
 
@@ -127,9 +147,10 @@ def test_graph_view_draws_twins_and_filters_them(page: Any, console: Console) ->
     page.click("nav a[data-nav=graph]")
     page.wait_for_selector("#graph-canvas[data-nodes]")
     total = int(page.get_attribute("#graph-canvas", "data-nodes"))
-    twins = sum(len(console.api("/api/2/search/things", namespaces=ns,
-                                option="size(200)")["items"])
-                for ns in ("device", "cell", "wifi", "ble", "sensor"))
+    twins = sum(
+        len(console.api("/api/2/search/things", namespaces=ns, option="size(200)")["items"])
+        for ns in ("device", "cell", "wifi", "ble", "sensor")
+    )
     assert total == twins
     rels = len(console.api("/v1/tenants/demo/relationships", page_size=1000)["relationships"])
     assert f"{rels} relationships" in page.inner_text("#graph-info") or rels > 0
@@ -140,9 +161,22 @@ def test_graph_view_draws_twins_and_filters_them(page: Any, console: Console) ->
     page.uncheck("label:has-text('BLE') input")
     page.uncheck("label:has-text('Environment sensor') input")
     page.select_option("select[aria-label='Radio technology']", "nr")
-    wait_for(lambda: page.get_attribute("#graph-canvas", "data-nodes") == str(len(
-        console.api("/api/2/search/things", namespaces="cell", filter='like(thingId,"cell:nr-*")',
-                    option="size(200)")["items"])), timeout=10)
+    wait_for(
+        lambda: (
+            page.get_attribute("#graph-canvas", "data-nodes")
+            == str(
+                len(
+                    console.api(
+                        "/api/2/search/things",
+                        namespaces="cell",
+                        filter='like(thingId,"cell:nr-*")',
+                        option="size(200)",
+                    )["items"]
+                )
+            )
+        ),
+        timeout=10,
+    )
     options = page.locator("select[aria-label^='Nodes'] option").all_inner_texts()
     assert options and all(o.startswith("cell:nr-") for o in options)
     assert page.problems == []
@@ -174,19 +208,23 @@ def test_sensor_chart_and_analytics(page: Any, console: Console) -> None:
     page.click("nav a[data-nav=analytics]")
     page.wait_for_selector("#overview tbody tr")
     cells = page.locator("#overview tbody tr").count()
-    assert cells == len(console.api("/api/2/search/things", namespaces="cell",
-                                    option="size(200)")["items"])
+    assert cells == len(
+        console.api("/api/2/search/things", namespaces="cell", option="size(200)")["items"]
+    )
     assert "rsrp" in page.inner_text("#overview")
     page.fill("input[aria-label='Twin id or zone']", "room-2")
     page.click("button:has-text('Correlate')")
     page.wait_for_selector("#correlations[data-count]")
     answer = console.api("/v1/analytics/correlations", zone="room-2", window=3600, step=30)
     assert page.locator("#correlations li").count() == min(12, len(answer["correlations"]))
-    assert answer["environment"] == ["co2 of sensor:room-2", "temperature of sensor:room-2",
-                                     "humidity of sensor:room-2",
-                                     "occupantCount of sensor:room-2",
-                                     "occupancy of sensor:room-2",
-                                     "illuminance of sensor:room-2"]
+    assert answer["environment"] == [
+        "co2 of sensor:room-2",
+        "temperature of sensor:room-2",
+        "humidity of sensor:room-2",
+        "occupantCount of sensor:room-2",
+        "occupancy of sensor:room-2",
+        "illuminance of sensor:room-2",
+    ]
     screenshot(page, "analytics")
     assert page.problems == []
 
@@ -195,15 +233,25 @@ def test_models_browser_shows_every_compiled_form(page: Any, console: Console) -
     sign_in(page, console)
     page.goto(console.url + "/console/#/models/cellular")
     page.wait_for_selector("#model-files pre")
-    for label, needle in (("SDF", '"sdfObject"'), ("SHACL", "sh:NodeShape"),
-                          ("Thing Model", "tm:ThingModel"), ("Ditto", "LteCell"),
-                          ("JSON Schema", '"$schema"')):
+    for label, needle in (
+        ("SDF", '"sdfObject"'),
+        ("SHACL", "sh:NodeShape"),
+        ("Thing Model", "tm:ThingModel"),
+        ("Ditto", "LteCell"),
+        ("JSON Schema", '"$schema"'),
+    ):
         page.click(f".tabs button:has-text('{label}')")
-        wait_for(lambda label=label: page.locator(".tabs button[aria-pressed=true]")
-                 .inner_text() == label, timeout=10)
+        wait_for(
+            lambda label=label: (
+                page.locator(".tabs button[aria-pressed=true]").inner_text() == label
+            ),
+            timeout=10,
+        )
         page.wait_for_function(
             "needle => [...document.querySelectorAll('#model-files pre')]"
-            ".some(p => p.textContent.includes(needle))", arg=needle)
+            ".some(p => p.textContent.includes(needle))",
+            arg=needle,
+        )
         if label == "SHACL":
             screenshot(page, "models")
     assert page.problems == []
