@@ -33,6 +33,7 @@ __all__ = [
     "Link",
     "Message",
     "Recommendation",
+    "rate_kbps",
     "recommend",
 ]
 
