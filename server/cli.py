@@ -18,7 +18,7 @@ __all__ = ["AREAS", "build_parser", "main"]
 
 #: Modules that register subcommands, in the order ``--help`` lists them.
 AREAS: tuple[str, ...] = ("server.modeling.cli", "server.core.cli", "server.serve",
-                          "server.grpc.cli", "adapters.mqtt.cli")
+                          "server.grpc.cli", "adapters.mqtt.cli", "utt.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
