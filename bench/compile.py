@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, this folder leads sys.path, where bench/http.py and bench/grpc.py would
 # shadow the standard library's http and the grpc package: put the repository first instead.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path
-                             if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path[:] = [str(ROOT)] + [
+    p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent
+]
 
 from server.core.catalog import ModelCatalog  # noqa: E402
 from server.core.validation.compiled import CompiledValidator  # noqa: E402
@@ -29,8 +30,12 @@ from server.modeling.registry import ModelRegistry  # noqa: E402
 from server.modeling.resolve import resolve_registry  # noqa: E402
 from server.modeling.validate import validate_paths  # noqa: E402
 
-TARGETS = {"shacl": shacl.compile_document, "wot-tm": wot.compile_document,
-           "ditto": ditto.compile_document, "jsonschema": jsonschema.compile_document}
+TARGETS = {
+    "shacl": shacl.compile_document,
+    "wot-tm": wot.compile_document,
+    "ditto": ditto.compile_document,
+    "jsonschema": jsonschema.compile_document,
+}
 
 
 def corpus_run(corpus: Path) -> tuple[float, float, int, int, dict[str, int]]:
@@ -68,11 +73,12 @@ def main() -> int:
     base = statistics.median(r[0] for r in runs)
     full = statistics.median(r[1] for r in runs)
     files, resolved, failures = runs[0][2], runs[0][3], runs[0][4]
-    print(f"corpus: {files} files, {resolved} valid and resolved, compiled to "
-          f"{', '.join(TARGETS)}")
+    print(f"corpus: {files} files, {resolved} valid and resolved, compiled to {', '.join(TARGETS)}")
     print(f"  load+resolve only (baseline): {base:.2f} s  ({files / base:.0f} files/s)")
-    print(f"  validate+resolve+compile all: {full:.2f} s  ({files / full:.0f} files/s)  "
-          f"ratio {full / base:.1f}x of baseline")
+    print(
+        f"  validate+resolve+compile all: {full:.2f} s  ({files / full:.0f} files/s)  "
+        f"ratio {full / base:.1f}x of baseline"
+    )
     print(f"  compile failures per target: {failures}")
     startup = statistics.median(startup_run() for _ in range(args.repeat))
     print(f"server start: load, validate and compile our models: {startup:.2f} s")

@@ -28,8 +28,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, this folder leads sys.path, where bench/http.py and bench/grpc.py would
 # shadow the standard library's http and the grpc package: put the repository first instead.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path
-                             if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path[:] = [str(ROOT)] + [
+    p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent
+]
 
 import psycopg  # noqa: E402
 
@@ -44,15 +45,24 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 def cell(catalog: ModelCatalog, i: int) -> dict[str, Any]:
     body = catalog.by_name("LteCell").skeleton()  # type: ignore[union-attr]
-    body["attributes"].update({"pci": i % 504, "earfcn": 1300 + i % 50, "tac": 1 + i % 900,
-                               "band": 3, "rsrp": -90 - i % 40, "rsrq": -10 - i % 9})
+    body["attributes"].update(
+        {
+            "pci": i % 504,
+            "earfcn": 1300 + i % 50,
+            "tac": 1 + i % 900,
+            "band": 3,
+            "rsrp": -90 - i % 40,
+            "rsrq": -10 - i % 9,
+        }
+    )
     return body
 
 
 def device(catalog: ModelCatalog, i: int) -> dict[str, Any]:
     body = catalog.by_name("EndDevice").skeleton()  # type: ignore[union-attr]
-    body["attributes"].update({"model": f"model-{i % 7}", "manufacturer": "acme",
-                               "online": i % 3 != 0})
+    body["attributes"].update(
+        {"model": f"model-{i % 7}", "manufacturer": "acme", "online": i % 3 != 0}
+    )
     return body
 
 
@@ -71,8 +81,15 @@ def load(core: Core, caller: Caller, catalog: ModelCatalog, n: int) -> float:
                 twins.append(TwinUpsert(f"campus:dev-{i}", device(catalog, i)))
                 for k in range(3):
                     target = f"campus:cell-{(i * 7 + k * 13) % cells}"
-                    rels.append(RelationshipUpsert(f"obs-{i}-{k}", f"campus:dev-{i}", target,
-                                                   "observes", dict(observation, level=k)))
+                    rels.append(
+                        RelationshipUpsert(
+                            f"obs-{i}-{k}",
+                            f"campus:dev-{i}",
+                            target,
+                            "observes",
+                            dict(observation, level=k),
+                        )
+                    )
         core.batch.upsert(caller, twins=twins, relationships=rels)
     return time.perf_counter() - start
 
@@ -107,19 +124,24 @@ def run(store: str, n: int, catalog: ModelCatalog, ops: int) -> dict[str, float]
             caller = core.tenants.authenticate(core.tenants.create("bench")[1])
             load_s = load(core, caller, catalog, n)
             modify_rate, modify_lat = timed(
-                lambda i: core.twins.put(caller, f"campus:cell-{i % 100}",
-                                         "/attributes/rsrp", -60 - i % 80), ops)
+                lambda i: core.twins.put(
+                    caller, f"campus:cell-{i % 100}", "/attributes/rsrp", -60 - i % 80
+                ),
+                ops,
+            )
             create_rate, _ = timed(
-                lambda i: core.twins.put(caller, f"campus:new-{i}", "/", cell(catalog, i)),
-                ops)
+                lambda i: core.twins.put(caller, f"campus:new-{i}", "/", cell(catalog, i)), ops
+            )
             cells = max(1, n * 3 // 4)
             read_rate, _ = timed(
-                lambda i: core.twins.retrieve(caller, f"campus:cell-{i % cells}"), ops * 4)
+                lambda i: core.twins.retrieve(caller, f"campus:cell-{i % cells}"), ops * 4
+            )
             two_hop = (
                 "SELECT DISTINCT ?other WHERE { "
                 f"<urn:ndtwin:bench:twin:campus:dev-{n - 1}> "
                 "<https://w3id.org/ndtwin/rel/observes> ?c . "
-                "?other <https://w3id.org/ndtwin/rel/observes> ?c }")
+                "?other <https://w3id.org/ndtwin/rel/observes> ?c }"
+            )
             _, sparql_lat = timed(lambda i: core.query(caller, two_hop, "text/csv"), 50)
             triples = core.graph.count("bench")
         finally:
@@ -127,9 +149,16 @@ def run(store: str, n: int, catalog: ModelCatalog, ops: int) -> dict[str, float]
             if dbname:
                 with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-    return {"load_s": load_s, "modify": modify_rate, "modify_p50": pct(modify_lat, .5),
-            "modify_p99": pct(modify_lat, .99), "create": create_rate, "read": read_rate,
-            "sparql_p50": pct(sparql_lat, .5), "triples": triples}
+    return {
+        "load_s": load_s,
+        "modify": modify_rate,
+        "modify_p50": pct(modify_lat, 0.5),
+        "modify_p99": pct(modify_lat, 0.99),
+        "create": create_rate,
+        "read": read_rate,
+        "sparql_p50": pct(sparql_lat, 0.5),
+        "triples": triples,
+    }
 
 
 def shacl_baseline(catalog: ModelCatalog, ops: int) -> float:
@@ -139,8 +168,10 @@ def shacl_baseline(catalog: ModelCatalog, ops: int) -> float:
         try:
             caller = core.tenants.authenticate(core.tenants.create("bench")[1])
             core.twins.put(caller, "campus:cell-0", "/", cell(catalog, 0))
-            rate, _ = timed(lambda i: core.twins.put(caller, "campus:cell-0",
-                                                     "/attributes/rsrp", -60 - i % 80), ops)
+            rate, _ = timed(
+                lambda i: core.twins.put(caller, "campus:cell-0", "/attributes/rsrp", -60 - i % 80),
+                ops,
+            )
         finally:
             core.close()
     return rate
@@ -156,22 +187,29 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     baseline = shacl_baseline(catalog, 100)
     print(f"baseline: pyshacl per write, validated modifies/s = {baseline:,.0f}")
-    print(f"{'store':9} {'twins':>7} {'triples':>9} {'load s':>7} {'modify/s':>9} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'create/s':>9} {'read/s':>8} {'2-hop p50 ms':>12} "
-          f"{'vs pyshacl':>10}")
+    print(
+        f"{'store':9} {'twins':>7} {'triples':>9} {'load s':>7} {'modify/s':>9} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'create/s':>9} {'read/s':>8} {'2-hop p50 ms':>12} "
+        f"{'vs pyshacl':>10}"
+    )
     for store in args.stores.split(","):
         results = {}
         for n in sizes:
             r = run(store, n, catalog, args.ops)
             results[n] = r
-            print(f"{store:9} {n:>7} {r['triples']:>9,.0f} {r['load_s']:>7.1f} "
-                  f"{r['modify']:>9,.0f} {r['modify_p50']:>7.2f} {r['modify_p99']:>7.2f} "
-                  f"{r['create']:>9,.0f} {r['read']:>8,.0f} {r['sparql_p50']:>12.2f} "
-                  f"{r['modify'] / baseline:>9.1f}x", flush=True)
+            print(
+                f"{store:9} {n:>7} {r['triples']:>9,.0f} {r['load_s']:>7.1f} "
+                f"{r['modify']:>9,.0f} {r['modify_p50']:>7.2f} {r['modify_p99']:>7.2f} "
+                f"{r['create']:>9,.0f} {r['read']:>8,.0f} {r['sparql_p50']:>12.2f} "
+                f"{r['modify'] / baseline:>9.1f}x",
+                flush=True,
+            )
         if len(sizes) > 1:
             small, large = results[min(sizes)], results[max(sizes)]
-            print(f"{store:9} latency ratio p50({max(sizes)}) / p50({min(sizes)}) = "
-                  f"{large['modify_p50'] / small['modify_p50']:.2f}")
+            print(
+                f"{store:9} latency ratio p50({max(sizes)}) / p50({min(sizes)}) = "
+                f"{large['modify_p50'] / small['modify_p50']:.2f}"
+            )
     return 0
 
 

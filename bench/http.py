@@ -78,8 +78,10 @@ class Result:
         p50 = statistics.median(ordered)
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
         rate = self.count / self.seconds if self.seconds else 0.0
-        return (f"{self.name:<14} {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms"
-                f"   ({self.count} requests, {self.errors} errors)")
+        return (
+            f"{self.name:<14} {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms"
+            f"   ({self.count} requests, {self.errors} errors)"
+        )
 
 
 def _thing(i: int) -> str:
@@ -102,23 +104,43 @@ def scenarios(n: int) -> dict[str, RequestFactory]:
         return "PUT", path, value, json_type
 
     def search_id(rng: random.Random) -> tuple[str, str, bytes | None, dict[str, str]]:
-        return "GET", f'/api/2/search/things?filter=eq(thingId,"{_thing(rng.randrange(n))}")', \
-            None, {}
+        return (
+            "GET",
+            f'/api/2/search/things?filter=eq(thingId,"{_thing(rng.randrange(n))}")',
+            None,
+            {},
+        )
 
     def search_attr(rng: random.Random) -> tuple[str, str, bytes | None, dict[str, str]]:
         serial = f"s-{rng.randrange(n)}"
-        return ("GET", f'/api/2/search/things?filter=eq(attributes/serial,"{serial}")'
-                       "&option=size(10)", None, {})
+        return (
+            "GET",
+            f'/api/2/search/things?filter=eq(attributes/serial,"{serial}")&option=size(10)',
+            None,
+            {},
+        )
 
-    return {"get": get, "put-validated": put_validated, "search-id": search_id,
-            "search-attr": search_attr}
+    return {
+        "get": get,
+        "put-validated": put_validated,
+        "search-id": search_id,
+        "search-attr": search_attr,
+    }
 
 
-async def drive(base: str, key: str, name: str, factory: RequestFactory, seconds: float,
-                concurrency: int, warmup: float) -> Result:
+async def drive(
+    base: str,
+    key: str,
+    name: str,
+    factory: RequestFactory,
+    seconds: float,
+    concurrency: int,
+    warmup: float,
+) -> Result:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
-                                 headers={"Authorization": f"Bearer {key}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=base, limits=limits, timeout=30, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
         latencies: list[float] = []
         counts = [0, 0]
         start = time.perf_counter()
@@ -147,35 +169,50 @@ async def drive(base: str, key: str, name: str, factory: RequestFactory, seconds
 
 _WRK_REQUESTS = {
     "get": 'return wrk.format("GET", string.format("/api/2/things/bench:t%07d", '
-           "math.random(0, N - 1)))",
+    "math.random(0, N - 1)))",
     "put-validated": 'return wrk.format("PUT", string.format('
-                     '"/api/2/things/bench:ap%03d/attributes/frequency", '
-                     "math.random(0, V - 1)), {[\"Authorization\"] = "
-                     "wrk.headers[\"Authorization\"], "
-                     "[\"Content-Type\"] = \"application/json\"}, "
-                     "tostring(math.random(2412, 70199)))",
+    '"/api/2/things/bench:ap%03d/attributes/frequency", '
+    'math.random(0, V - 1)), {["Authorization"] = '
+    'wrk.headers["Authorization"], '
+    '["Content-Type"] = "application/json"}, '
+    "tostring(math.random(2412, 70199)))",
     "search-id": 'return wrk.format("GET", string.format('
-                 '"/api/2/search/things?filter=eq(thingId,%%22bench:t%07d%%22)", '
-                 "math.random(0, N - 1)))",
+    '"/api/2/search/things?filter=eq(thingId,%%22bench:t%07d%%22)", '
+    "math.random(0, N - 1)))",
     "search-attr": 'return wrk.format("GET", string.format('
-                   '"/api/2/search/things?filter=eq(attributes/serial,%%22s-%d%%22)'
-                   '&option=size(10)", math.random(0, N - 1)))',
+    '"/api/2/search/things?filter=eq(attributes/serial,%%22s-%d%%22)'
+    '&option=size(10)", math.random(0, N - 1)))',
 }
 
 
-def drive_wrk(base: str, key: str, name: str, n: int, seconds: float,
-              concurrency: int) -> str:
+def drive_wrk(base: str, key: str, name: str, n: int, seconds: float, concurrency: int) -> str:
     """One scenario with ``wrk``; returns the summary line."""
-    script = (f'wrk.headers["Authorization"] = "Bearer {key}"\n'
-              f"N = {n}\nV = {VALIDATED}\n"
-              f"math.randomseed({random.randrange(1 << 30)})\n"
-              f"request = function()\n  {_WRK_REQUESTS[name]}\nend\n")
+    script = (
+        f'wrk.headers["Authorization"] = "Bearer {key}"\n'
+        f"N = {n}\nV = {VALIDATED}\n"
+        f"math.randomseed({random.randrange(1 << 30)})\n"
+        f"request = function()\n  {_WRK_REQUESTS[name]}\nend\n"
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
-        out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s",
-                              "--timeout", "30s", "--latency", "-s", handle.name, base],
-                             capture_output=True, text=True, timeout=seconds + 60).stdout
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{concurrency}",
+                f"-d{int(seconds)}s",
+                "--timeout",
+                "30s",
+                "--latency",
+                "-s",
+                handle.name,
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        ).stdout
     finally:
         os.unlink(handle.name)
     rate = _grab(r"Requests/sec:\s+([\d.]+)", out)
@@ -183,8 +220,10 @@ def drive_wrk(base: str, key: str, name: str, n: int, seconds: float,
     p99 = _grab(r"\s99%\s+([\d.]+\w+)", out)
     total = _grab(r"(\d+) requests in", out)
     bad = _grab(r"Non-2xx or 3xx responses:\s+(\d+)", out) or "0"
-    return (f"{name:<14} {float(rate or 0):9.0f} req/s   p50 {p50:>9}   p99 {p99:>9}"
-            f"   ({total} requests, {bad} errors; wrk)")
+    return (
+        f"{name:<14} {float(rate or 0):9.0f} req/s   p50 {p50:>9}   p99 {p99:>9}"
+        f"   ({total} requests, {bad} errors; wrk)"
+    )
 
 
 def _grab(pattern: str, text: str) -> str | None:
@@ -204,33 +243,62 @@ def prepare(data_dir: Path, n: int) -> str:
         _, key = core.tenants.create(TENANT)
         caller = core.tenants.authenticate(key)
         for start in range(0, n, 1000):
-            core.batch.upsert(caller, [
-                TwinUpsert(_thing(i), {"attributes": {"n": i, "serial": f"s-{i}",
-                                                      "kind": f"k{i % 10}"}})
-                for i in range(start, min(n, start + 1000))])
+            core.batch.upsert(
+                caller,
+                [
+                    TwinUpsert(
+                        _thing(i),
+                        {"attributes": {"n": i, "serial": f"s-{i}", "kind": f"k{i % 10}"}},
+                    )
+                    for i in range(start, min(n, start + 1000))
+                ],
+            )
         for i in range(VALIDATED):
-            core.twins.put(caller, _ap(i), "/", {"definition": WIFI, "attributes": {
-                "bssid": f"02:00:00:00:00:{i:02x}", "frequency": 2412}})
+            core.twins.put(
+                caller,
+                _ap(i),
+                "/",
+                {
+                    "definition": WIFI,
+                    "attributes": {"bssid": f"02:00:00:00:00:{i:02x}", "frequency": 2412},
+                },
+            )
     finally:
         core.close()
     return key
 
 
 async def load_over_http(base: str, key: str, n: int) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=30,
-                                 headers={"Authorization": f"Bearer {key}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
         semaphore = asyncio.Semaphore(32)
 
         async def put(path: str, body: dict[str, object]) -> None:
             async with semaphore:
                 (await client.put(path, json=body)).raise_for_status()
 
-        await asyncio.gather(*(put(f"/api/2/things/{_thing(i)}", {"attributes": {
-            "n": i, "serial": f"s-{i}", "kind": f"k{i % 10}"}}) for i in range(n)))
-        await asyncio.gather(*(put(f"/api/2/things/{_ap(i)}", {"definition": WIFI,
-                                                                "attributes": {
-            "bssid": f"02:00:00:00:00:{i:02x}", "frequency": 2412}})
-            for i in range(VALIDATED)))
+        await asyncio.gather(
+            *(
+                put(
+                    f"/api/2/things/{_thing(i)}",
+                    {"attributes": {"n": i, "serial": f"s-{i}", "kind": f"k{i % 10}"}},
+                )
+                for i in range(n)
+            )
+        )
+        await asyncio.gather(
+            *(
+                put(
+                    f"/api/2/things/{_ap(i)}",
+                    {
+                        "definition": WIFI,
+                        "attributes": {"bssid": f"02:00:00:00:00:{i:02x}", "frequency": 2412},
+                    },
+                )
+                for i in range(VALIDATED)
+            )
+        )
 
 
 def spawn(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -241,9 +309,26 @@ def spawn(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         sock.bind(("127.0.0.1", 0))
         grpc_port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(data_dir), "--port",
-         str(port), "--grpc-port", str(grpc_port), "--mqtt", "off", "--log-level",
-         "warning"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(grpc_port),
+            "--mqtt",
+            "off",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -260,15 +345,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running server (default: start one)")
     parser.add_argument("--key", help="API key for --url")
-    parser.add_argument("--load", action="store_true",
-                        help="with --url: load the twins through the REST API first")
+    parser.add_argument(
+        "--load", action="store_true", help="with --url: load the twins through the REST API first"
+    )
     parser.add_argument("--twins", type=int, default=10_000, help="N twins (default 10000)")
     parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--only", action="append", help="run only these scenarios")
-    parser.add_argument("--client", choices=("auto", "httpx", "wrk"), default="auto",
-                        help="load generator; auto: wrk when on PATH, else httpx")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "httpx", "wrk"),
+        default="auto",
+        help="load generator; auto: wrk when on PATH, else httpx",
+    )
     args = parser.parse_args(argv)
     if args.client == "auto":
         args.client = "wrk" if shutil.which("wrk") else "httpx"
@@ -287,22 +377,29 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tempfile.mkdtemp(prefix="ndtwin-bench-"))
         began = time.perf_counter()
         key = prepare(workdir, args.twins)
-        print(f"loaded {args.twins} twins (+{VALIDATED} validated) through the core in "
-              f"{time.perf_counter() - began:.1f} s")
+        print(
+            f"loaded {args.twins} twins (+{VALIDATED} validated) through the core in "
+            f"{time.perf_counter() - began:.1f} s"
+        )
         process, base = spawn(workdir)
-    print(f"N = {args.twins} twins; {args.concurrency} concurrent connections; "
-          f"{args.seconds:.0f} s per scenario; client {args.client}; {os.cpu_count()} CPUs "
-          "shared by client and server")
+    print(
+        f"N = {args.twins} twins; {args.concurrency} concurrent connections; "
+        f"{args.seconds:.0f} s per scenario; client {args.client}; {os.cpu_count()} CPUs "
+        "shared by client and server"
+    )
     try:
         for name, factory in scenarios(args.twins).items():
             if args.only and name not in args.only:
                 continue
             if args.client == "wrk":
-                print(drive_wrk(base, key, name, args.twins, args.seconds, args.concurrency),
-                      flush=True)
+                print(
+                    drive_wrk(base, key, name, args.twins, args.seconds, args.concurrency),
+                    flush=True,
+                )
                 continue
-            result = asyncio.run(drive(base, key, name, factory, args.seconds,
-                                       args.concurrency, args.warmup))
+            result = asyncio.run(
+                drive(base, key, name, factory, args.seconds, args.concurrency, args.warmup)
+            )
             print(result.line(), flush=True)
     finally:
         if process is not None:
@@ -314,7 +411,6 @@ def main(argv: list[str] | None = None) -> int:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
     return 0
-
 
 
 if __name__ == "__main__":

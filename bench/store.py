@@ -70,8 +70,10 @@ def _rate(label: str, count: int, action: Callable[[int], None]) -> float:
         rates.append(count / (time.perf_counter() - started))
     rates.sort()
     median = rates[len(rates) // 2]
-    print(f"  {label:<34} median {median:>9,.0f}/s   best {rates[-1]:>9,.0f}/s"
-          f"   ({REPEATS} x {count})")
+    print(
+        f"  {label:<34} median {median:>9,.0f}/s   best {rates[-1]:>9,.0f}/s"
+        f"   ({REPEATS} x {count})"
+    )
     return median
 
 
@@ -83,8 +85,14 @@ def run(store: TwinStore, twins: int, ops: int) -> dict[str, float]:
     now = utc_now()
     for start in range(0, twins, 500):
         chunk = ids[start : start + 500]
-        store.commit(TENANT, WriteBatch(twin_puts=[
-            TwinPut(TwinRecord(TENANT, i, 1, now, now, _doc(i, -90.0)), 0) for i in chunk]))
+        store.commit(
+            TENANT,
+            WriteBatch(
+                twin_puts=[
+                    TwinPut(TwinRecord(TENANT, i, 1, now, now, _doc(i, -90.0)), 0) for i in chunk
+                ]
+            ),
+        )
         for i in chunk:
             revisions[i] = 1
     rng = random.Random(7)
@@ -101,7 +109,8 @@ def run(store: TwinStore, twins: int, ops: int) -> dict[str, float]:
             if not bare:
                 path = "/features/cell/properties/rsrp"
                 batch.events.append(
-                    ChangeEvent(TENANT, "twin", "modified", thing, path, value, revision, at))
+                    ChangeEvent(TENANT, "twin", "modified", thing, path, value, revision, at)
+                )
                 batch.history.append(HistoryPoint(TENANT, thing, path, at, value, revision))
                 batch.outbox.append(OutboxEntry(0, TENANT, "twin", thing, None, doc))
             store.commit(TENANT, batch)
@@ -112,8 +121,9 @@ def run(store: TwinStore, twins: int, ops: int) -> dict[str, float]:
     def read(_: int) -> None:
         store.get_twin(TENANT, rng.choice(ids))
 
-    search = parse_filter("and(eq(features/cell/properties/pci,101),"
-                          "lt(features/cell/properties/rsrp,-100))")
+    search = parse_filter(
+        "and(eq(features/cell/properties/pci,101),lt(features/cell/properties/rsrp,-100))"
+    )
 
     def find(_: int) -> None:
         store.search(TENANT, search, size=25)
@@ -145,9 +155,11 @@ def main() -> None:
         print(f"SQLite (WAL, synchronous=NORMAL), {args.twins} twins:")
         with SqliteTwinStore(Path(tmp) / "bench.db") as store:
             rates = run(store, args.twins, args.ops)
-        print(f"  targets (medians): commits >= 3,000/s "
-              f"{'met' if rates['commit'] >= 3000 else 'MISSED'}; reads >= 10,000/s "
-              f"{'met' if rates['read'] >= 10000 else 'MISSED'}")
+        print(
+            f"  targets (medians): commits >= 3,000/s "
+            f"{'met' if rates['commit'] >= 3000 else 'MISSED'}; reads >= 10,000/s "
+            f"{'met' if rates['read'] >= 10000 else 'MISSED'}"
+        )
         print(f"  load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
     if args.postgres:

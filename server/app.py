@@ -51,7 +51,8 @@ Hook = Callable[[FastAPI], Awaitable[None]]
 EXTENSIONS: tuple[str, ...] = (
     "server.grpc.app:setup",
     "server.app:mqtt_setup",
-    "server.console:setup", "server.analytics.api:setup",
+    "server.console:setup",
+    "server.analytics.api:setup",
 )
 
 
@@ -107,9 +108,14 @@ def mqtt_setup(app: FastAPI) -> None:
     app.state.shutdown.append(stop)
 
 
-def create_app(core: Core, settings: Settings | None = None, *,
-               manage_core: bool = True, native_api: bool = True,
-               extensions: tuple[str, ...] | None = None) -> FastAPI:
+def create_app(
+    core: Core,
+    settings: Settings | None = None,
+    *,
+    manage_core: bool = True,
+    native_api: bool = True,
+    extensions: tuple[str, ...] | None = None,
+) -> FastAPI:
     """The ndtwin ASGI app over ``core``.
 
     Parameters
@@ -127,18 +133,26 @@ def create_app(core: Core, settings: Settings | None = None, *,
         ``module:function`` setups to call (default `EXTENSIONS`).
     """
     settings = settings or Settings()
-    app = FastAPI(title="ndtwin", version=api_version(), lifespan=_lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="ndtwin",
+        version=api_version(),
+        lifespan=_lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.core = core
     app.state.settings = settings
     app.state.manage_core = manage_core
     app.state.startup = []
     app.state.shutdown = []
     app.state.rest = RestState(
-        core=core, settings=settings,
+        core=core,
+        settings=settings,
         auth=Authenticator(core, settings.auth_cache_s, settings.operator_key),
         hub=EventHub(core, wait_s=min(1.0, settings.sse_heartbeat_s)),
-        descriptions=ThingDescriptions(list(settings.models)))
+        descriptions=ThingDescriptions(list(settings.models)),
+    )
     install_error_handlers(app)
     app.add_middleware(CorrelationMiddleware)
     app.router.routes.extend(ditto_routes())

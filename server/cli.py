@@ -17,8 +17,14 @@ from collections.abc import Sequence
 __all__ = ["AREAS", "build_parser", "main"]
 
 #: Modules that register subcommands, in the order ``--help`` lists them.
-AREAS: tuple[str, ...] = ("server.modeling.cli", "server.core.cli", "server.serve",
-                          "server.grpc.cli", "adapters.mqtt.cli", "utt.cli")
+AREAS: tuple[str, ...] = (
+    "server.modeling.cli",
+    "server.core.cli",
+    "server.serve",
+    "server.grpc.cli",
+    "adapters.mqtt.cli",
+    "utt.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,40 +33,58 @@ BANNER_END = "Press Ctrl+C to stop."
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=str, default=None,
-                        help="TOML config file (also $NDTWIN_CONFIG)")
-    parser.add_argument("--data-dir", dest="data_dir", default=None,
-                        help="folder of the embedded stores (default .ndtwin; "
-                             "$NDTWIN_DATA_DIR)")
-    parser.add_argument("--store", default=None,
-                        help="'sqlite' (default) or a postgresql:// URL ($NDTWIN_STORE)")
+    parser.add_argument(
+        "--config", type=str, default=None, help="TOML config file (also $NDTWIN_CONFIG)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        dest="data_dir",
+        default=None,
+        help="folder of the embedded stores (default .ndtwin; $NDTWIN_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--store", default=None, help="'sqlite' (default) or a postgresql:// URL ($NDTWIN_STORE)"
+    )
 
 
 def register(subparsers: Any) -> None:
     """Add ``serve`` and ``tenant`` to the top-level ``ndtwin`` parser."""
     serve = subparsers.add_parser(
-        "serve", help="run the server (Ditto HTTP API v2, /v1, gRPC, MQTT adapters)",
+        "serve",
+        help="run the server (Ditto HTTP API v2, /v1, gRPC, MQTT adapters)",
         description="Run the ndtwin server. Settings come from flags, NDTWIN_* variables "
-                    "and a TOML config file, in that order of precedence.")
+        "and a TOML config file, in that order of precedence.",
+    )
     _store_options(serve)
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default 8080)")
-    serve.add_argument("--grpc-port", dest="grpc_port", type=int, default=None,
-                       help="gRPC port (default 50051)")
-    serve.add_argument("--graph", default=None,
-                       help="'embedded' (default), 'memory' or an http(s):// SPARQL "
-                            "endpoint ($NDTWIN_GRAPH)")
-    serve.add_argument("--mqtt", default=None,
-                       help="'embedded' (default), an mqtt:// broker URL, or 'off'")
-    serve.add_argument("--models", action="append", default=None,
-                       help="folder of SDF models (repeatable; default: the shipped ones)")
-    serve.add_argument("--log-level", dest="log_level", default=None,
-                       help="debug, info (default), warning, error")
+    serve.add_argument(
+        "--grpc-port", dest="grpc_port", type=int, default=None, help="gRPC port (default 50051)"
+    )
+    serve.add_argument(
+        "--graph",
+        default=None,
+        help="'embedded' (default), 'memory' or an http(s):// SPARQL endpoint ($NDTWIN_GRAPH)",
+    )
+    serve.add_argument(
+        "--mqtt", default=None, help="'embedded' (default), an mqtt:// broker URL, or 'off'"
+    )
+    serve.add_argument(
+        "--models",
+        action="append",
+        default=None,
+        help="folder of SDF models (repeatable; default: the shipped ones)",
+    )
+    serve.add_argument(
+        "--log-level", dest="log_level", default=None, help="debug, info (default), warning, error"
+    )
     serve.set_defaults(handler=_serve)
 
     tenant = subparsers.add_parser(
-        "tenant", help="create, list and delete tenants and their API keys",
-        description="Manage tenants in the document store.")
+        "tenant",
+        help="create, list and delete tenants and their API keys",
+        description="Manage tenants in the document store.",
+    )
     commands = tenant.add_subparsers(dest="tenant_command", metavar="COMMAND", required=True)
     create = commands.add_parser("create", help="create a tenant; prints its API key last")
     create.add_argument("name", help="tenant name: a-z, 0-9 and '-', starting a-z")
@@ -101,8 +119,9 @@ def _tenant_service(settings: Settings) -> tuple[Any, Any]:
     from server.core.tenants import TenantService
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(None if settings.store == "sqlite" else settings.store,
-                         data_dir=settings.data_dir)
+    store = create_store(
+        None if settings.store == "sqlite" else settings.store, data_dir=settings.data_dir
+    )
     store.open()
     return store, TenantService(store)
 
@@ -202,8 +221,9 @@ def _serve(args: argparse.Namespace) -> int:
         settings = _settings(args)
     except SettingsError as exc:
         return _fail(str(exc))
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     import uvicorn
 
     from server.app import create_app
@@ -214,8 +234,7 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
     try:
-        core = build_core(settings.store, settings.graph, settings.data_dir,
-                          list(settings.models))
+        core = build_core(settings.store, settings.graph, settings.data_dir, list(settings.models))
         core.open()
     except Exception as exc:
         sock.close()
@@ -225,9 +244,14 @@ def _serve(args: argparse.Namespace) -> int:
         if settings.demo_tenant and settings.embedded_defaults and not core.tenants.list():
             _, demo_key = core.tenants.create(DEMO_TENANT)
         app = create_app(core, settings, manage_core=False)
-        config = uvicorn.Config(app, log_level=settings.log_level.lower(), access_log=False,
-                                lifespan="on", ws="websockets-sansio",
-                                timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            app,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            lifespan="on",
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=5,
+        )
         server = uvicorn.Server(config)
         print(_banner(settings, sock.getsockname()[1], demo_key), flush=True)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal with

@@ -68,16 +68,14 @@ class Settings(BaseModel):
     @field_validator("store")
     @classmethod
     def _check_store(cls, value: str) -> str:
-        if value != "sqlite" and not value.startswith(("sqlite:", "postgresql://",
-                                                        "postgres://")):
+        if value != "sqlite" and not value.startswith(("sqlite:", "postgresql://", "postgres://")):
             raise ValueError("must be 'sqlite', a sqlite: URL or a postgresql:// URL")
         return value
 
     @field_validator("graph")
     @classmethod
     def _check_graph(cls, value: str) -> str:
-        if value not in ("embedded", "memory") and not value.startswith(("http://",
-                                                                          "https://")):
+        if value not in ("embedded", "memory") and not value.startswith(("http://", "https://")):
             raise ValueError("must be 'embedded', 'memory' or an http(s):// SPARQL endpoint")
         return value
 
@@ -99,9 +97,12 @@ class Settings(BaseModel):
         return list(cls.model_fields)
 
     @classmethod
-    def load(cls, flags: Mapping[str, Any] | None = None,
-             env: Mapping[str, str] | None = None,
-             config_file: Path | None = None) -> Settings:
+    def load(
+        cls,
+        flags: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        config_file: Path | None = None,
+    ) -> Settings:
         """Merge the sources in precedence order and validate the result.
 
         ``flags`` holds command-line values (None means "not given"); ``env`` defaults to
@@ -109,8 +110,9 @@ class Settings(BaseModel):
         """
         environ = os.environ if env is None else env
         merged: dict[str, Any] = {}
-        path = config_file or (Path(environ[f"{ENV_PREFIX}CONFIG"])
-                               if environ.get(f"{ENV_PREFIX}CONFIG") else None)
+        path = config_file or (
+            Path(environ[f"{ENV_PREFIX}CONFIG"]) if environ.get(f"{ENV_PREFIX}CONFIG") else None
+        )
         if path is not None:
             merged.update(_read_toml(path))
         merged.update(_from_env(environ))
@@ -119,7 +121,8 @@ class Settings(BaseModel):
             return cls.model_validate(merged)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
             raise SettingsError(f"invalid settings: {problems}") from exc
 
 

@@ -25,17 +25,41 @@ def _imports(folder: str) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize(("folder", "forbidden"), [
-    ("server/core", ("fastapi", "starlette", "grpc", "uvicorn", "paho", "server.rest",
-                     "server.grpc", "server.app", "adapters")),
-    ("server/modeling", ("fastapi", "starlette", "grpc", "server.core", "server.rest",
-                         "server.grpc", "adapters")),
-    ("utt", ("server", "adapters")),
-])
+@pytest.mark.parametrize(
+    ("folder", "forbidden"),
+    [
+        (
+            "server/core",
+            (
+                "fastapi",
+                "starlette",
+                "grpc",
+                "uvicorn",
+                "paho",
+                "server.rest",
+                "server.grpc",
+                "server.app",
+                "adapters",
+            ),
+        ),
+        (
+            "server/modeling",
+            (
+                "fastapi",
+                "starlette",
+                "grpc",
+                "server.core",
+                "server.rest",
+                "server.grpc",
+                "adapters",
+            ),
+        ),
+        ("utt", ("server", "adapters")),
+    ],
+)
 def test_folder_does_not_import(folder: str, forbidden: tuple[str, ...]) -> None:
     offenders = {
-        module: sorted(n for n in names
-                       if any(n == f or n.startswith(f + ".") for f in forbidden))
+        module: sorted(n for n in names if any(n == f or n.startswith(f + ".") for f in forbidden))
         for module, names in _imports(folder).items()
     }
     assert {m: n for m, n in offenders.items() if n} == {}

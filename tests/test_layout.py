@@ -9,8 +9,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_top_level_folders_exist() -> None:
-    for folder in ("models/sdf", "models/shacl", "proto", "server", "adapters", "utt",
-                   "conformance", "tests", "bench", "docs", ".ci"):
+    for folder in (
+        "models/sdf",
+        "models/shacl",
+        "proto",
+        "server",
+        "adapters",
+        "utt",
+        "conformance",
+        "tests",
+        "bench",
+        "docs",
+        ".ci",
+    ):
         assert (ROOT / folder).is_dir(), folder
 
 

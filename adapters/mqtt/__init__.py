@@ -25,8 +25,7 @@ from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import ConfigError, MqttConfig, load_config
 from server.core.service import Core
 
-__all__ = ["ConfigError", "MqttAdapter", "MqttConfig", "load_config", "setup", "start",
-           "unload"]
+__all__ = ["ConfigError", "MqttAdapter", "MqttConfig", "load_config", "setup", "start", "unload"]
 
 
 def setup(target: Any, settings: Any = None) -> Coroutine[Any, Any, MqttAdapter | None] | None:

@@ -61,13 +61,22 @@ class MqttAdapter:
             await self.broker.start()
             port = self.broker.port
         await self.controller.start()
-        self.client = MqttClient(config.address(port), config.client_id, mqtt5=config.mqtt5,
-                                 subscriptions=self.subscriptions(),
-                                 session_expiry_s=config.session_expiry_s,
-                                 receive_maximum=config.receive_maximum,
-                                 keepalive_s=config.keepalive_s, queue_size=config.queue_size)
-        self.handler = SignalHandler(self.core.catalog, config, self.controller,  # type: ignore[arg-type]
-                                     self.client.publish)
+        self.client = MqttClient(
+            config.address(port),
+            config.client_id,
+            mqtt5=config.mqtt5,
+            subscriptions=self.subscriptions(),
+            session_expiry_s=config.session_expiry_s,
+            receive_maximum=config.receive_maximum,
+            keepalive_s=config.keepalive_s,
+            queue_size=config.queue_size,
+        )
+        self.handler = SignalHandler(
+            self.core.catalog,
+            config,
+            self.controller,  # type: ignore[arg-type]
+            self.client.publish,
+        )
         await self.client.connect()
         self._router = asyncio.create_task(self._route(), name="mqtt-router")
         self.started = time.time()
@@ -105,8 +114,12 @@ class MqttAdapter:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()
 
 

@@ -62,8 +62,13 @@ class EmbeddedBroker:
 
     def _config(self) -> dict[str, Any]:
         return {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}",
-                                      "max_connections": -1}},
+            "listeners": {
+                "default": {
+                    "type": "tcp",
+                    "bind": f"{self.host}:{self.port}",
+                    "max_connections": -1,
+                }
+            },
             "plugins": {"adapters.mqtt.broker.OpenAuthPlugin": {}},
         }
 

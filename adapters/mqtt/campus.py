@@ -114,8 +114,15 @@ def _lat_lon(x: float, y: float) -> tuple[float, float]:
 class Campus:
     """The floor and its population; :meth:`tick` yields the messages of one scan."""
 
-    def __init__(self, devices: int, tenant: str, seed: int = 1, bad_fraction: float = 0.0,
-                 topics: TopicScheme | None = None, device_prefix: str = "phone") -> None:
+    def __init__(
+        self,
+        devices: int,
+        tenant: str,
+        seed: int = 1,
+        bad_fraction: float = 0.0,
+        topics: TopicScheme | None = None,
+        device_prefix: str = "phone",
+    ) -> None:
         if not 0 <= bad_fraction <= 1:
             raise ValueError("bad_fraction must be within 0..1")
         self.rng = random.Random(seed)
@@ -126,22 +133,40 @@ class Campus:
         self.cells = [
             Cell("lte", 0x1A2B300 + i, 100 + i, 6300, x, y, 46.0)
             for i, (x, y) in enumerate([(-250.0, 30.0), (380.0, -120.0), (60.0, 520.0)])
-        ] + [Cell("nr", 0x3C4D50001 + i, 400 + i, 636666, x, y, 43.0)
-             for i, (x, y) in enumerate([(-150.0, -80.0), (300.0, 200.0)])]
-        self.aps = [AccessPoint(_mac(rng), "campus", 2412 + 25 * (i % 3) if i % 2 else 5180
-                                + 20 * (i % 4), 15.0 + 30.0 * (i % 4), 15.0 + 30.0 * (i // 4))
-                    for i in range(8)]
-        self.beacons = [Beacon(_mac(rng), 10.0 + 25.0 * (i % 5), 12.0 + 36.0 * (i // 5),
-                               major=1, minor=i) for i in range(10)]
-        self.rooms = [Room(f"room-{i + 1}", 20.0 + 40.0 * (i % 3), 15.0 + 30.0 * (i // 3),
-                           capacity=8 + 4 * i) for i in range(6)]
+        ] + [
+            Cell("nr", 0x3C4D50001 + i, 400 + i, 636666, x, y, 43.0)
+            for i, (x, y) in enumerate([(-150.0, -80.0), (300.0, 200.0)])
+        ]
+        self.aps = [
+            AccessPoint(
+                _mac(rng),
+                "campus",
+                2412 + 25 * (i % 3) if i % 2 else 5180 + 20 * (i % 4),
+                15.0 + 30.0 * (i % 4),
+                15.0 + 30.0 * (i // 4),
+            )
+            for i in range(8)
+        ]
+        self.beacons = [
+            Beacon(_mac(rng), 10.0 + 25.0 * (i % 5), 12.0 + 36.0 * (i // 5), major=1, minor=i)
+            for i in range(10)
+        ]
+        self.rooms = [
+            Room(f"room-{i + 1}", 20.0 + 40.0 * (i % 3), 15.0 + 30.0 * (i // 3), capacity=8 + 4 * i)
+            for i in range(6)
+        ]
         self.phones = [self._phone(f"{device_prefix}-{i:04d}") for i in range(devices)]
         self._co2 = {room.sensor_id: 450.0 for room in self.rooms}
 
     def _phone(self, device_id: str) -> Phone:
         rng = self.rng
-        return Phone(device_id, rng.uniform(0, WIDTH_M), rng.uniform(0, DEPTH_M),
-                     rng.uniform(0.8, 1.6), (rng.uniform(0, WIDTH_M), rng.uniform(0, DEPTH_M)))
+        return Phone(
+            device_id,
+            rng.uniform(0, WIDTH_M),
+            rng.uniform(0, DEPTH_M),
+            rng.uniform(0.8, 1.6),
+            (rng.uniform(0, WIDTH_M), rng.uniform(0, DEPTH_M)),
+        )
 
     # -- motion ------------------------------------------------------------------------
     def _walk(self, phone: Phone, dt: float) -> None:
@@ -169,8 +194,14 @@ class Campus:
     def cell_scan(self, phone: Phone) -> list[dict[str, Any]]:
         # Per resource element: 46 dBm over 1200 subcarriers of LTE 20 MHz.
         re_offset = 10 * math.log10(1200)
-        powers = [(cell, self._rx(phone, f"cell{cell.eci}", CELL_LOSS, cell.x, cell.y,
-                                  cell.tx_dbm) - re_offset) for cell in self.cells]
+        powers = [
+            (
+                cell,
+                self._rx(phone, f"cell{cell.eci}", CELL_LOSS, cell.x, cell.y, cell.tx_dbm)
+                - re_offset,
+            )
+            for cell in self.cells
+        ]
         noise = NOISE_DBM_HZ + 10 * math.log10(15_000) + 7  # one subcarrier, 7 dB NF
         entries = []
         by_rat: dict[str, list[tuple[Cell, float]]] = {}
@@ -188,22 +219,31 @@ class Campus:
                 status = "primary" if index == 0 else "neighbour"
                 if rat == "nr" and index == 0 and "lte" in by_rat:
                     status = "secondary"  # NR non-standalone leg
-                entry: dict[str, Any] = {"rat": rat, "connectionStatus": status,
-                                         "pci": cell.pci}
+                entry: dict[str, Any] = {"rat": rat, "connectionStatus": status, "pci": cell.pci}
                 if status != "neighbour":
                     entry.update({"mcc": MCC, "mnc": MNC, "tac": cell.tac})
                 if rat == "lte":
-                    entry.update({"eci": cell.eci, "earfcn": cell.channel,
-                                  "rsrp": clip(rsrp, -140, -44),
-                                  "rsrq": clip(rsrq, -19.5, -3, 0.5),
-                                  "snr": clip(sinr, -19.5, 30, 0.5)})
+                    entry.update(
+                        {
+                            "eci": cell.eci,
+                            "earfcn": cell.channel,
+                            "rsrp": clip(rsrp, -140, -44),
+                            "rsrq": clip(rsrq, -19.5, -3, 0.5),
+                            "snr": clip(sinr, -19.5, 30, 0.5),
+                        }
+                    )
                     if status == "primary":
                         entry["rssi"] = clip(10 * math.log10(rssi_re * 12 * 100), -113, -51)
                 else:
-                    entry.update({"nci": cell.eci, "nrArfcn": cell.channel,
-                                  "ssRsrp": clip(rsrp, -140, -44),
-                                  "ssRsrq": clip(rsrq, -20, -3, 0.5),
-                                  "ssSinr": clip(sinr, -23, 23, 0.5)})
+                    entry.update(
+                        {
+                            "nci": cell.eci,
+                            "nrArfcn": cell.channel,
+                            "ssRsrp": clip(rsrp, -140, -44),
+                            "ssRsrq": clip(rsrq, -20, -3, 0.5),
+                            "ssSinr": clip(sinr, -23, 23, 0.5),
+                        }
+                    )
                 entries.append(entry)
         return entries
 
@@ -213,23 +253,39 @@ class Campus:
             level = self._rx(phone, f"ap{ap.bssid}", WIFI_LOSS, ap.x, ap.y, ap.tx_dbm)
             if level < -95:
                 continue  # below sensitivity: not in the scan
-            out.append({"bssid": ap.bssid, "ssid": ap.ssid, "frequency": ap.frequency,
-                        "channelWidth": 1 if ap.frequency > 5000 else 0,
-                        "wifiStandard": 6, "capabilities": "[WPA2-PSK-CCMP][RSN-PSK-CCMP][ESS]",
-                        "level": int(clip(level, -100, -20))})
+            out.append(
+                {
+                    "bssid": ap.bssid,
+                    "ssid": ap.ssid,
+                    "frequency": ap.frequency,
+                    "channelWidth": 1 if ap.frequency > 5000 else 0,
+                    "wifiStandard": 6,
+                    "capabilities": "[WPA2-PSK-CCMP][RSN-PSK-CCMP][ESS]",
+                    "level": int(clip(level, -100, -20)),
+                }
+            )
         return out
 
     def ble_scan(self, phone: Phone) -> list[dict[str, Any]]:
         out = []
         for beacon in self.beacons:
-            rssi = self._rx(phone, f"ble{beacon.address}", BLE_LOSS, beacon.x, beacon.y,
-                            beacon.tx_dbm)
+            rssi = self._rx(
+                phone, f"ble{beacon.address}", BLE_LOSS, beacon.x, beacon.y, beacon.tx_dbm
+            )
             if rssi < -100:
                 continue
-            out.append({"address": beacon.address, "rssi": int(clip(rssi, -127, 20)),
-                        "txPower": 127, "measuredPower": beacon.measured_power,
-                        "companyId": 76, "major": beacon.major, "minor": beacon.minor,
-                        "connectable": False})
+            out.append(
+                {
+                    "address": beacon.address,
+                    "rssi": int(clip(rssi, -127, 20)),
+                    "txPower": 127,
+                    "measuredPower": beacon.measured_power,
+                    "companyId": 76,
+                    "major": beacon.major,
+                    "minor": beacon.minor,
+                    "connectable": False,
+                }
+            )
         return out
 
     def room_reading(self, room: Room, now: float, dt: float) -> dict[str, Any]:
@@ -241,20 +297,30 @@ class Campus:
         co2 = self._co2[room.sensor_id]
         co2 += dt * (occupants * 0.3 - (co2 - 420.0) / 1800.0)
         self._co2[room.sensor_id] = co2
-        return {"sensorId": room.sensor_id, "co2": round(co2, 1),
-                "temperature": round(21.0 + 1.5 * math.sin((hour - 9) / 24 * 2 * math.pi)
-                                     + 0.08 * occupants, 2),
-                "humidity": round(35.0 + 0.5 * occupants, 1),
-                "illuminance": round(max(0.0, 500 * math.sin((hour - 6) / 12 * math.pi)), 1)
-                if 6 <= hour <= 18 else 0.0,
-                "motion": occupants > 0, "occupantCount": occupants,
-                "occupancy": "occupied" if occupants else "vacant"}
+        return {
+            "sensorId": room.sensor_id,
+            "co2": round(co2, 1),
+            "temperature": round(
+                21.0 + 1.5 * math.sin((hour - 9) / 24 * 2 * math.pi) + 0.08 * occupants, 2
+            ),
+            "humidity": round(35.0 + 0.5 * occupants, 1),
+            "illuminance": round(max(0.0, 500 * math.sin((hour - 6) / 12 * math.pi)), 1)
+            if 6 <= hour <= 18
+            else 0.0,
+            "motion": occupants > 0,
+            "occupantCount": occupants,
+            "occupancy": "occupied" if occupants else "vacant",
+        }
 
     # -- records -----------------------------------------------------------------------
-    def _record(self, device: str, seq: int, ts_ms: int, member: str,
-                value: Any) -> dict[str, Any]:
-        return {"schema": SCHEMA_VERSION, "deviceId": device, "seq": seq, "ts": ts_ms,
-                member: value}
+    def _record(self, device: str, seq: int, ts_ms: int, member: str, value: Any) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "deviceId": device,
+            "seq": seq,
+            "ts": ts_ms,
+            member: value,
+        }
 
     def _bad(self, record: dict[str, Any], signal: SignalType) -> bytes:
         kind = self.rng.randrange(4)
@@ -281,42 +347,61 @@ class Campus:
     def births(self) -> Iterator[Emission]:
         """Retained ``online`` status and meta of every device."""
         for phone in self.phones:
-            yield Emission(self.topics.status(self.tenant, phone.device_id),
-                           orjson.dumps({"state": "online", "ts": int(time.time() * 1000)}),
-                           retain=True)
-            yield Emission(self.topics.meta(self.tenant, phone.device_id),
-                           orjson.dumps({"deviceClass": "phone", "model": "SimPhone 1",
-                                         "manufacturer": "ndtwin", "osName": "Android",
-                                         "apiLevel": 34}), retain=True)
+            yield Emission(
+                self.topics.status(self.tenant, phone.device_id),
+                orjson.dumps({"state": "online", "ts": int(time.time() * 1000)}),
+                retain=True,
+            )
+            yield Emission(
+                self.topics.meta(self.tenant, phone.device_id),
+                orjson.dumps(
+                    {
+                        "deviceClass": "phone",
+                        "model": "SimPhone 1",
+                        "manufacturer": "ndtwin",
+                        "osName": "Android",
+                        "apiLevel": 34,
+                    }
+                ),
+                retain=True,
+            )
         for room in self.rooms:
-            yield Emission(self.topics.status(self.tenant, room.sensor_id),
-                           orjson.dumps({"state": "online", "ts": int(time.time() * 1000)}),
-                           retain=True)
+            yield Emission(
+                self.topics.status(self.tenant, room.sensor_id),
+                orjson.dumps({"state": "online", "ts": int(time.time() * 1000)}),
+                retain=True,
+            )
 
     def deaths(self) -> Iterator[Emission]:
         for device in [p.device_id for p in self.phones] + [r.sensor_id for r in self.rooms]:
-            yield Emission(self.topics.status(self.tenant, device),
-                           orjson.dumps({"state": "offline", "reason": "clean",
-                                         "ts": int(time.time() * 1000)}), retain=True)
+            yield Emission(
+                self.topics.status(self.tenant, device),
+                orjson.dumps(
+                    {"state": "offline", "reason": "clean", "ts": int(time.time() * 1000)}
+                ),
+                retain=True,
+            )
 
-    def tick(self, now: float, dt: float,
-             signals: tuple[SignalType, ...] = tuple(SignalType)) -> Iterator[Emission]:
+    def tick(
+        self, now: float, dt: float, signals: tuple[SignalType, ...] = tuple(SignalType)
+    ) -> Iterator[Emission]:
         """Move everyone by ``dt`` seconds and yield the records of this scan."""
         ts_ms = int(now * 1000)
         for phone in self.phones:
             self._walk(phone, dt)
             lat, lon = _lat_lon(phone.x, phone.y)
-            scans = {SignalType.CELL: ("cells", self.cell_scan),
-                     SignalType.WIFI: ("wifi", self.wifi_scan),
-                     SignalType.BLE: ("ble", self.ble_scan)}
+            scans = {
+                SignalType.CELL: ("cells", self.cell_scan),
+                SignalType.WIFI: ("wifi", self.wifi_scan),
+                SignalType.BLE: ("ble", self.ble_scan),
+            }
             for signal in signals:
                 if signal is SignalType.ENV:
                     continue
                 phone.seq += 1
                 value: Any
                 if signal is SignalType.LOC:
-                    member, value = "loc", {"lat": lat, "lon": lon, "accuracy": 3.0,
-                                            "floor": 0}
+                    member, value = "loc", {"lat": lat, "lon": lon, "accuracy": 3.0, "floor": 0}
                 else:
                     member, scan = scans[signal]
                     value = scan(phone)
@@ -324,8 +409,9 @@ class Campus:
                 yield self._emit(phone.device_id, signal, record)
         if SignalType.ENV in signals:
             for room in self.rooms:
-                record = self._record(room.sensor_id, 0, ts_ms, "env",
-                                      self.room_reading(room, now, dt))
+                record = self._record(
+                    room.sensor_id, 0, ts_ms, "env", self.room_reading(room, now, dt)
+                )
                 yield self._emit(room.sensor_id, SignalType.ENV, record)
 
     def _emit(self, device: str, signal: SignalType, record: dict[str, Any]) -> Emission:

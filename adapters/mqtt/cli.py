@@ -34,22 +34,35 @@ def register(subparsers: Any) -> None:
     adapter = subparsers.add_parser("adapter", help="run a device adapter on its own")
     adapters = adapter.add_subparsers(dest="adapter", metavar="ADAPTER")
     mqtt = adapters.add_parser("mqtt", help="the MQTT device adapter")
-    mqtt.add_argument("--mqtt", default=None,
-                      help="broker: mqtt://host:port or 'embedded' (default: from config, "
-                           "else embedded)")
+    mqtt.add_argument(
+        "--mqtt",
+        default=None,
+        help="broker: mqtt://host:port or 'embedded' (default: from config, else embedded)",
+    )
     mqtt.add_argument("--store", default="sqlite", help="sqlite or a postgresql:// URL")
     mqtt.add_argument("--graph", default="embedded", help="embedded or a SPARQL endpoint")
     mqtt.add_argument("--data-dir", default=".ndtwin", type=Path)
-    mqtt.add_argument("--models", action="append", type=Path, default=None,
-                      help="SDF model folder (repeatable; default: models/sdf)")
+    mqtt.add_argument(
+        "--models",
+        action="append",
+        type=Path,
+        default=None,
+        help="SDF model folder (repeatable; default: models/sdf)",
+    )
     mqtt.add_argument("--validation", default="shacl", choices=("shacl", "compiled"))
-    mqtt.add_argument("--config", type=Path, default=None,
-                      help="TOML file whose [adapters.mqtt] table holds the options")
+    mqtt.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="TOML file whose [adapters.mqtt] table holds the options",
+    )
     mqtt.add_argument("--client-id", default=None, help="stable MQTT client id")
-    mqtt.add_argument("--tenant", action="append", default=None,
-                      help="create this tenant if missing (repeatable)")
-    mqtt.add_argument("--print-schema", action="store_true",
-                      help="print the record JSON Schema and exit")
+    mqtt.add_argument(
+        "--tenant", action="append", default=None, help="create this tenant if missing (repeatable)"
+    )
+    mqtt.add_argument(
+        "--print-schema", action="store_true", help="print the record JSON Schema and exit"
+    )
     mqtt.set_defaults(handler=_run_adapter)
 
     simulate = subparsers.add_parser("simulate", help="publish simulated device data")
@@ -78,8 +91,12 @@ def register(subparsers: Any) -> None:
     for parser in (cork, occupancy):
         parser.add_argument("--mqtt", default=DEFAULT_BROKER)
         parser.add_argument("--tenant", default="demo")
-        parser.add_argument("--rate", type=float, default=0.0,
-                            help="records per second (0: as fast as the broker takes them)")
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=0.0,
+            help="records per second (0: as fast as the broker takes them)",
+        )
         parser.add_argument("--prefix", default="dt/v1", help="topic prefix")
     cork.set_defaults(handler=_run_cork)
     occupancy.set_defaults(handler=_run_occupancy)
@@ -87,8 +104,14 @@ def register(subparsers: Any) -> None:
 
 # -- publishing ------------------------------------------------------------------------
 
-def publish_all(url: str, client_id: str, messages: Iterable[tuple[str, bytes, bool]],
-                rate: float = 0.0, inflight: int = 100) -> tuple[int, int]:
+
+def publish_all(
+    url: str,
+    client_id: str,
+    messages: Iterable[tuple[str, bytes, bool]],
+    rate: float = 0.0,
+    inflight: int = 100,
+) -> tuple[int, int]:
     """Publish (topic, payload, retain) with QoS 1; returns (published, acknowledged)."""
     from adapters.mqtt.client import open_link
 
@@ -118,8 +141,9 @@ def _run_campus(args: argparse.Namespace) -> int:
     except (ValueError, ConfigError) as exc:
         print(f"ndtwin: error: {exc}", file=sys.stderr)
         return 2
-    campus = Campus(args.devices, args.tenant, seed=args.seed,
-                    bad_fraction=args.bad_fraction, topics=topics)
+    campus = Campus(
+        args.devices, args.tenant, seed=args.seed, bad_fraction=args.bad_fraction, topics=topics
+    )
     period = 1.0 / args.rate if args.rate > 0 else 1.0
     stats = {"ticks": 0, "bad": 0}
 
@@ -142,11 +166,21 @@ def _run_campus(args: argparse.Namespace) -> int:
             yield death.topic, death.payload, True
 
     published, acked = publish_all(args.mqtt, f"ndtwin-sim-{args.seed}", messages())
-    print(json.dumps({"devices": args.devices, "sensors": len(campus.rooms),
-                      "cells": len(campus.cells), "accessPoints": len(campus.aps),
-                      "beacons": len(campus.beacons), "ticks": stats["ticks"],
-                      "published": published, "acknowledged": acked,
-                      "bad": stats["bad"]}))
+    print(
+        json.dumps(
+            {
+                "devices": args.devices,
+                "sensors": len(campus.rooms),
+                "cells": len(campus.cells),
+                "accessPoints": len(campus.aps),
+                "beacons": len(campus.beacons),
+                "ticks": stats["ticks"],
+                "published": published,
+                "acknowledged": acked,
+                "bad": stats["bad"],
+            }
+        )
+    )
     return 0 if acked == published else 1
 
 
@@ -159,8 +193,11 @@ def _replay(args: argparse.Namespace, records: Iterable[Any], client_id: str) ->
 
         for item in records:
             count["records"] += 1
-            yield (topics.telemetry(args.tenant, item.device, item.signal),
-                   orjson.dumps(item.record), False)
+            yield (
+                topics.telemetry(args.tenant, item.device, item.signal),
+                orjson.dumps(item.record),
+                False,
+            )
 
     try:
         published, acked = publish_all(args.mqtt, client_id, messages(), rate=args.rate)
@@ -185,6 +222,7 @@ def _run_occupancy(args: argparse.Namespace) -> int:
 
 # -- the adapter process ---------------------------------------------------------------
 
+
 def _run_adapter(args: argparse.Namespace) -> int:
     from server.core.bootstrap import build_core
 
@@ -199,8 +237,9 @@ def _run_adapter(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"ndtwin: error: {exc}", file=sys.stderr)
         return 2
-    core = build_core(args.store, args.graph, args.data_dir, args.models,
-                      validation=args.validation)
+    core = build_core(
+        args.store, args.graph, args.data_dir, args.models, validation=args.validation
+    )
     if args.print_schema:
         from adapters.mqtt.schema import record_schema
 
@@ -227,7 +266,9 @@ async def _serve(core: Any, config: Any) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with MqttAdapter(core, config):
-        print(f"ndtwin adapter mqtt: consuming from {config.broker} as {config.client_id}",
-              file=sys.stderr)
+        print(
+            f"ndtwin adapter mqtt: consuming from {config.broker} as {config.client_id}",
+            file=sys.stderr,
+        )
         await stop.wait()
     return 0

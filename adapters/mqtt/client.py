@@ -108,10 +108,19 @@ def _tls(client: paho.Client, address: BrokerAddress) -> None:
 class MqttClient:
     """The adapter's asyncio MQTT client over paho (MQTT 5 or 3.1.1)."""
 
-    def __init__(self, address: BrokerAddress, client_id: str, *, mqtt5: bool = True,
-                 subscriptions: Sequence[tuple[str, int]] = (), session_expiry_s: int = 3600,
-                 receive_maximum: int = 1000, keepalive_s: int = 30, queue_size: int = 2000,
-                 clean_start: bool = False) -> None:
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        *,
+        mqtt5: bool = True,
+        subscriptions: Sequence[tuple[str, int]] = (),
+        session_expiry_s: int = 3600,
+        receive_maximum: int = 1000,
+        keepalive_s: int = 30,
+        queue_size: int = 2000,
+        clean_start: bool = False,
+    ) -> None:
         self.address = address
         self.client_id = client_id
         self.mqtt5 = mqtt5
@@ -130,12 +139,20 @@ class MqttClient:
         self._closing = threading.Event()
         self._connect_error: str | None = None
         if mqtt5:
-            self._paho = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                     protocol=paho.MQTTv5, manual_ack=True)
+            self._paho = paho.Client(
+                paho.CallbackAPIVersion.VERSION2,
+                client_id=client_id,
+                protocol=paho.MQTTv5,
+                manual_ack=True,
+            )
         else:
-            self._paho = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                     protocol=paho.MQTTv311, clean_session=clean_start,
-                                     manual_ack=True)
+            self._paho = paho.Client(
+                paho.CallbackAPIVersion.VERSION2,
+                client_id=client_id,
+                protocol=paho.MQTTv311,
+                clean_session=clean_start,
+                manual_ack=True,
+            )
         self._paho.max_inflight_messages_set(100)
         self._paho.max_queued_messages_set(0)
         self._paho.reconnect_delay_set(1, 5)
@@ -152,8 +169,12 @@ class MqttClient:
         await self.connect()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.disconnect()
 
     async def connect(self, timeout: float = 10.0) -> None:
@@ -169,21 +190,27 @@ class MqttClient:
             properties.ReceiveMaximum = self.receive_maximum
             kwargs["clean_start"] = self.clean_start
         try:
-            self._paho.connect_async(self.address.host, self.address.port,
-                                     keepalive=self.keepalive_s, properties=properties,
-                                     **kwargs)
+            self._paho.connect_async(
+                self.address.host,
+                self.address.port,
+                keepalive=self.keepalive_s,
+                properties=properties,
+                **kwargs,
+            )
         except (OSError, ValueError) as exc:
-            raise MqttError(f"cannot connect to {self.address.host}:{self.address.port}: "
-                            f"{exc}") from exc
+            raise MqttError(
+                f"cannot connect to {self.address.host}:{self.address.port}: {exc}"
+            ) from exc
         self._paho.loop_start()
         try:
             await asyncio.wait_for(self.connected.wait(), timeout)
         except TimeoutError:
             self._paho.loop_stop()
-            raise MqttError(f"no CONNACK from {self.address.host}:{self.address.port} "
-                            f"within {timeout:g} s"
-                            + (f" ({self._connect_error})" if self._connect_error else ""),
-                            ) from None
+            raise MqttError(
+                f"no CONNACK from {self.address.host}:{self.address.port} "
+                f"within {timeout:g} s"
+                + (f" ({self._connect_error})" if self._connect_error else ""),
+            ) from None
 
     async def disconnect(self) -> None:
         self._closing.set()
@@ -205,8 +232,9 @@ class MqttClient:
         self._paho.loop_stop()
 
     # -- paho callbacks (network thread) -----------------------------------------------
-    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             self._connect_error = str(reason)
             log.warning("mqtt: %s refused the connection: %s", self.address.host, reason)
@@ -222,20 +250,37 @@ class MqttClient:
                 client.subscribe(topic_filter, qos=qos)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self.connected.set)
-        log.info("mqtt: connected to %s:%d as %s (session present: %s)", self.address.host,
-                 self.address.port, self.client_id, self.session_present)
+        log.info(
+            "mqtt: connected to %s:%d as %s (session present: %s)",
+            self.address.host,
+            self.address.port,
+            self.client_id,
+            self.session_present,
+        )
 
-    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
-                       properties: Any) -> None:
+    def _on_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.connected.clear)
         if not self._closing.is_set():
-            log.warning("mqtt: disconnected from %s:%d (%s); reconnecting",
-                        self.address.host, self.address.port, reason)
+            log.warning(
+                "mqtt: disconnected from %s:%d (%s); reconnecting",
+                self.address.host,
+                self.address.port,
+                reason,
+            )
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
-        message = Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid,
-                          self.generation, time.time())
+        message = Message(
+            msg.topic,
+            bytes(msg.payload),
+            msg.qos,
+            bool(msg.retain),
+            msg.mid,
+            self.generation,
+            time.time(),
+        )
         self.received += 1
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -281,8 +326,9 @@ class MqttClient:
     async def get(self) -> Message:
         return await self._queue.get()
 
-    def publish(self, topic: str, payload: bytes | dict[str, Any], qos: int = 1,
-                retain: bool = False) -> None:
+    def publish(
+        self, topic: str, payload: bytes | dict[str, Any], qos: int = 1, retain: bool = False
+    ) -> None:
         """Queue a publish (paho sends it, and resends QoS 1 after a reconnect)."""
         data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         info = self._paho.publish(topic, data, qos=qos, retain=retain)
@@ -297,14 +343,23 @@ class MqttClient:
 class DeviceLink:
     """A device's blocking connection: birth/last-will status and QoS 1 telemetry."""
 
-    def __init__(self, address: BrokerAddress, client_id: str, *, status_topic: str | None,
-                 mqtt5: bool = True, inflight: int = 100, keepalive_s: int = 30) -> None:
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        *,
+        status_topic: str | None,
+        mqtt5: bool = True,
+        inflight: int = 100,
+        keepalive_s: int = 30,
+    ) -> None:
         self.address = address
         self.status_topic = status_topic
         self._connected = threading.Event()
         protocol = paho.MQTTv5 if mqtt5 else paho.MQTTv311
-        self._paho = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                 protocol=protocol)
+        self._paho = paho.Client(
+            paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol
+        )
         self._paho.max_inflight_messages_set(inflight)
         self._paho.max_queued_messages_set(0)
         self.mqtt5 = mqtt5
@@ -313,14 +368,18 @@ class DeviceLink:
             self._paho.username_pw_set(address.username, address.password)
         _tls(self._paho, address)
         if status_topic is not None:
-            self._paho.will_set(status_topic, orjson.dumps({"state": "offline",
-                                                            "reason": "lastWill"}),
-                                qos=1, retain=True)
+            self._paho.will_set(
+                status_topic,
+                orjson.dumps({"state": "offline", "reason": "lastWill"}),
+                qos=1,
+                retain=True,
+            )
         self._paho.on_connect = self._on_connect
         self._paho.on_disconnect = lambda *a: self._connected.clear()
 
-    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if not reason.is_failure:
             self._connected.set()
         else:
@@ -330,29 +389,32 @@ class DeviceLink:
 
     def connect(self, timeout: float = 10.0) -> None:
         try:
-            self._paho.connect(self.address.host, self.address.port,
-                               keepalive=self.keepalive_s)
+            self._paho.connect(self.address.host, self.address.port, keepalive=self.keepalive_s)
         except OSError as exc:
-            raise MqttError(f"cannot connect to {self.address.host}:{self.address.port}: "
-                            f"{exc}") from exc
+            raise MqttError(
+                f"cannot connect to {self.address.host}:{self.address.port}: {exc}"
+            ) from exc
         self._paho.loop_start()
         deadline = time.monotonic() + timeout
         while not self._connected.wait(0.05):
             if self.refused is not None or time.monotonic() > deadline:
                 self._paho.loop_stop()
-                raise MqttError(f"{self.address.host}:{self.address.port} did not accept "
-                                f"the connection: {self.refused or 'no CONNACK'}")
+                raise MqttError(
+                    f"{self.address.host}:{self.address.port} did not accept "
+                    f"the connection: {self.refused or 'no CONNACK'}"
+                )
         if self.status_topic is not None:
-            self.publish(self.status_topic, {"state": "online", "ts": time.time() * 1000},
-                         retain=True)
+            self.publish(
+                self.status_topic, {"state": "online", "ts": time.time() * 1000}, retain=True
+            )
 
-    def publish(self, topic: str, payload: bytes | dict[str, Any], qos: int = 1,
-                retain: bool = False) -> paho.MQTTMessageInfo:
+    def publish(
+        self, topic: str, payload: bytes | dict[str, Any], qos: int = 1, retain: bool = False
+    ) -> paho.MQTTMessageInfo:
         data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         return self._paho.publish(topic, data, qos=qos, retain=retain)
 
-    def wait_published(self, infos: Sequence[paho.MQTTMessageInfo],
-                       timeout: float = 30.0) -> int:
+    def wait_published(self, infos: Sequence[paho.MQTTMessageInfo], timeout: float = 30.0) -> int:
         """Wait until the broker acknowledged ``infos``; returns how many it did."""
         deadline = time.monotonic() + timeout
         for info in infos:
@@ -366,8 +428,11 @@ class DeviceLink:
     def close(self, clean: bool = True) -> None:
         """Publish the retained ``offline`` status (a clean goodbye), then disconnect."""
         if clean and self.status_topic is not None and self._connected.is_set():
-            info = self.publish(self.status_topic, {"state": "offline", "reason": "clean",
-                                                    "ts": time.time() * 1000}, retain=True)
+            info = self.publish(
+                self.status_topic,
+                {"state": "offline", "reason": "clean", "ts": time.time() * 1000},
+                retain=True,
+            )
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(5)
         with contextlib.suppress(Exception):
@@ -382,19 +447,25 @@ class DeviceLink:
         self.close()
 
 
-def open_link(address: BrokerAddress, client_id: str, *, status_topic: str | None,
-              protocol: str = "auto", inflight: int = 100) -> DeviceLink:
+def open_link(
+    address: BrokerAddress,
+    client_id: str,
+    *,
+    status_topic: str | None,
+    protocol: str = "auto",
+    inflight: int = 100,
+) -> DeviceLink:
     """A connected `DeviceLink`; ``auto`` tries MQTT 5 and falls back to 3.1.1 (amqtt)."""
     if protocol in ("auto", "5"):
-        link = DeviceLink(address, client_id, status_topic=status_topic, mqtt5=True,
-                          inflight=inflight)
+        link = DeviceLink(
+            address, client_id, status_topic=status_topic, mqtt5=True, inflight=inflight
+        )
         try:
             link.connect()
             return link
         except MqttError as exc:
             if protocol == "5" or "protocol" not in str(exc).lower():
                 raise
-    link = DeviceLink(address, client_id, status_topic=status_topic, mqtt5=False,
-                      inflight=inflight)
+    link = DeviceLink(address, client_id, status_topic=status_topic, mqtt5=False, inflight=inflight)
     link.connect()
     return link

@@ -47,9 +47,13 @@ def parse_broker_url(url: str) -> BrokerAddress:
         port = parts.port or (8883 if tls else 1883)
     except ValueError as exc:
         raise ConfigError(f"broker URL {url!r}: {exc}") from None
-    return BrokerAddress(host=parts.hostname, port=port, tls=tls,
-                         username=unquote(parts.username) if parts.username else None,
-                         password=unquote(parts.password) if parts.password else None)
+    return BrokerAddress(
+        host=parts.hostname,
+        port=port,
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
 
 
 class MqttConfig(BaseModel):
@@ -140,8 +144,9 @@ class MqttConfig(BaseModel):
 
     def address(self, embedded_port: int | None = None) -> BrokerAddress:
         if self.embedded:
-            return BrokerAddress(host=self.embedded_host,
-                                 port=embedded_port or self.embedded_port or 1884)
+            return BrokerAddress(
+                host=self.embedded_host, port=embedded_port or self.embedded_port or 1884
+            )
         return parse_broker_url(self.broker)
 
     @property
@@ -157,6 +162,7 @@ def load_config(options: dict[str, Any] | None = None, mqtt: str | None = None) 
     try:
         return MqttConfig(**values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                             for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
         raise ConfigError(f"invalid [adapters.mqtt] options: {problems}") from None

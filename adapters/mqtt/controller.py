@@ -45,8 +45,7 @@ from server.core.ids import TenantId, ThingId
 from server.core.service import Core
 from server.core.stores.records import RelationshipRecord, TwinRecord
 
-__all__ = ["ControllerStats", "DeviceUpdate", "TwinController", "device_thing",
-           "relationship_id"]
+__all__ = ["ControllerStats", "DeviceUpdate", "TwinController", "device_thing", "relationship_id"]
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +136,9 @@ def _deep_merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
 class TwinController:
     """Commits curated records to the core in batches; sweeps stale relationships."""
 
-    def __init__(self, core: Core, config: MqttConfig,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, core: Core, config: MqttConfig, clock: Callable[[], float] = time.time
+    ) -> None:
         self.core = core
         self.config = config
         self.clock = clock
@@ -147,8 +147,16 @@ class TwinController:
         if catalog is None:
             raise ValueError("the MQTT adapter needs a core built with a model catalog")
         self._skeletons: dict[str, dict[str, Any]] = {}
-        for name in ("EndDevice", "LteCell", "NrCell", "WcdmaCell", "GsmCell",
-                     "WifiAccessPoint", "BleBeacon", "EnvironmentSensor"):
+        for name in (
+            "EndDevice",
+            "LteCell",
+            "NrCell",
+            "WcdmaCell",
+            "GsmCell",
+            "WifiAccessPoint",
+            "BleBeacon",
+            "EnvironmentSensor",
+        ):
             entry = catalog.by_name(name)
             if entry is None:
                 raise ValueError(f"the MQTT adapter needs the {name} model")
@@ -175,8 +183,10 @@ class TwinController:
         self._queue = asyncio.Queue(maxsize=max(self.config.batch_max * 4, 1000))
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._writer, self._rescan)
-        self._tasks = [asyncio.create_task(self._batch_loop(), name="mqtt-controller"),
-                       asyncio.create_task(self._sweep_loop(), name="mqtt-sweeper")]
+        self._tasks = [
+            asyncio.create_task(self._batch_loop(), name="mqtt-controller"),
+            asyncio.create_task(self._sweep_loop(), name="mqtt-sweeper"),
+        ]
 
     async def stop(self) -> None:
         """Commit what is queued, then stop; unacknowledged work stays with the broker."""
@@ -223,8 +233,9 @@ class TwinController:
             try:
                 results = await loop.run_in_executor(self._writer, self._commit_all, items)
             except Exception:  # never lose the loop; the broker redelivers unacked work
-                log.exception("mqtt controller: commit failed; %d records not acknowledged",
-                              len(items))
+                log.exception(
+                    "mqtt controller: commit failed; %d records not acknowledged", len(items)
+                )
                 results = None
             for index, item in enumerate(items):
                 queue.task_done()
@@ -266,8 +277,14 @@ class TwinController:
             self._tenants[tenant] = known
         return known
 
-    def _commit_plan(self, caller: Caller, plan: _Plan, results: list[str | None],
-                     positions: dict[int, int], retried: bool = False) -> None:
+    def _commit_plan(
+        self,
+        caller: Caller,
+        plan: _Plan,
+        results: list[str | None],
+        positions: dict[int, int],
+        retried: bool = False,
+    ) -> None:
         if not plan.items:
             return
         error = self._upsert(caller, plan)
@@ -328,8 +345,12 @@ class TwinController:
     def _fits(self, plan: _Plan, item: _Item) -> bool:
         return not (self._keys(item) & plan.exclusive)
 
-    def _twin_state(self, tenant: str, plan: _Plan, thing_ids: Iterable[str],
-                    ) -> dict[str, dict[str, Any] | None]:
+    def _twin_state(
+        self,
+        tenant: str,
+        plan: _Plan,
+        thing_ids: Iterable[str],
+    ) -> dict[str, dict[str, Any] | None]:
         """Known attributes of twins (plan, cache, then one bulk read of the store)."""
         out: dict[str, dict[str, Any] | None] = {}
         missing = []
@@ -341,8 +362,10 @@ class TwinController:
             else:
                 missing.append(tid)
         if missing:
-            found: dict[str, TwinRecord] = {r.thing_id: r for r in self.core.store.get_twins(
-                TenantId(tenant), [ThingId(t) for t in missing])}
+            found: dict[str, TwinRecord] = {
+                r.thing_id: r
+                for r in self.core.store.get_twins(TenantId(tenant), [ThingId(t) for t in missing])
+            }
             for tid in missing:
                 record = found.get(tid)
                 state = dict(record.doc.get("attributes", {})) if record else None
@@ -359,9 +382,11 @@ class TwinController:
             record = self.core.store.get_relationship(TenantId(tenant), rid)  # type: ignore[arg-type]
             if record is not None:
                 props = record.properties
-                state = _RelState(float(props.get("firstSeen", props.get("lastSeen", 0))),
-                                  float(props.get("lastSeen", 0)),
-                                  int(props.get("sampleCount", 1)))
+                state = _RelState(
+                    float(props.get("firstSeen", props.get("lastSeen", 0))),
+                    float(props.get("lastSeen", 0)),
+                    int(props.get("sampleCount", 1)),
+                )
                 self._rels[(tenant, rid)] = state
         return state
 
@@ -380,30 +405,62 @@ class TwinController:
         # The device twin.
         attributes = work.attributes if isinstance(work, DeviceUpdate) else dict(work.device)
         update = isinstance(work, DeviceUpdate)
-        self._put(plan, device, "EndDevice", states[device], attributes, work.ts,
-                  touch_always=not update, force=update)
+        self._put(
+            plan,
+            device,
+            "EndDevice",
+            states[device],
+            attributes,
+            work.ts,
+            touch_always=not update,
+            force=update,
+        )
         # Sources and relationships.
         for reading in sources:
-            self._put(plan, reading.source_id, reading.model, states[reading.source_id],
-                      reading.identity, work.ts, touch_always=False)
+            self._put(
+                plan,
+                reading.source_id,
+                reading.model,
+                states[reading.source_id],
+                reading.identity,
+                work.ts,
+                touch_always=False,
+            )
             rid = relationship_id(device, reading.source_id)
             self._observe(tenant, plan, rid, device, reading, work.ts)
         if sensor is not None:
             tid = f"sensor:{sensor.sensor_id}"
-            self._put(plan, tid, "EnvironmentSensor", states[tid], sensor.attributes,
-                      work.ts, touch_always=True)
+            self._put(
+                plan,
+                tid,
+                "EnvironmentSensor",
+                states[tid],
+                sensor.attributes,
+                work.ts,
+                touch_always=True,
+            )
 
-    def _put(self, plan: _Plan, tid: str, model: str, state: dict[str, Any] | None,
-             attributes: dict[str, Any], ts: float, touch_always: bool,
-             force: bool = False) -> None:
+    def _put(
+        self,
+        plan: _Plan,
+        tid: str,
+        model: str,
+        state: dict[str, Any] | None,
+        attributes: dict[str, Any],
+        ts: float,
+        touch_always: bool,
+        force: bool = False,
+    ) -> None:
         """Plan a twin change: create from the skeleton, or patch what differs.
 
         ``force`` applies the attributes whatever their time (status and meta messages
         are retained, last writer wins); they then do not move ``lastSeen``.
         """
         if state is None:
-            body = {k: (dict(v) if isinstance(v, dict) else v)
-                    for k, v in self._skeletons[model].items()}
+            body = {
+                k: (dict(v) if isinstance(v, dict) else v)
+                for k, v in self._skeletons[model].items()
+            }
             attrs = dict(body.get("attributes", {}))
             if model == "EndDevice":
                 attrs.update({"model": "unknown", "manufacturer": "unknown", "online": True})
@@ -421,8 +478,12 @@ class TwinController:
             # Late records (older than what the twin shows) do not roll values back.
             if state.get(key) != value and (newer or force or key not in state):
                 patch[key] = value
-        if newer and not force and (touch_always or last is None or
-                      ts - float(last) >= self.config.source_touch_s) and last != ts:
+        if (
+            newer
+            and not force
+            and (touch_always or last is None or ts - float(last) >= self.config.source_touch_s)
+            and last != ts
+        ):
             patch["lastSeen"] = ts
         if not patch:
             return
@@ -431,28 +492,40 @@ class TwinController:
         new_state.update(patch)
         plan.twin_states[tid] = new_state
 
-    def _observe(self, tenant: str, plan: _Plan, rid: str, device: str, reading: Reading,
-                 ts: float) -> None:
+    def _observe(
+        self, tenant: str, plan: _Plan, rid: str, device: str, reading: Reading, ts: float
+    ) -> None:
         state = self._rel_state(tenant, plan, rid)
         props: dict[str, Any]
         if state is None:
-            props = {"deviceId": device, "sourceId": reading.source_id,
-                     "sourceType": reading.source_type, "level": reading.level,
-                     "quality": reading.quality, "firstSeen": ts, "lastSeen": ts,
-                     "sampleCount": 1}
+            props = {
+                "deviceId": device,
+                "sourceId": reading.source_id,
+                "sourceType": reading.source_type,
+                "level": reading.level,
+                "quality": reading.quality,
+                "firstSeen": ts,
+                "lastSeen": ts,
+                "sampleCount": 1,
+            }
             props.update({k: v for k, v in reading.metrics.items() if v is not None})
             if props["quality"] is None:
                 del props["quality"]
-            plan.relationships.append(RelationshipUpsert(rid, device, reading.source_id,
-                                                         "observes", props))
+            plan.relationships.append(
+                RelationshipUpsert(rid, device, reading.source_id, "observes", props)
+            )
             plan.rel_states[rid] = _RelState(ts, ts, 1)
             plan.edges[rid] = (device, reading.source_id)
             return
         if ts == state.last_seen:
             return  # the same (device, source, time): a duplicate, already recorded
         if ts > state.last_seen:
-            props = {"lastSeen": ts, "sampleCount": state.samples + 1,
-                     "level": reading.level, "quality": reading.quality}
+            props = {
+                "lastSeen": ts,
+                "sampleCount": state.samples + 1,
+                "level": reading.level,
+                "quality": reading.quality,
+            }
             props.update(reading.metrics)
             new = _RelState(state.first_seen, ts, state.samples + 1)
         else:  # late, within the reorder window: count it, keep the newer metrics
@@ -461,8 +534,9 @@ class TwinController:
             if first != state.first_seen:
                 props["firstSeen"] = first
             new = _RelState(first, state.last_seen, state.samples + 1)
-        plan.relationships.append(RelationshipUpsert(rid, device, reading.source_id,
-                                                     "observes", props))
+        plan.relationships.append(
+            RelationshipUpsert(rid, device, reading.source_id, "observes", props)
+        )
         plan.rel_states[rid] = new
         plan.edges[rid] = (device, reading.source_id)
 
@@ -544,8 +618,12 @@ class TwinController:
         if not self.core.store.relationships_touching(caller.tenant, ThingId(source)):
             self._orphans.setdefault((caller.tenant, source), now)
 
-    def _delete(self, caller: Caller, twins: list[TwinUpsert] | None = None,
-                relationships: list[RelationshipUpsert] | None = None) -> bool:
+    def _delete(
+        self,
+        caller: Caller,
+        twins: list[TwinUpsert] | None = None,
+        relationships: list[RelationshipUpsert] | None = None,
+    ) -> bool:
         try:
             self.core.batch.upsert(caller, twins or [], relationships or [])
             return True
@@ -564,7 +642,8 @@ class TwinController:
             cursor: str | None = None
             while True:
                 page, cursor = self.core.store.list_relationships(
-                    tid, type="observes", size=200, cursor=cursor)
+                    tid, type="observes", size=200, cursor=cursor
+                )
                 for record in page:
                     self._index(tenant, record)
                 if cursor is None:
@@ -582,8 +661,9 @@ class TwinController:
         tid = TenantId(tenant)
         cursor: str | None = None
         while True:
-            page = self.core.store.search(tid, None, size=200, cursor=cursor,
-                                          namespaces=list(_SOURCE_NAMESPACES))
+            page = self.core.store.search(
+                tid, None, size=200, cursor=cursor, namespaces=list(_SOURCE_NAMESPACES)
+            )
             for record in page.items:
                 self._maybe_orphan(tenant, record)
             if page.cursor is None:

@@ -24,16 +24,20 @@ def snapshot(adapter: MqttAdapter) -> dict[str, Any]:
         "subscriptions": [f for f, _ in adapter.subscriptions()],
     }
     if client is not None:
-        out["connection"] = {"connected": client.connected.is_set(),
-                             "sessionPresent": client.session_present,
-                             "generation": client.generation, "received": client.received,
-                             "droppedQos0": client.dropped, "inbox": client.backlog,
-                             "unacknowledged": client.acks.outstanding}
+        out["connection"] = {
+            "connected": client.connected.is_set(),
+            "sessionPresent": client.session_present,
+            "generation": client.generation,
+            "received": client.received,
+            "droppedQos0": client.dropped,
+            "inbox": client.backlog,
+            "unacknowledged": client.acks.outstanding,
+        }
     if handler is not None:
-        out["processors"] = {str(signal): {**runtime.metrics.snapshot(),
-                                           "queue": runtime.queue.qsize()}
-                             for signal, runtime in handler.processors.items()}
+        out["processors"] = {
+            str(signal): {**runtime.metrics.snapshot(), "queue": runtime.queue.qsize()}
+            for signal, runtime in handler.processors.items()
+        }
         out["deadLetters"] = handler.dead_letters
-    out["controller"] = {**asdict(adapter.controller.stats),
-                         "backlog": adapter.controller.backlog}
+    out["controller"] = {**asdict(adapter.controller.stats), "backlog": adapter.controller.backlog}
     return out

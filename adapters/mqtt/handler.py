@@ -65,14 +65,24 @@ class ProcessorMetrics:
         ordered = sorted(self.latencies)
 
         def pct(q: float) -> float | None:
-            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2) \
-                if ordered else None
+            return (
+                round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+                if ordered
+                else None
+            )
 
-        return {"received": self.received, "curated": self.curated,
-                "committed": self.committed, "rejected": self.rejected,
-                "refused": self.refused, "duplicates": self.duplicates, "late": self.late,
-                "nulledValues": self.nulled, "latencyMsP50": pct(0.5),
-                "latencyMsP99": pct(0.99)}
+        return {
+            "received": self.received,
+            "curated": self.curated,
+            "committed": self.committed,
+            "rejected": self.rejected,
+            "refused": self.refused,
+            "duplicates": self.duplicates,
+            "late": self.late,
+            "nulledValues": self.nulled,
+            "latencyMsP50": pct(0.5),
+            "latencyMsP99": pct(0.99),
+        }
 
 
 @dataclass(slots=True)
@@ -88,15 +98,19 @@ class Outcome:
 class ProcessorRuntime:
     """One processor's bounded queue, workers and metrics."""
 
-    def __init__(self, processor: Processor, handler: SignalHandler, queue_size: int,
-                 workers: int) -> None:
+    def __init__(
+        self, processor: Processor, handler: SignalHandler, queue_size: int, workers: int
+    ) -> None:
         self.processor = processor
         self.handler = handler
         self.metrics = ProcessorMetrics()
-        self.queue: asyncio.Queue[tuple[TopicTarget, bytes, str, float, Finish]] = \
-            asyncio.Queue(maxsize=queue_size)
-        self._tasks = [asyncio.create_task(self._work(), name=f"mqtt-{processor.signal}-{i}")
-                       for i in range(workers)]
+        self.queue: asyncio.Queue[tuple[TopicTarget, bytes, str, float, Finish]] = asyncio.Queue(
+            maxsize=queue_size
+        )
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"mqtt-{processor.signal}-{i}")
+            for i in range(workers)
+        ]
 
     async def _work(self) -> None:
         while True:
@@ -122,9 +136,14 @@ class ProcessorRuntime:
 class SignalHandler:
     """Routes telemetry, status and meta messages; owns the processors."""
 
-    def __init__(self, catalog: ModelCatalog, config: MqttConfig,
-                 controller: TwinController | None, publish: Publish | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        catalog: ModelCatalog,
+        config: MqttConfig,
+        controller: TwinController | None,
+        publish: Publish | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.catalog = catalog
         self.config = config
         self.topics: TopicScheme = config.topics
@@ -161,17 +180,22 @@ class SignalHandler:
     def _curate(self, target: TopicTarget, payload: bytes) -> Outcome:
         assert target.signal is not None
         try:
-            envelope = parse_envelope(target, payload, self.clock(),
-                                      self.config.max_clock_skew_s)
+            envelope = parse_envelope(target, payload, self.clock(), self.config.max_clock_skew_s)
             curated = self.mapper(target.signal).process(envelope)
         except Rejected as exc:
             return Outcome(reasons=exc.reasons)
         key = (target.tenant, target.device, str(target.signal))
         newest = self._newest.get(key)
         if newest is not None and envelope.ts < newest - self.config.reorder_window_s:
-            return Outcome(curated, [f"late: {newest - envelope.ts:.3f} s older than the "
-                                     f"newest record, beyond the reorder window of "
-                                     f"{self.config.reorder_window_s:g} s"], late=True)
+            return Outcome(
+                curated,
+                [
+                    f"late: {newest - envelope.ts:.3f} s older than the "
+                    f"newest record, beyond the reorder window of "
+                    f"{self.config.reorder_window_s:g} s"
+                ],
+                late=True,
+            )
         recent = self._recent.get(key)
         if recent is None:
             recent = self._recent[key] = deque(maxlen=_RECENT_PER_DEVICE)
@@ -185,10 +209,13 @@ class SignalHandler:
         unique = []
         for index, reading in enumerate(curated.readings):
             if reading.source_id in seen:
-                curated.issues.append(Issue(f"/{self.mapper(target.signal).member}",
-                                            reading.source_id,
-                                            f"source listed twice (reading {index}); "
-                                            "later one dropped"))
+                curated.issues.append(
+                    Issue(
+                        f"/{self.mapper(target.signal).member}",
+                        reading.source_id,
+                        f"source listed twice (reading {index}); later one dropped",
+                    )
+                )
                 continue
             seen.add(reading.source_id)
             unique.append(reading)
@@ -196,8 +223,7 @@ class SignalHandler:
         return Outcome(curated)
 
     # -- broker mode -------------------------------------------------------------------
-    async def handle(self, topic: str, payload: bytes, received: float,
-                     finish: Finish) -> None:
+    async def handle(self, topic: str, payload: bytes, received: float, finish: Finish) -> None:
         """Route one message; ``finish`` is called exactly once when it is done with."""
         try:
             target = self.topics.parse(topic)
@@ -210,8 +236,8 @@ class SignalHandler:
             runtime = self.processors.get(target.signal)
             if runtime is None:
                 runtime = self.processors[target.signal] = ProcessorRuntime(
-                    self.mapper(target.signal), self, self.config.queue_size,
-                    self.config.workers)
+                    self.mapper(target.signal), self, self.config.queue_size, self.config.workers
+                )
                 log.info("mqtt: started the %s processor", target.signal)
             runtime.metrics.received += 1
             await runtime.queue.put((target, payload, topic, received, finish))
@@ -220,8 +246,15 @@ class SignalHandler:
         else:
             await self._meta(target, topic, payload, finish)
 
-    async def _process(self, runtime: ProcessorRuntime, target: TopicTarget, payload: bytes,
-                       topic: str, received: float, finish: Finish) -> None:
+    async def _process(
+        self,
+        runtime: ProcessorRuntime,
+        target: TopicTarget,
+        payload: bytes,
+        topic: str,
+        received: float,
+        finish: Finish,
+    ) -> None:
         metrics = runtime.metrics
         outcome = self._curate(target, payload)
         if outcome.duplicate:
@@ -240,8 +273,12 @@ class SignalHandler:
         metrics.curated += 1
         metrics.nulled += len(curated.issues)
         if self.publish is not None and self.config.publish_curated:
-            self.publish(self.topics.curated(target.tenant, target.device, str(target.signal)),
-                         orjson.dumps(curated.to_json()), self.config.qos, False)
+            self.publish(
+                self.topics.curated(target.tenant, target.device, str(target.signal)),
+                orjson.dumps(curated.to_json()),
+                self.config.qos,
+                False,
+            )
         if self.controller is None:
             finish()
             return
@@ -257,8 +294,9 @@ class SignalHandler:
 
         await self.controller.submit(curated, committed)
 
-    async def _status(self, target: TopicTarget, topic: str, payload: bytes,
-                      finish: Finish) -> None:
+    async def _status(
+        self, target: TopicTarget, topic: str, payload: bytes, finish: Finish
+    ) -> None:
         if not payload:  # a cleared retained status
             self.ignored += 1
             finish()
@@ -270,18 +308,21 @@ class SignalHandler:
             state = payload.decode("utf-8", "replace").strip()
             body = {}
         if state not in ("online", "offline"):
-            self.dead_letter(topic, payload, ["status must be {\"state\": \"online\"} or "
-                                              "{\"state\": \"offline\"}"])
+            self.dead_letter(
+                topic, payload, ['status must be {"state": "online"} or {"state": "offline"}']
+            )
             finish()
             return
         ts = body.get("ts") if isinstance(body, dict) else None
         when = ts / 1000.0 if isinstance(ts, int | float) and ts > 0 else self.clock()
-        await self._update(DeviceUpdate(target.tenant, target.device,
-                                        {"online": state == "online"}, when),
-                           topic, payload, finish)
+        await self._update(
+            DeviceUpdate(target.tenant, target.device, {"online": state == "online"}, when),
+            topic,
+            payload,
+            finish,
+        )
 
-    async def _meta(self, target: TopicTarget, topic: str, payload: bytes,
-                    finish: Finish) -> None:
+    async def _meta(self, target: TopicTarget, topic: str, payload: bytes, finish: Finish) -> None:
         if not payload:
             self.ignored += 1
             finish()
@@ -300,15 +341,23 @@ class SignalHandler:
         values = extract(body, self._device_table, "", issues)
         attributes = {k: v for k, v in values.items() if v is not None}
         if not attributes:
-            self.dead_letter(topic, payload, [f"{i.path}: {i.reason}" for i in issues] or
-                             ["meta holds no device property"])
+            self.dead_letter(
+                topic,
+                payload,
+                [f"{i.path}: {i.reason}" for i in issues] or ["meta holds no device property"],
+            )
             finish()
             return
-        await self._update(DeviceUpdate(target.tenant, target.device, attributes,
-                                        self.clock()), topic, payload, finish)
+        await self._update(
+            DeviceUpdate(target.tenant, target.device, attributes, self.clock()),
+            topic,
+            payload,
+            finish,
+        )
 
-    async def _update(self, update: DeviceUpdate, topic: str, payload: bytes,
-                      finish: Finish) -> None:
+    async def _update(
+        self, update: DeviceUpdate, topic: str, payload: bytes, finish: Finish
+    ) -> None:
         if self.controller is None:
             finish()
             return
@@ -331,8 +380,12 @@ class SignalHandler:
         log.debug("mqtt: dead letter for %s: %s", topic, "; ".join(reasons))
         if self.publish is None:
             return
-        body: dict[str, Any] = {"schema": SCHEMA_VERSION, "topic": topic, "reasons": reasons,
-                                "receivedAt": round(self.clock() * 1000)}
+        body: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
+            "topic": topic,
+            "reasons": reasons,
+            "receivedAt": round(self.clock() * 1000),
+        }
         raw = payload[:_DLQ_PAYLOAD_LIMIT]
         try:
             body["payload"] = raw.decode("utf-8")
@@ -340,15 +393,20 @@ class SignalHandler:
             body["payloadBase64"] = base64.b64encode(raw).decode("ascii")
         if len(payload) > _DLQ_PAYLOAD_LIMIT:
             body["truncated"] = True
-        self.publish(self.topics.dead_letter(tenant, device, kind), orjson.dumps(body),
-                     self.config.qos, False)
+        self.publish(
+            self.topics.dead_letter(tenant, device, kind),
+            orjson.dumps(body),
+            self.config.qos,
+            False,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every processor queue is empty (or ``timeout``)."""
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*(r.queue.join() for r in
-                                                    self.processors.values())), timeout)
+            await asyncio.wait_for(
+                asyncio.gather(*(r.queue.join() for r in self.processors.values())), timeout
+            )
 
     async def stop(self) -> None:
         for runtime in self.processors.values():

@@ -64,12 +64,14 @@ class Grader:
     """Derives level and label from a reading's metrics."""
 
     levels: Mapping[str, Sequence[float]] = field(default_factory=lambda: dict(DEFAULT_LEVELS))
-    quality: Mapping[str, Sequence[float]] = field(
-        default_factory=lambda: dict(DEFAULT_QUALITY))
+    quality: Mapping[str, Sequence[float]] = field(default_factory=lambda: dict(DEFAULT_QUALITY))
 
     @classmethod
-    def with_overrides(cls, levels: Mapping[str, Sequence[float]] | None = None,
-                       quality: Mapping[str, Sequence[float]] | None = None) -> Grader:
+    def with_overrides(
+        cls,
+        levels: Mapping[str, Sequence[float]] | None = None,
+        quality: Mapping[str, Sequence[float]] | None = None,
+    ) -> Grader:
         merged_levels = dict(DEFAULT_LEVELS)
         merged_quality = dict(DEFAULT_QUALITY)
         for key, bounds in (levels or {}).items():
@@ -82,8 +84,11 @@ class Grader:
             merged_quality[key] = tuple(bounds)
         return cls(merged_levels, merged_quality)
 
-    def grade(self, technology: str, metrics: Mapping[str, float | None],
-              ) -> tuple[int, str | None]:
+    def grade(
+        self,
+        technology: str,
+        metrics: Mapping[str, float | None],
+    ) -> tuple[int, str | None]:
         """``(level, label)`` from the first preferred metric present; ``(0, None)`` if none."""
         for metric in PREFERRED_METRICS.get(technology, ()):
             value = metrics.get(metric)

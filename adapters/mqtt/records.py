@@ -90,9 +90,16 @@ class Reading:
     signal: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"sourceId": self.source_id, "sourceType": self.source_type,
-                "model": self.model, "identity": self.identity, "signal": self.signal,
-                "metrics": self.metrics, "level": self.level, "quality": self.quality}
+        return {
+            "sourceId": self.source_id,
+            "sourceType": self.source_type,
+            "model": self.model,
+            "identity": self.identity,
+            "signal": self.signal,
+            "metrics": self.metrics,
+            "level": self.level,
+            "quality": self.quality,
+        }
 
 
 @dataclass(slots=True)
@@ -133,9 +140,14 @@ class Curated:
 
     def to_json(self) -> dict[str, Any]:
         env = self.envelope
-        out: dict[str, Any] = {"schema": SCHEMA_VERSION, "deviceId": env.device,
-                               "signal": str(env.signal), "ts": round(env.ts * 1000, 3),
-                               "seq": env.seq, "readings": [r.to_json() for r in self.readings]}
+        out: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
+            "deviceId": env.device,
+            "signal": str(env.signal),
+            "ts": round(env.ts * 1000, 3),
+            "seq": env.seq,
+            "readings": [r.to_json() for r in self.readings],
+        }
         if self.device:
             out["device"] = self.device
         if self.sensor is not None:
@@ -144,8 +156,7 @@ class Curated:
         return out
 
 
-def parse_envelope(target: TopicTarget, payload: bytes, now: float,
-                   max_skew_s: float) -> Envelope:
+def parse_envelope(target: TopicTarget, payload: bytes, now: float, max_skew_s: float) -> Envelope:
     """Check the envelope of a telemetry payload; raise `Rejected` with every reason."""
     assert target.signal is not None
     if len(payload) > MAX_RECORD_BYTES:
@@ -185,5 +196,10 @@ def parse_envelope(target: TopicTarget, payload: bytes, now: float,
     return Envelope(target.tenant, target.device, target.signal, ts_s, seq, body)
 
 
-_MEMBERS = {SignalType.CELL: "cells", SignalType.WIFI: "wifi", SignalType.BLE: "ble",
-            SignalType.ENV: "env", SignalType.LOC: "loc"}
+_MEMBERS = {
+    SignalType.CELL: "cells",
+    SignalType.WIFI: "wifi",
+    SignalType.BLE: "ble",
+    SignalType.ENV: "env",
+    SignalType.LOC: "loc",
+}

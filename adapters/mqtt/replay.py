@@ -94,8 +94,9 @@ def _device_of(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "-" for c in device)[:128]
 
 
-def cork_records(path: str | Path, sessions: int | None = None,
-                 rows: int | None = None) -> Iterator[ReplayRecord]:
+def cork_records(
+    path: str | Path, sessions: int | None = None, rows: int | None = None
+) -> Iterator[ReplayRecord]:
     """Records of the first ``sessions`` sessions, at most ``rows`` rows each."""
     for name, text in cork_sessions(path)[:sessions]:
         device = _device_of(name)
@@ -115,15 +116,32 @@ def cork_records(path: str | Path, sessions: int | None = None,
             where = f"{name}:{index + 2}"
             cells = _cork_cells(row)
             if cells:
-                yield ReplayRecord(device, SignalType.CELL,
-                                   {"schema": SCHEMA_VERSION, "deviceId": device,
-                                    "seq": index, "ts": ts, "cells": cells}, where)
+                yield ReplayRecord(
+                    device,
+                    SignalType.CELL,
+                    {
+                        "schema": SCHEMA_VERSION,
+                        "deviceId": device,
+                        "seq": index,
+                        "ts": ts,
+                        "cells": cells,
+                    },
+                    where,
+                )
             lat, lon = _num(row.get("Latitude", "")), _num(row.get("Longitude", ""))
             if lat is not None and lon is not None:
-                yield ReplayRecord(device, SignalType.LOC,
-                                   {"schema": SCHEMA_VERSION, "deviceId": device,
-                                    "seq": index, "ts": ts,
-                                    "loc": {"lat": lat, "lon": lon}}, where)
+                yield ReplayRecord(
+                    device,
+                    SignalType.LOC,
+                    {
+                        "schema": SCHEMA_VERSION,
+                        "deviceId": device,
+                        "seq": index,
+                        "ts": ts,
+                        "loc": {"lat": lat, "lon": lon},
+                    },
+                    where,
+                )
 
 
 def _cork_cells(row: dict[str, str]) -> list[dict[str, Any]]:
@@ -134,32 +152,64 @@ def _cork_cells(row: dict[str, str]) -> list[dict[str, Any]]:
         plmn = {"mcc": operator[:3], "mnc": operator[3:]}
     raw_id = _num(row.get("RAWCELLID", ""))
     area = _hex(row.get("LACHEX", ""))
-    metrics = {k: _num(row.get(c, "")) for k, c in (("rsrp", "RSRP"), ("rsrq", "RSRQ"),
-                                                    ("snr", "SNR"), ("cqi", "CQI"),
-                                                    ("rssi", "RSSI"))}
+    metrics = {
+        k: _num(row.get(c, ""))
+        for k, c in (
+            ("rsrp", "RSRP"),
+            ("rsrq", "RSRQ"),
+            ("snr", "SNR"),
+            ("cqi", "CQI"),
+            ("rssi", "RSSI"),
+        )
+    }
     cells: list[dict[str, Any]] = []
     if mode in ("LTE", "5G"):
-        cell = {"rat": "lte", "connectionStatus": "primary", **plmn, "eci": raw_id,
-                "tac": area, **metrics}
+        cell = {
+            "rat": "lte",
+            "connectionStatus": "primary",
+            **plmn,
+            "eci": raw_id,
+            "tac": area,
+            **metrics,
+        }
         cells.append({k: v for k, v in cell.items() if v is not None})
         nr = {"ssRsrp": _num(row.get("NRxRSRP", "")), "ssRsrq": _num(row.get("NRxRSRQ", ""))}
         if mode == "5G" and any(v is not None for v in nr.values()):
-            cells.append({"rat": "nr", "connectionStatus": "secondary",
-                          **{k: v for k, v in nr.items() if v is not None}})
+            cells.append(
+                {
+                    "rat": "nr",
+                    "connectionStatus": "secondary",
+                    **{k: v for k, v in nr.items() if v is not None},
+                }
+            )
     elif mode in _3G:
-        cell = {"rat": "wcdma", "connectionStatus": "primary", **plmn, "ci": raw_id,
-                "lac": area, "rscp": metrics["rsrp"], "ecNo": metrics["rsrq"],
-                "rssi": metrics["rssi"]}
+        cell = {
+            "rat": "wcdma",
+            "connectionStatus": "primary",
+            **plmn,
+            "ci": raw_id,
+            "lac": area,
+            "rscp": metrics["rsrp"],
+            "ecNo": metrics["rsrq"],
+            "rssi": metrics["rssi"],
+        }
         cells.append({k: v for k, v in cell.items() if v is not None})
     elif mode in _2G:
-        cell = {"rat": "gsm", "connectionStatus": "primary", **plmn,
-                "cid": _num(row.get("CellID", "")), "lac": area, "rssi": metrics["rssi"]}
+        cell = {
+            "rat": "gsm",
+            "connectionStatus": "primary",
+            **plmn,
+            "cid": _num(row.get("CellID", "")),
+            "lac": area,
+            "rssi": metrics["rssi"],
+        }
         cells.append({k: v for k, v in cell.items() if v is not None})
     return cells
 
 
-def occupancy_records(path: str | Path, rows: int | None = None,
-                      sensor: str = "uci-office") -> Iterator[ReplayRecord]:
+def occupancy_records(
+    path: str | Path, rows: int | None = None, sensor: str = "uci-office"
+) -> Iterator[ReplayRecord]:
     """Env records from one UCI occupancy file, or every ``*.txt`` file of a folder."""
     root = Path(path)
     files = sorted(root.glob("datat*.txt")) if root.is_dir() else [root]
@@ -178,16 +228,28 @@ def occupancy_records(path: str | Path, rows: int | None = None,
                 row = dict(zip(columns, values, strict=False))
                 when = datetime.strptime(row["date"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
                 env: dict[str, Any] = {"sensorId": sensor}
-                for key, column in (("temperature", "Temperature"), ("humidity", "Humidity"),
-                                    ("illuminance", "Light"), ("co2", "CO2")):
+                for key, column in (
+                    ("temperature", "Temperature"),
+                    ("humidity", "Humidity"),
+                    ("illuminance", "Light"),
+                    ("co2", "CO2"),
+                ):
                     value = _num(row.get(column, ""))
                     if value is not None:
                         env[key] = float(value)
                 occupied = _num(row.get("Occupancy", ""))
                 if occupied is not None:
                     env["occupancy"] = int(occupied)
-                yield ReplayRecord(sensor, SignalType.ENV,
-                                   {"schema": SCHEMA_VERSION, "deviceId": sensor,
-                                    "seq": count, "ts": int(when.timestamp() * 1000),
-                                    "env": env}, f"{file.name}:{row.get('row', count)}")
+                yield ReplayRecord(
+                    sensor,
+                    SignalType.ENV,
+                    {
+                        "schema": SCHEMA_VERSION,
+                        "deviceId": sensor,
+                        "seq": count,
+                        "ts": int(when.timestamp() * 1000),
+                        "env": env,
+                    },
+                    f"{file.name}:{row.get('row', count)}",
+                )
                 count += 1

@@ -51,12 +51,27 @@ class Bounds:
 
     def narrowed(self, low: float | None, high: float | None) -> Bounds:
         """These bounds with a narrower accepted range (netmonster-core's, notes §1)."""
-        lo = self.minimum if low is None else low if self.minimum is None else max(low,
-                                                                                   self.minimum)
-        hi = self.maximum if high is None else high if self.maximum is None else min(
-            high, self.maximum)
-        return Bounds(self.type, lo, hi, self.exclusive_minimum, self.exclusive_maximum,
-                      self.choices, self.pattern, self.min_length, self.max_length)
+        lo = (
+            self.minimum if low is None else low if self.minimum is None else max(low, self.minimum)
+        )
+        hi = (
+            self.maximum
+            if high is None
+            else high
+            if self.maximum is None
+            else min(high, self.maximum)
+        )
+        return Bounds(
+            self.type,
+            lo,
+            hi,
+            self.exclusive_minimum,
+            self.exclusive_maximum,
+            self.choices,
+            self.pattern,
+            self.min_length,
+            self.max_length,
+        )
 
     def check(self, value: Any) -> tuple[Any, str | None]:
         """``(value, None)`` when acceptable (ints widened to float where needed), else
@@ -106,8 +121,9 @@ def _choices(node: dict[str, Any]) -> tuple[Any, ...] | None:
         return tuple(node["enum"])
     choice = node.get("sdfChoice")
     if isinstance(choice, dict):
-        return tuple(alt["const"] for alt in choice.values()
-                     if isinstance(alt, dict) and "const" in alt)
+        return tuple(
+            alt["const"] for alt in choice.values() if isinstance(alt, dict) and "const" in alt
+        )
     return None
 
 
@@ -125,17 +141,39 @@ def bounds_of(catalog: ModelCatalog, model: str, prop: str) -> Bounds:
     """The checkable qualities of ``model.prop``; raises `KeyError` when absent."""
     node = _property(catalog, model, prop)
     kind = node.get("type", "string")
-    return Bounds(kind, node.get("minimum"), node.get("maximum"),
-                  node.get("exclusiveMinimum"), node.get("exclusiveMaximum"), _choices(node),
-                  node.get("pattern"), node.get("minLength"), node.get("maxLength"))
+    return Bounds(
+        kind,
+        node.get("minimum"),
+        node.get("maximum"),
+        node.get("exclusiveMinimum"),
+        node.get("exclusiveMaximum"),
+        _choices(node),
+        node.get("pattern"),
+        node.get("minLength"),
+        node.get("maxLength"),
+    )
 
 
 def property_schema(node: dict[str, Any]) -> dict[str, Any]:
     """Plain JSON Schema (2020-12) of one resolved SDF data node."""
     out: dict[str, Any] = {}
-    for key in ("description", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                "pattern", "minLength", "maxLength", "multipleOf", "format", "minItems",
-                "maxItems", "uniqueItems", "const", "default"):
+    for key in (
+        "description",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "multipleOf",
+        "format",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "const",
+        "default",
+    ):
         if key in node:
             out[key] = node[key]
     if node.get("type") in _JSON_TYPES:
@@ -148,16 +186,21 @@ def property_schema(node: dict[str, Any]) -> dict[str, Any]:
     if isinstance(node.get("items"), dict):
         out["items"] = property_schema(node["items"])
     if isinstance(node.get("properties"), dict):
-        out["properties"] = {k: property_schema(v) for k, v in node["properties"].items()
-                             if isinstance(v, dict)}
+        out["properties"] = {
+            k: property_schema(v) for k, v in node["properties"].items() if isinstance(v, dict)
+        }
         if node.get("required"):
             out["required"] = list(node["required"])
     return out
 
 
-def object_schema(catalog: ModelCatalog, model: str, names: dict[str, str],
-            extra: dict[str, Any] | None = None, required: tuple[str, ...] = (),
-            ) -> dict[str, Any]:
+def object_schema(
+    catalog: ModelCatalog,
+    model: str,
+    names: dict[str, str],
+    extra: dict[str, Any] | None = None,
+    required: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """An object schema whose members are ``record key -> model property``; members may
     be null (the adapter nulls what it cannot accept)."""
     properties: dict[str, Any] = dict(extra or {})
@@ -177,26 +220,47 @@ def record_schema(catalog: ModelCatalog) -> dict[str, Any]:
     defs: dict[str, Any] = {}
     for processor in REGISTRY.values():
         defs.update(processor.schema_defs(catalog))
-    device = object_schema(catalog, "EndDevice", {k: k for k in (
-        "deviceClass", "model", "manufacturer", "osName", "osVersion", "apiLevel",
-        "appVersion", "batteryLevel", "charging", "reportingInterval")})
+    device = object_schema(
+        catalog,
+        "EndDevice",
+        {
+            k: k
+            for k in (
+                "deviceClass",
+                "model",
+                "manufacturer",
+                "osName",
+                "osVersion",
+                "apiLevel",
+                "appVersion",
+                "batteryLevel",
+                "charging",
+                "reportingInterval",
+            )
+        },
+    )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": RECORD_SCHEMA_ID,
         "title": "ndtwin device record",
         "description": "One telemetry message on dt/v1/{tenant}/{deviceId}/tele/{signal}. "
-                       "The member named by the signal type carries the payload.",
+        "The member named by the signal type carries the payload.",
         "type": "object",
         "required": ["schema", "ts"],
         "properties": {
             "schema": {"const": SCHEMA_VERSION},
-            "deviceId": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-                         "description": "Must equal the topic's device level."},
-            "seq": {"type": "integer", "minimum": 0,
-                    "description": "Per-device message counter."},
-            "ts": {"type": "number", "minimum": 0, "x-unit": "ms",
-                   "description": "Wall-clock time of the scan, milliseconds since the "
-                                  "Unix epoch."},
+            "deviceId": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+                "description": "Must equal the topic's device level.",
+            },
+            "seq": {"type": "integer", "minimum": 0, "description": "Per-device message counter."},
+            "ts": {
+                "type": "number",
+                "minimum": 0,
+                "x-unit": "ms",
+                "description": "Wall-clock time of the scan, milliseconds since the Unix epoch.",
+            },
             "device": device,
             "cells": {"type": "array", "maxItems": 64, "items": {"$ref": "#/$defs/cell"}},
             "wifi": {"type": "array", "maxItems": 256, "items": {"$ref": "#/$defs/wifi"}},

@@ -54,8 +54,9 @@ class TopicError(ValueError):
 def validate_segment(value: str, what: str) -> str:
     """Return ``value`` if it is usable as a tenant or device topic level."""
     if not isinstance(value, str) or _SEGMENT_RE.fullmatch(value) is None:
-        raise TopicError(f"{what} {value!r} is not 1-128 of [A-Za-z0-9._-] starting with a "
-                         "letter or digit")
+        raise TopicError(
+            f"{what} {value!r} is not 1-128 of [A-Za-z0-9._-] starting with a letter or digit"
+        )
     return value
 
 
@@ -76,8 +77,12 @@ class TopicScheme:
     prefix: str = DEFAULT_PREFIX
 
     def __post_init__(self) -> None:
-        if not self.prefix or any(c in self.prefix for c in "+#") or \
-                self.prefix.startswith(("/", "$")) or self.prefix.endswith("/"):
+        if (
+            not self.prefix
+            or any(c in self.prefix for c in "+#")
+            or self.prefix.startswith(("/", "$"))
+            or self.prefix.endswith("/")
+        ):
             raise TopicError(f"topic prefix {self.prefix!r} is not a plain topic name")
 
     # -- builders ----------------------------------------------------------------------
@@ -118,7 +123,7 @@ class TopicScheme:
         """Split an incoming topic; raises `TopicError` naming the offending level."""
         if not topic.startswith(self.prefix + "/"):
             raise TopicError(f"topic {topic!r} is outside {self.prefix}/")
-        parts = topic[len(self.prefix) + 1:].split("/")
+        parts = topic[len(self.prefix) + 1 :].split("/")
         if len(parts) < 3:
             raise TopicError(f"topic {topic!r} has too few levels")
         tenant = validate_segment(parts[0], "tenant")
@@ -138,8 +143,9 @@ class TopicScheme:
 
     def raw_levels(self, topic: str) -> tuple[str, str]:
         """Tenant and device levels of a topic as they are (for dead-lettering bad ones)."""
-        parts = topic[len(self.prefix) + 1:].split("/") if topic.startswith(
-            self.prefix + "/") else []
+        parts = (
+            topic[len(self.prefix) + 1 :].split("/") if topic.startswith(self.prefix + "/") else []
+        )
         tenant = parts[0] if len(parts) > 0 and parts[0] and "+" not in parts[0] else "_"
         device = parts[1] if len(parts) > 1 and parts[1] and "+" not in parts[1] else "_"
         return tenant, device

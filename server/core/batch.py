@@ -64,16 +64,24 @@ class BatchResult:
 class BatchService:
     """Atomic multi-entity upserts."""
 
-    def __init__(self, store: TwinStore, validator: TwinValidator,
-                 on_commit: Callable[[list[ChangeEvent]], None] | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        store: TwinStore,
+        validator: TwinValidator,
+        on_commit: Callable[[list[ChangeEvent]], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._store = store
         self._validator = validator
         self._on_commit = on_commit
         self._clock = clock
 
-    def upsert(self, caller: Caller, twins: Sequence[TwinUpsert] = (),
-               relationships: Sequence[RelationshipUpsert] = ()) -> BatchResult:
+    def upsert(
+        self,
+        caller: Caller,
+        twins: Sequence[TwinUpsert] = (),
+        relationships: Sequence[RelationshipUpsert] = (),
+    ) -> BatchResult:
         for attempt in range(_RETRIES):
             plan = self._plan(caller, twins, relationships)
             if plan.batch.is_empty():
@@ -86,12 +94,19 @@ class BatchService:
                 continue
             if self._on_commit is not None:
                 self._on_commit(committed)
-            return BatchResult(committed, [r for r in plan.twins.values() if r is not None],
-                               [r for r in plan.relationships.values() if r is not None])
+            return BatchResult(
+                committed,
+                [r for r in plan.twins.values() if r is not None],
+                [r for r in plan.relationships.values() if r is not None],
+            )
         raise AssertionError("unreachable")
 
-    def _plan(self, caller: Caller, twins: Sequence[TwinUpsert],
-              relationships: Sequence[RelationshipUpsert]) -> WritePlan:
+    def _plan(
+        self,
+        caller: Caller,
+        twins: Sequence[TwinUpsert],
+        relationships: Sequence[RelationshipUpsert],
+    ) -> WritePlan:
         tenant = caller.tenant
         plan = WritePlan(tenant, self._clock(), self._validator)
         ids = [ThingId(t.thing_id) for t in twins]
@@ -116,8 +131,7 @@ class BatchService:
                 raise errors.JsonFormatInvalid(f"{tid}: {exc} (at '{exc.path}')") from exc
             new["thingId"] = tid
             new.setdefault("policyId", tid)
-            plan.put_twin(before, new, "/", "created" if before is None else "merged",
-                          upsert.patch)
+            plan.put_twin(before, new, "/", "created" if before is None else "merged", upsert.patch)
         for rel in relationships:
             rid = RelationshipId(rel.relationship_id)
             before_rel = plan.relationships.get(rid, None)
@@ -129,14 +143,17 @@ class BatchService:
                 continue
             source = ThingId(rel.source or (before_rel.source if before_rel else ""))
             target = ThingId(rel.target or (before_rel.target if before_rel else ""))
-            rel_type = check_relationship_type(rel.type or (before_rel.type if before_rel
-                                                            else ""))
+            rel_type = check_relationship_type(rel.type or (before_rel.type if before_rel else ""))
             for end in (source, target):
-                known = plan.twins[end] if end in plan.twins else (
-                    current.get(end) or self._store.get_twin(tenant, end))
+                known = (
+                    plan.twins[end]
+                    if end in plan.twins
+                    else (current.get(end) or self._store.get_twin(tenant, end))
+                )
                 if known is None:
                     raise errors.ThingNotFound(end)
-            properties = docs.merge_patch(before_rel.properties if before_rel else {},
-                                          rel.properties)
+            properties = docs.merge_patch(
+                before_rel.properties if before_rel else {}, rel.properties
+            )
             plan.put_relationship(before_rel, rid, source, target, rel_type, properties)
         return plan

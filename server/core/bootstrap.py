@@ -33,16 +33,21 @@ def build_validator(catalog: ModelCatalog, validation: str = "compiled") -> Twin
     raise ValueError(f"unknown validation mode {validation!r} (compiled or shacl)")
 
 
-def build_core(store: str = "sqlite", graph: str = "embedded",
-               data_dir: str | Path = ".ndtwin",
-               model_dirs: Sequence[str | Path] | None = None,
-               validation: str = "compiled", catalog: ModelCatalog | None = None,
-               settings: CoreSettings | None = None) -> Core:
+def build_core(
+    store: str = "sqlite",
+    graph: str = "embedded",
+    data_dir: str | Path = ".ndtwin",
+    model_dirs: Sequence[str | Path] | None = None,
+    validation: str = "compiled",
+    catalog: ModelCatalog | None = None,
+    settings: CoreSettings | None = None,
+) -> Core:
     """A core over the chosen stores and models; call ``open()`` before use."""
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     catalog = catalog or ModelCatalog.load(list(model_dirs or [DEFAULT_MODEL_DIR]))
     twin_store = create_store(None if store == "sqlite" else store, data_dir=data)
     graph_store = open_graph_store(graph, data_dir=data)
-    return Core(twin_store, graph_store, build_validator(catalog, validation), settings,
-                catalog=catalog)
+    return Core(
+        twin_store, graph_store, build_validator(catalog, validation), settings, catalog=catalog
+    )

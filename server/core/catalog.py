@@ -82,8 +82,14 @@ class ModelCatalog:
         for doc in self.documents:
             for pointer in wot.grouping_pointers(doc):
                 tokens = pointers.split(pointer)
-                entry = ModelEntry(doc, pointer, tokens[-2], tokens[-1],
-                                   f"{doc.base_uri}#{pointer}", wot.tm_url(doc, pointer))
+                entry = ModelEntry(
+                    doc,
+                    pointer,
+                    tokens[-2],
+                    tokens[-1],
+                    f"{doc.base_uri}#{pointer}",
+                    wot.tm_url(doc, pointer),
+                )
                 for alias in entry.aliases:
                     self._by_alias[alias] = entry
                 if len(tokens) == 2:

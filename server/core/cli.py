@@ -13,21 +13,32 @@ __all__ = ["register"]
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", default=os.environ.get("NDTWIN_DATA_DIR", ".ndtwin"),
-                        help="data directory of the embedded stores (default .ndtwin)")
-    parser.add_argument("--store", default=os.environ.get("NDTWIN_STORE", "sqlite"),
-                        help="sqlite (embedded) or a postgresql:// URL")
-    parser.add_argument("--graph", default=os.environ.get("NDTWIN_GRAPH", "embedded"),
-                        help="embedded (pyoxigraph) or the http(s):// URL of a SPARQL store")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("NDTWIN_DATA_DIR", ".ndtwin"),
+        help="data directory of the embedded stores (default .ndtwin)",
+    )
+    parser.add_argument(
+        "--store",
+        default=os.environ.get("NDTWIN_STORE", "sqlite"),
+        help="sqlite (embedded) or a postgresql:// URL",
+    )
+    parser.add_argument(
+        "--graph",
+        default=os.environ.get("NDTWIN_GRAPH", "embedded"),
+        help="embedded (pyoxigraph) or the http(s):// URL of a SPARQL store",
+    )
 
 
 def register(subparsers: Any) -> None:
     graph = subparsers.add_parser("graph", help="maintain the RDF twin graph")
     commands = graph.add_subparsers(dest="graph_command", metavar="COMMAND", required=True)
     rebuild = commands.add_parser(
-        "rebuild", help="recreate the RDF graph from the document store",
+        "rebuild",
+        help="recreate the RDF graph from the document store",
         description="Clear each tenant's named graph and project every twin and "
-                    "relationship into it again from the document store.")
+        "relationship into it again from the document store.",
+    )
     _store_options(rebuild)
     rebuild.add_argument("--tenant", default=None, help="only this tenant (default: all)")
     rebuild.set_defaults(handler=_rebuild)

@@ -187,9 +187,7 @@ class ThingIdInvalid(IdInvalid):
     default_description = (
         "It must conform to the namespaced entity ID notation (see Ditto documentation)."
     )
-    default_href = (
-        "https://www.eclipse.dev/ditto/basic-namespaces-and-names.html#namespaced-id"
-    )
+    default_href = "https://www.eclipse.dev/ditto/basic-namespaces-and-names.html#namespaced-id"
 
 
 class PolicyIdInvalid(IdInvalid):
@@ -316,9 +314,7 @@ class RqlExpressionInvalid(BadRequest):
     default_description = "Check the RQL syntax (see Ditto's RQL documentation)."
     default_href = "https://www.eclipse.dev/ditto/basic-rql.html"
 
-    def __init__(
-        self, message: str, *, expression: str = "", position: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, expression: str = "", position: int | None = None) -> None:
         self.expression = expression
         self.position = position
         where = f" at position {position}" if position is not None else ""

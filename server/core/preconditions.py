@@ -62,8 +62,7 @@ class Preconditions:
     def empty(self) -> bool:
         return self.if_match is None and self.if_none_match is None and self.condition is None
 
-    def _match(self, tags: tuple[str, ...], current: str | None,
-               thing: str | None = None) -> bool:
+    def _match(self, tags: tuple[str, ...], current: str | None, thing: str | None = None) -> bool:
         if current is None:
             return False
         return "*" in tags or current in tags or (thing is not None and thing in tags)
@@ -77,19 +76,23 @@ class Preconditions:
         if self.if_match is not None and not self._match(self.if_match, current, thing):
             raise PreconditionFailed(
                 f"The precondition 'If-Match: {', '.join(self.if_match)}' was not met "
-                f"(the current entity tag is {current or 'absent'}).")
+                f"(the current entity tag is {current or 'absent'})."
+            )
         if self.if_none_match is not None and self._match(self.if_none_match, current):
             raise PreconditionFailed(
                 f"The precondition 'If-None-Match: {', '.join(self.if_none_match)}' was not "
-                "met: the resource exists.")
+                "met: the resource exists."
+            )
 
     def check_read(self, current: str | None) -> None:
         if self.if_match is not None and not self._match(self.if_match, current):
             raise PreconditionFailed(
-                f"The precondition 'If-Match: {', '.join(self.if_match)}' was not met.")
+                f"The precondition 'If-Match: {', '.join(self.if_match)}' was not met."
+            )
         if self.if_none_match is not None and self._match(self.if_none_match, current):
             raise PreconditionNotModified(
-                f"The resource still matches {current}; it was not modified.")
+                f"The resource still matches {current}; it was not modified."
+            )
 
     def check_condition(self, doc_with_meta: dict[str, Any] | None) -> None:
         if self.condition is None:

@@ -37,8 +37,9 @@ def _default_class_of(definition: str) -> str | None:
     return None if iri is None else str(iri)
 
 
-def project_entity(tenant: str, kind: str, doc: dict[str, Any] | None,
-                   class_of: ClassOf = _default_class_of) -> set[Triple]:
+def project_entity(
+    tenant: str, kind: str, doc: dict[str, Any] | None, class_of: ClassOf = _default_class_of
+) -> set[Triple]:
     """The triples of one twin or relationship JSON (empty for None)."""
     if doc is None:
         return set()
@@ -47,8 +48,9 @@ def project_entity(tenant: str, kind: str, doc: dict[str, Any] | None,
     return set(projection.project_relationship(tenant, _relationship_json(doc), class_of))
 
 
-def project_lines(tenant: str, kind: str, doc: dict[str, Any] | None,
-                  class_of: ClassOf = _default_class_of) -> set[str]:
+def project_lines(
+    tenant: str, kind: str, doc: dict[str, Any] | None, class_of: ClassOf = _default_class_of
+) -> set[str]:
     """The same triples as N-Triples lines (``s p o .``): the projector's fast path."""
     if doc is None:
         return set()
@@ -88,8 +90,13 @@ def _relationship_json(view: dict[str, Any]) -> dict[str, Any]:
 class GraphProjector:
     """Applies pending outbox entries to the graph store, oldest first."""
 
-    def __init__(self, store: TwinStore, graph: GraphStore, batch_size: int = 256,
-                 class_of: ClassOf | None = None) -> None:
+    def __init__(
+        self,
+        store: TwinStore,
+        graph: GraphStore,
+        batch_size: int = 256,
+        class_of: ClassOf | None = None,
+    ) -> None:
         self._class_of = class_of or _default_class_of
         self._store = store
         self._graph = graph
@@ -115,8 +122,7 @@ class GraphProjector:
                     self._apply(entries)
                 except Exception:
                     self.failures += 1
-                    log.exception("graph projection failed; %d entries stay pending",
-                                  len(entries))
+                    log.exception("graph projection failed; %d entries stay pending", len(entries))
                     return applied
                 self._store.ack_outbox([e.id for e in entries])
                 applied += len(entries)
@@ -156,13 +162,15 @@ class GraphProjector:
             return cached[1]
         return project_lines(entry.tenant, entry.kind, doc, self._class_of)
 
-    def rebuild(self, tenant: str, twins: Iterable[dict[str, Any]],
-                relationships: Iterable[dict[str, Any]]) -> int:
+    def rebuild(
+        self, tenant: str, twins: Iterable[dict[str, Any]], relationships: Iterable[dict[str, Any]]
+    ) -> int:
         """Recreate one tenant's graph from documents (``ndtwin graph rebuild``).
 
         One generator feeds the store's bulk loader, so memory stays flat however many
         twins the tenant has.
         """
+
         def triples() -> Iterator[Triple]:
             for doc in twins:
                 yield from project_entity(tenant, "twin", doc, self._class_of)

@@ -51,16 +51,22 @@ class CoreSettings:
 class Core:
     """The service core over one document store, one graph store and one validator."""
 
-    def __init__(self, store: TwinStore, graph: GraphStore, validator: TwinValidator,
-                 settings: CoreSettings | None = None,
-                 catalog: ModelCatalog | None = None) -> None:
+    def __init__(
+        self,
+        store: TwinStore,
+        graph: GraphStore,
+        validator: TwinValidator,
+        settings: CoreSettings | None = None,
+        catalog: ModelCatalog | None = None,
+    ) -> None:
         self.store = store
         self.graph = graph
         self.validator = validator
         self.settings = settings or CoreSettings()
         self.catalog = catalog
-        self.projector = GraphProjector(store, graph,
-                                        class_of=catalog.class_iri if catalog else None)
+        self.projector = GraphProjector(
+            store, graph, class_of=catalog.class_iri if catalog else None
+        )
         self.twins = TwinService(store, validator, self._committed)
         self.relationships = RelationshipService(store, validator, self._committed)
         self.batch = BatchService(store, validator, self._committed)
@@ -100,8 +106,9 @@ class Core:
 
     def rebuild_graph(self, tenant: str | None = None) -> int:
         """Recreate the RDF graph from the document store (``ndtwin graph rebuild``)."""
-        tenants = [t.tenant for t in self.store.list_tenants()
-                   if tenant is None or t.tenant == tenant]
+        tenants = [
+            t.tenant for t in self.store.list_tenants() if tenant is None or t.tenant == tenant
+        ]
         self.projector.drain()
 
         def twins(name: TenantId) -> Iterator[dict[str, Any]]:
@@ -121,31 +128,45 @@ class Core:
                 if cursor is None:
                     return
 
-        return sum(self.projector.rebuild(name, twins(name), relationships(name))
-                   for name in tenants)
+        return sum(
+            self.projector.rebuild(name, twins(name), relationships(name)) for name in tenants
+        )
 
     # -- SPARQL ---------------------------------------------------------------------
-    def query(self, caller: Caller, text: str, accept: str | None = None,
-              timeout_s: float | None = None, max_rows: int | None = None) -> QueryResult:
+    def query(
+        self,
+        caller: Caller,
+        text: str,
+        accept: str | None = None,
+        timeout_s: float | None = None,
+        max_rows: int | None = None,
+    ) -> QueryResult:
         """A SPARQL 1.1 query over the caller's graph only (dataset fixed by tenant).
 
         ``timeout_s``/``max_rows`` may only tighten the tenant's limits (a deadline of a
         gRPC call, say); larger values are capped by the graph store.
         """
-        return self.graph.query(caller.tenant, text, accept, timeout_s=timeout_s,
-                                max_rows=max_rows)
+        return self.graph.query(caller.tenant, text, accept, timeout_s=timeout_s, max_rows=max_rows)
 
     # -- history ----------------------------------------------------------------------
-    def history(self, caller: Caller, thing_id: str, path: str | None, start: datetime,
-                end: datetime) -> list[HistoryPoint]:
+    def history(
+        self, caller: Caller, thing_id: str, path: str | None, start: datetime, end: datetime
+    ) -> list[HistoryPoint]:
         # History outlives a deleted twin; the store scopes every query by tenant.
         tid = ThingId(thing_id)
-        return self.store.history(caller.tenant, tid, path, start, end,
-                                  self.settings.max_history_points)
+        return self.store.history(
+            caller.tenant, tid, path, start, end, self.settings.max_history_points
+        )
 
-    def history_buckets(self, caller: Caller, thing_id: str, path: str | None,
-                        start: datetime, end: datetime, bucket_seconds: float,
-                        ) -> list[HistoryBucket]:
+    def history_buckets(
+        self,
+        caller: Caller,
+        thing_id: str,
+        path: str | None,
+        start: datetime,
+        end: datetime,
+        bucket_seconds: float,
+    ) -> list[HistoryBucket]:
         if not bucket_seconds > 0:
             raise errors.JsonFormatInvalid("The bucket width must be positive.")
         tid = ThingId(thing_id)
@@ -159,8 +180,9 @@ class Core:
         return self.store.prune(cutoff)
 
     # -- change stream --------------------------------------------------------------
-    def events(self, caller: Caller, after_seq: int = 0, timeout: float = 0.0,
-               limit: int = 1000) -> list[ChangeEvent]:
+    def events(
+        self, caller: Caller, after_seq: int = 0, timeout: float = 0.0, limit: int = 1000
+    ) -> list[ChangeEvent]:
         """Committed events after ``after_seq``; waits up to ``timeout`` for new ones."""
         if timeout > 0:
             return self.store.wait_for_events(caller.tenant, after_seq, timeout, limit)

@@ -149,39 +149,88 @@ class TaskTwinService:
         self._data_dir = Path(data_dir)
 
     # -- the three operations ---------------------------------------------------------
-    def transfer(self, caller: Caller, source: str, target_modality: str,
-                 target_id: str | None = None, options: TaskOptions | None = None,
-                 progress: ProgressReport | None = None,
-                 cancelled: CancelCheck | None = None) -> TaskResult:
+    def transfer(
+        self,
+        caller: Caller,
+        source: str,
+        target_modality: str,
+        target_id: str | None = None,
+        options: TaskOptions | None = None,
+        progress: ProgressReport | None = None,
+        cancelled: CancelCheck | None = None,
+    ) -> TaskResult:
         """Build a new twin of ``target_modality`` from twin ``source``."""
-        return self._run(caller, "transfer", [source], [target_modality],
-                         [target_id] if target_id else [], options, progress, cancelled)
+        return self._run(
+            caller,
+            "transfer",
+            [source],
+            [target_modality],
+            [target_id] if target_id else [],
+            options,
+            progress,
+            cancelled,
+        )
 
-    def merge(self, caller: Caller, sources: Sequence[str], target_modality: str,
-              target_id: str | None = None, options: TaskOptions | None = None,
-              progress: ProgressReport | None = None,
-              cancelled: CancelCheck | None = None) -> TaskResult:
+    def merge(
+        self,
+        caller: Caller,
+        sources: Sequence[str],
+        target_modality: str,
+        target_id: str | None = None,
+        options: TaskOptions | None = None,
+        progress: ProgressReport | None = None,
+        cancelled: CancelCheck | None = None,
+    ) -> TaskResult:
         """Build one new twin of ``target_modality`` from two source twins."""
-        return self._run(caller, "merge", list(sources), [target_modality],
-                         [target_id] if target_id else [], options, progress, cancelled)
+        return self._run(
+            caller,
+            "merge",
+            list(sources),
+            [target_modality],
+            [target_id] if target_id else [],
+            options,
+            progress,
+            cancelled,
+        )
 
-    def split(self, caller: Caller, source: str, target_modalities: Sequence[str],
-              target_ids: Sequence[str] = (), options: TaskOptions | None = None,
-              progress: ProgressReport | None = None,
-              cancelled: CancelCheck | None = None) -> TaskResult:
+    def split(
+        self,
+        caller: Caller,
+        source: str,
+        target_modalities: Sequence[str],
+        target_ids: Sequence[str] = (),
+        options: TaskOptions | None = None,
+        progress: ProgressReport | None = None,
+        cancelled: CancelCheck | None = None,
+    ) -> TaskResult:
         """Build two new twins, one per ``target_modalities``, from twin ``source``."""
-        return self._run(caller, "split", [source], list(target_modalities), list(target_ids),
-                         options, progress, cancelled)
+        return self._run(
+            caller,
+            "split",
+            [source],
+            list(target_modalities),
+            list(target_ids),
+            options,
+            progress,
+            cancelled,
+        )
 
     # -- shared steps -----------------------------------------------------------------
-    def _run(self, caller: Caller, operation: str, source_ids: list[str],
-             target_modalities: list[str], target_ids: list[str], options: TaskOptions | None,
-             progress: ProgressReport | None, cancelled: CancelCheck | None) -> TaskResult:
+    def _run(
+        self,
+        caller: Caller,
+        operation: str,
+        source_ids: list[str],
+        target_modalities: list[str],
+        target_ids: list[str],
+        options: TaskOptions | None,
+        progress: ProgressReport | None,
+        cancelled: CancelCheck | None,
+    ) -> TaskResult:
         from utt import ops  # torch loads with the first operation, not with the server
 
         opts = options or TaskOptions()
-        sources, new_ids = self._plan(caller, operation, source_ids, target_modalities,
-                                      target_ids)
+        sources, new_ids = self._plan(caller, operation, source_ids, target_modalities, target_ids)
         streams = {s.stream for s in sources}
         config = self._config(sources, opts)
         token = _Cancel(cancelled)
@@ -196,11 +245,13 @@ class TaskTwinService:
             if operation == "transfer":
                 result = ops.transfer(stream, refs[0], targets[0], out_dir, config, report, token)
             elif operation == "merge":
-                result = ops.merge(stream, refs[0], refs[1], targets[0], out_dir, config,
-                                   report, token)
+                result = ops.merge(
+                    stream, refs[0], refs[1], targets[0], out_dir, config, report, token
+                )
             else:
-                result = ops.split(stream, refs[0], targets[0], targets[1], out_dir, config,
-                                   report, token)
+                result = ops.split(
+                    stream, refs[0], targets[0], targets[1], out_dir, config, report, token
+                )
             # Past this check the twins are written: a cancel that arrives later is too late.
             token.raise_if_cancelled()
             if progress is not None:
@@ -211,23 +262,34 @@ class TaskTwinService:
             shutil.rmtree(out_dir, ignore_errors=True)
             raise
 
-    def check(self, caller: Caller, operation: str, source_ids: Sequence[str],
-              target_modalities: Sequence[str], target_ids: Sequence[str] = ()) -> None:
+    def check(
+        self,
+        caller: Caller,
+        operation: str,
+        source_ids: Sequence[str],
+        target_modalities: Sequence[str],
+        target_ids: Sequence[str] = (),
+    ) -> None:
         """Refuse now what the operation would refuse (missing or foreign twins, bad
         modalities, taken ids), so a face can answer before it starts a long run."""
-        self._plan(caller, operation, list(source_ids), list(target_modalities),
-                   list(target_ids))
+        self._plan(caller, operation, list(source_ids), list(target_modalities), list(target_ids))
 
-    def _plan(self, caller: Caller, operation: str, source_ids: list[str],
-              target_modalities: list[str],
-              target_ids: list[str]) -> tuple[list[_Source], list[str]]:
+    def _plan(
+        self,
+        caller: Caller,
+        operation: str,
+        source_ids: list[str],
+        target_modalities: list[str],
+        target_ids: list[str],
+    ) -> tuple[list[_Source], list[str]]:
         if operation not in _ARITY:
             raise TaskTwinInvalid(f"Unknown operation '{operation}'.")
         n_sources, n_targets = _ARITY[operation]
         if (len(source_ids), len(target_modalities)) != (n_sources, n_targets):
             raise TaskTwinInvalid(
                 f"A {operation} takes {n_sources} source twin(s) and makes {n_targets} "
-                f"new twin(s); got {len(source_ids)} and {len(target_modalities)}.")
+                f"new twin(s); got {len(source_ids)} and {len(target_modalities)}."
+            )
         sources = [self._source(caller, sid) for sid in source_ids]
         if len({s.thing_id for s in sources}) != len(sources):
             raise TaskTwinInvalid("The source twins must be distinct.")
@@ -236,12 +298,14 @@ class TaskTwinService:
         for m in target_modalities:
             if m not in TASK_MODELS:
                 raise TaskTwinInvalid(
-                    f"Unknown modality '{m}'; expected one of {', '.join(TASK_MODELS)}.")
+                    f"Unknown modality '{m}'; expected one of {', '.join(TASK_MODELS)}."
+                )
         used = [s.modality for s in sources]
         if len(set(used + target_modalities)) != len(used) + len(target_modalities):
             raise TaskTwinInvalid(
                 f"A {operation} needs distinct modalities; got sources {used} and targets "
-                f"{target_modalities}.")
+                f"{target_modalities}."
+            )
         new_ids = self._target_ids(caller, operation, sources[0], target_modalities, target_ids)
         return sources, new_ids
 
@@ -266,20 +330,33 @@ class TaskTwinService:
             model = self._resolve(str(artifact.get("uri", "")))
             if not model.is_file() or _sha256(model) != artifact.get("sha256"):
                 raise SourceArtifactMismatch(
-                    f"The model artifact of '{thing_id}' is missing or does not match its "
-                    "SHA-256.")
-        return _Source(record.thing_id, modality, str(attributes.get("localArea", "")),
-                       stream_uri, stream, model)
+                    f"The model artifact of '{thing_id}' is missing or does not match its SHA-256."
+                )
+        return _Source(
+            record.thing_id,
+            modality,
+            str(attributes.get("localArea", "")),
+            stream_uri,
+            stream,
+            model,
+        )
 
     def _resolve(self, uri: str) -> Path:
         path = Path(uri.removeprefix("file://"))
         return path if path.is_absolute() else self._data_dir / path
 
-    def _target_ids(self, caller: Caller, operation: str, first: _Source,
-                    modalities: list[str], given: list[str]) -> list[str]:
+    def _target_ids(
+        self,
+        caller: Caller,
+        operation: str,
+        first: _Source,
+        modalities: list[str],
+        given: list[str],
+    ) -> list[str]:
         if given and len(given) != len(modalities):
             raise TaskTwinInvalid(
-                f"Give one target twin id per new twin ({len(modalities)}) or none.")
+                f"Give one target twin id per new twin ({len(modalities)}) or none."
+            )
         if not given:
             # Same namespace as the source, so the new twins sit beside it.
             tag = uuid.uuid4().hex[:8]
@@ -319,9 +396,15 @@ class TaskTwinService:
             threads=opts.threads,
         )
 
-    def _write(self, caller: Caller, result: ops.OperationResult, sources: list[_Source],
-               new_ids: list[str], opts: TaskOptions,
-               config: ops.OperationConfig) -> TaskResult:
+    def _write(
+        self,
+        caller: Caller,
+        result: ops.OperationResult,
+        sources: list[_Source],
+        new_ids: list[str],
+        opts: TaskOptions,
+        config: ops.OperationConfig,
+    ) -> TaskResult:
         import torch
 
         catalog = self._core.catalog
@@ -358,14 +441,24 @@ class TaskTwinService:
             upserts.append(TwinUpsert(tid, doc))
             for source in sources:
                 rid = RelationshipId(f"{tid}.{DERIVED_FROM}.{source.thing_id}")
-                relationships.append(RelationshipUpsert(
-                    rid, tid, source.thing_id, DERIVED_FROM,
-                    {"operation": result.operation, "function": result.function},
-                ))
+                relationships.append(
+                    RelationshipUpsert(
+                        rid,
+                        tid,
+                        source.thing_id,
+                        DERIVED_FROM,
+                        {"operation": result.operation, "function": result.function},
+                    )
+                )
             created.append(CreatedTwin(tid, twin.modality, uri, twin.sha256, metrics))
         self._core.batch.upsert(caller, upserts, relationships)
-        return TaskResult(result.operation, result.function, tuple(created),
-                          tuple(s.thing_id for s in sources), _plain(result.metrics))
+        return TaskResult(
+            result.operation,
+            result.function,
+            tuple(created),
+            tuple(s.thing_id for s in sources),
+            _plain(result.metrics),
+        )
 
 
 def _progress_adapter(progress: ProgressReport | None) -> Callable[[ProgressEvent], None] | None:
@@ -379,8 +472,7 @@ def _progress_adapter(progress: ProgressReport | None) -> Callable[[ProgressEven
     return report
 
 
-def _twin_metrics(twin: dict[str, float], run: dict[str, Any],
-                  opts: TaskOptions) -> dict[str, Any]:
+def _twin_metrics(twin: dict[str, float], run: dict[str, Any], opts: TaskOptions) -> dict[str, Any]:
     """The run's figures under the names the SDF `metrics` type defines."""
     out: dict[str, Any] = {
         "nmse": max(float(twin["test_nmse"]), 0.0),

@@ -35,8 +35,9 @@ def new_key(tenant: str) -> str:
 class TenantService:
     """Create, list, delete tenants; turn a credential into a :class:`Caller`."""
 
-    def __init__(self, store: TwinStore,
-                 on_delete: Callable[[TenantId], None] | None = None) -> None:
+    def __init__(
+        self, store: TwinStore, on_delete: Callable[[TenantId], None] | None = None
+    ) -> None:
         self._store = store
         self._on_delete = on_delete
 

@@ -101,15 +101,23 @@ def _flat_props(properties: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _history(batch: WriteBatch, tenant: TenantId, thing_id: ThingId, prefix: str,
-             old: dict[str, Any], new: dict[str, Any], now: datetime, revision: int) -> None:
+def _history(
+    batch: WriteBatch,
+    tenant: TenantId,
+    thing_id: ThingId,
+    prefix: str,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    now: datetime,
+    revision: int,
+) -> None:
     for pointer, leaf in new.items():
         if pointer not in old or old[pointer] != leaf:
-            batch.history.append(HistoryPoint(tenant, thing_id, prefix + pointer, now, leaf,
-                                              revision))
+            batch.history.append(
+                HistoryPoint(tenant, thing_id, prefix + pointer, now, leaf, revision)
+            )
     for pointer in old.keys() - new.keys():
-        batch.history.append(HistoryPoint(tenant, thing_id, prefix + pointer, now, None,
-                                          revision))
+        batch.history.append(HistoryPoint(tenant, thing_id, prefix + pointer, now, None, revision))
 
 
 @dataclass
@@ -125,8 +133,14 @@ class WritePlan:
     relationships: dict[str, RelationshipRecord | None] = field(default_factory=dict)
 
     # -- twins ---------------------------------------------------------------------
-    def put_twin(self, current: TwinRecord | None, new_doc: dict[str, Any], path: str,
-                 action: EventAction, value: Any) -> TwinRecord | None:
+    def put_twin(
+        self,
+        current: TwinRecord | None,
+        new_doc: dict[str, Any],
+        path: str,
+        action: EventAction,
+        value: Any,
+    ) -> TwinRecord | None:
         """Plan a create/modify/merge; returns the new record, or None for a no-op."""
         thing_id = ThingId(new_doc["thingId"])
         if current is not None and current.doc == new_doc:
@@ -138,74 +152,145 @@ class WritePlan:
         if violations:
             raise errors.PayloadValidationError(violations)
         revision = current.revision + 1 if current else 1
-        record = TwinRecord(self.tenant, thing_id, revision,
-                            current.created if current else self.now, self.now, new_doc)
+        record = TwinRecord(
+            self.tenant,
+            thing_id,
+            revision,
+            current.created if current else self.now,
+            self.now,
+            new_doc,
+        )
         self.batch.twin_puts.append(TwinPut(record, current.revision if current else 0))
         event_value = new_doc if path == "/" and action in ("created", "modified") else value
-        self.batch.events.append(ChangeEvent(self.tenant, "twin", action, thing_id, path,
-                                             event_value, revision, self.now))
-        _history(self.batch, self.tenant, thing_id, "",
-                 flatten_leaves(current.doc) if current else {}, flatten_leaves(new_doc),
-                 self.now, revision)
-        self.batch.outbox.append(OutboxEntry(0, self.tenant, "twin", thing_id,
-                                             record_view(current) if current else None,
-                                             record_view(record)))
+        self.batch.events.append(
+            ChangeEvent(
+                self.tenant, "twin", action, thing_id, path, event_value, revision, self.now
+            )
+        )
+        _history(
+            self.batch,
+            self.tenant,
+            thing_id,
+            "",
+            flatten_leaves(current.doc) if current else {},
+            flatten_leaves(new_doc),
+            self.now,
+            revision,
+        )
+        self.batch.outbox.append(
+            OutboxEntry(
+                0,
+                self.tenant,
+                "twin",
+                thing_id,
+                record_view(current) if current else None,
+                record_view(record),
+            )
+        )
         self.twins[thing_id] = record
         return record
 
-    def delete_twin(self, current: TwinRecord,
-                    touching: list[RelationshipRecord]) -> None:
+    def delete_twin(self, current: TwinRecord, touching: list[RelationshipRecord]) -> None:
         """Plan a twin's deletion, cascading to every relationship that touches it."""
         revision = current.revision + 1
-        self.batch.twin_deletes.append(TwinDelete(current.thing_id, current.revision,
-                                                  self.now))
-        self.batch.events.append(ChangeEvent(self.tenant, "twin", "deleted", current.thing_id,
-                                             "/", None, revision, self.now))
-        _history(self.batch, self.tenant, current.thing_id, "", flatten_leaves(current.doc),
-                 {}, self.now, revision)
-        self.batch.outbox.append(OutboxEntry(0, self.tenant, "twin", current.thing_id,
-                                             record_view(current), None))
+        self.batch.twin_deletes.append(TwinDelete(current.thing_id, current.revision, self.now))
+        self.batch.events.append(
+            ChangeEvent(
+                self.tenant, "twin", "deleted", current.thing_id, "/", None, revision, self.now
+            )
+        )
+        _history(
+            self.batch,
+            self.tenant,
+            current.thing_id,
+            "",
+            flatten_leaves(current.doc),
+            {},
+            self.now,
+            revision,
+        )
+        self.batch.outbox.append(
+            OutboxEntry(0, self.tenant, "twin", current.thing_id, record_view(current), None)
+        )
         self.twins[current.thing_id] = None
         for rel in touching:
             if self.relationships.get(rel.id, rel) is not None:
                 self.delete_relationship(rel)
 
     # -- relationships -------------------------------------------------------------
-    def put_relationship(self, current: RelationshipRecord | None, rel_id: RelationshipId,
-                         source: ThingId, target: ThingId, rel_type: str,
-                         properties: dict[str, Any]) -> RelationshipRecord | None:
-        if current is not None and (current.source, current.target, current.type,
-                                    current.properties) == (source, target, rel_type,
-                                                            properties):
+    def put_relationship(
+        self,
+        current: RelationshipRecord | None,
+        rel_id: RelationshipId,
+        source: ThingId,
+        target: ThingId,
+        rel_type: str,
+        properties: dict[str, Any],
+    ) -> RelationshipRecord | None:
+        if current is not None and (
+            current.source,
+            current.target,
+            current.type,
+            current.properties,
+        ) == (source, target, rel_type, properties):
             return None
         violations = self.validator.validate_relationship(rel_type, properties)
         if violations:
             raise errors.PayloadValidationError(violations)
         revision = current.revision + 1 if current else 1
-        record = RelationshipRecord(self.tenant, rel_id, source, target, rel_type, properties,
-                                    revision, current.created if current else self.now,
-                                    self.now)
+        record = RelationshipRecord(
+            self.tenant,
+            rel_id,
+            source,
+            target,
+            rel_type,
+            properties,
+            revision,
+            current.created if current else self.now,
+            self.now,
+        )
         self.batch.relationship_puts.append(
-            RelationshipPut(record, current.revision if current else 0))
+            RelationshipPut(record, current.revision if current else 0)
+        )
         action: EventAction = "modified" if current else "created"
         view = relationship_view(record)
-        self.batch.events.append(ChangeEvent(self.tenant, "relationship", action, rel_id, "/",
-                                             view, revision, self.now))
-        _history(self.batch, self.tenant, source, f"/relationships/{rel_id}",
-                 _flat_props(current.properties) if current else {}, _flat_props(properties),
-                 self.now, revision)
-        self.batch.outbox.append(OutboxEntry(
-            0, self.tenant, "relationship", rel_id,
-            relationship_view(current) if current else None, view))
+        self.batch.events.append(
+            ChangeEvent(self.tenant, "relationship", action, rel_id, "/", view, revision, self.now)
+        )
+        _history(
+            self.batch,
+            self.tenant,
+            source,
+            f"/relationships/{rel_id}",
+            _flat_props(current.properties) if current else {},
+            _flat_props(properties),
+            self.now,
+            revision,
+        )
+        self.batch.outbox.append(
+            OutboxEntry(
+                0,
+                self.tenant,
+                "relationship",
+                rel_id,
+                relationship_view(current) if current else None,
+                view,
+            )
+        )
         self.relationships[rel_id] = record
         return record
 
     def delete_relationship(self, current: RelationshipRecord) -> None:
         revision = current.revision + 1
         self.batch.relationship_deletes.append(RelationshipDelete(current.id, current.revision))
-        self.batch.events.append(ChangeEvent(self.tenant, "relationship", "deleted",
-                                             current.id, "/", None, revision, self.now))
-        self.batch.outbox.append(OutboxEntry(0, self.tenant, "relationship", current.id,
-                                             relationship_view(current), None))
+        self.batch.events.append(
+            ChangeEvent(
+                self.tenant, "relationship", "deleted", current.id, "/", None, revision, self.now
+            )
+        )
+        self.batch.outbox.append(
+            OutboxEntry(
+                0, self.tenant, "relationship", current.id, relationship_view(current), None
+            )
+        )
         self.relationships[current.id] = None
-

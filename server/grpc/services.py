@@ -126,8 +126,9 @@ def services_for(core: Core, settings: Settings | None = None) -> Services:
         SERVICES[5].full_name: GraphServicer(core, operations),
         SERVICES[6].full_name: TenantServicer(core, services._tenant_deleted),
         SERVICES[7].full_name: OperationsServicer(operations),
-        SERVICES[8].full_name: TaskTwinServicer(TaskTwinService(core, settings.data_dir),
-                                                operations),
+        SERVICES[8].full_name: TaskTwinServicer(
+            TaskTwinService(core, settings.data_dir), operations
+        ),
     }
     _BY_CORE[core] = services
     return services

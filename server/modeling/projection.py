@@ -60,14 +60,29 @@ Triple = tuple[Any, Any, Any]
 # xsd:dateTime lexical space (XSD 1.1 Part 2 §3.3.7); Ditto writes ISO 8601 UTC.
 _DATE_TIME = re.compile(
     r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})?")
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
 _CONSTANTS = {
-    "type": RDF.type, "null": NDT.null, "Twin": NDT.Twin, "Feature": NDT.Feature,
-    "Relationship": NDT.Relationship, "Array": NDT.Array, "thingId": NDT.thingId,
-    "policyId": NDT.policyId, "definition": NDT.definition, "revision": NDT.revision,
-    "created": NDT.created, "modified": NDT.modified, "feature": NDT.feature,
-    "featureId": NDT.featureId, "desired": NDT.desired, "size": NDT.size, "item": NDT.item,
-    "relationshipId": NDT.relationshipId, "source": NDT.source, "target": NDT.target,
+    "type": RDF.type,
+    "null": NDT.null,
+    "Twin": NDT.Twin,
+    "Feature": NDT.Feature,
+    "Relationship": NDT.Relationship,
+    "Array": NDT.Array,
+    "thingId": NDT.thingId,
+    "policyId": NDT.policyId,
+    "definition": NDT.definition,
+    "revision": NDT.revision,
+    "created": NDT.created,
+    "modified": NDT.modified,
+    "feature": NDT.feature,
+    "featureId": NDT.featureId,
+    "desired": NDT.desired,
+    "size": NDT.size,
+    "item": NDT.item,
+    "relationshipId": NDT.relationshipId,
+    "source": NDT.source,
+    "target": NDT.target,
     "relationshipType": NDT.relationshipType,
 }
 
@@ -254,8 +269,7 @@ class _Walker:
                     out.append((node, self.c["size"], t.value(len(element))))
                     self.elements(node, child, self.c["item"], element)
             else:
-                raise ProjectionError(f"{iri}/{index}: not a JSON value: "
-                                      f"{type(element).__name__}")
+                raise ProjectionError(f"{iri}/{index}: not a JSON value: {type(element).__name__}")
 
     # -- records -------------------------------------------------------------
     def definition(self, node: Any, definition: str) -> None:
@@ -306,22 +320,29 @@ class _Walker:
                 for definition in definitions:
                     if isinstance(definition, str):
                         self.definition(node, definition)
-            self.members(node, fiter + "/properties",
-                         _object(f"features/{feature_id}/properties",
-                                 body.get("properties", {})))
+            self.members(
+                node,
+                fiter + "/properties",
+                _object(f"features/{feature_id}/properties", body.get("properties", {})),
+            )
             desired = body.get("desiredProperties")
             if "desiredProperties" in body:
                 diri = fiter + "/desiredProperties"
                 dnode = t.iri(diri)
                 out.append((node, c["desired"], dnode))
-                self.members(dnode, diri,
-                             _object(f"features/{feature_id}/desiredProperties", desired))
+                self.members(
+                    dnode, diri, _object(f"features/{feature_id}/desiredProperties", desired)
+                )
         return out
 
     def relationship(self, tenant: str, rel: Mapping[str, Any]) -> list[Triple]:
         c, t, out = self.c, self.t, self.out
-        fields = {"id": rel.get("id", rel.get("relationshipId")), "source": rel.get("source"),
-                  "target": rel.get("target"), "type": rel.get("type")}
+        fields = {
+            "id": rel.get("id", rel.get("relationshipId")),
+            "source": rel.get("source"),
+            "target": rel.get("target"),
+            "type": rel.get("type"),
+        }
         for name, value in fields.items():
             if not isinstance(value, str) or not value:
                 raise ProjectionError(f"a relationship needs a non-empty string {name}")
@@ -348,8 +369,9 @@ def _object(where: str, value: Any) -> Mapping[str, Any]:
     return value
 
 
-def project_twin(tenant: str, thing: Mapping[str, Any],
-                 class_of: ClassOf = default_class_of) -> list[Triple]:
+def project_twin(
+    tenant: str, thing: Mapping[str, Any], class_of: ClassOf = default_class_of
+) -> list[Triple]:
     """The triples of one twin (a Ditto thing JSON) as rdflib terms.
 
     ``class_of`` maps a ``definition`` string to the IRI of its model class
@@ -360,24 +382,27 @@ def project_twin(tenant: str, thing: Mapping[str, Any],
     return _Walker(_RDFLIB, class_of).twin(tenant, thing)
 
 
-def project_twin_quads(tenant: str, thing: Mapping[str, Any],
-                       class_of: ClassOf = default_class_of) -> list[ox.Quad]:
+def project_twin_quads(
+    tenant: str, thing: Mapping[str, Any], class_of: ClassOf = default_class_of
+) -> list[ox.Quad]:
     """The same triples as ``project_twin``, as pyoxigraph quads in the tenant's graph."""
     # Parsing the text form in Rust beats building each literal Quad from Python.
-    return list(ox.parse(project_twin_nquads(tenant, thing, class_of),
-                         format=ox.RdfFormat.N_QUADS))
+    return list(ox.parse(project_twin_nquads(tenant, thing, class_of), format=ox.RdfFormat.N_QUADS))
 
 
-def project_twin_nquads(tenant: str, thing: Mapping[str, Any],
-                        class_of: ClassOf = default_class_of) -> str:
+def project_twin_nquads(
+    tenant: str, thing: Mapping[str, Any], class_of: ClassOf = default_class_of
+) -> str:
     """The same triples as ``project_twin``, as N-Quads text in the tenant's graph."""
     graph = f" <{vocab.tenant_graph(tenant)}> .\n"
-    return "".join(f"{s} {p} {o}{graph}"
-                   for s, p, o in _Walker(_TEXT, class_of).twin(tenant, thing))
+    return "".join(
+        f"{s} {p} {o}{graph}" for s, p, o in _Walker(_TEXT, class_of).twin(tenant, thing)
+    )
 
 
-def project_relationship(tenant: str, rel: Mapping[str, Any],
-                         class_of: ClassOf = default_class_of) -> list[Triple]:
+def project_relationship(
+    tenant: str, rel: Mapping[str, Any], class_of: ClassOf = default_class_of
+) -> list[Triple]:
     """The triples of one relationship: the direct edge and the relationship node.
 
     ``rel`` holds ``id``, ``source`` and ``target`` (thing ids), ``type``,
@@ -387,16 +412,20 @@ def project_relationship(tenant: str, rel: Mapping[str, Any],
     return _Walker(_RDFLIB, class_of).relationship(tenant, rel)
 
 
-def project_relationship_quads(tenant: str, rel: Mapping[str, Any],
-                               class_of: ClassOf = default_class_of) -> list[ox.Quad]:
+def project_relationship_quads(
+    tenant: str, rel: Mapping[str, Any], class_of: ClassOf = default_class_of
+) -> list[ox.Quad]:
     """The same triples as ``project_relationship``, as quads in the tenant's graph."""
-    return list(ox.parse(project_relationship_nquads(tenant, rel, class_of),
-                         format=ox.RdfFormat.N_QUADS))
+    return list(
+        ox.parse(project_relationship_nquads(tenant, rel, class_of), format=ox.RdfFormat.N_QUADS)
+    )
 
 
-def project_relationship_nquads(tenant: str, rel: Mapping[str, Any],
-                                class_of: ClassOf = default_class_of) -> str:
+def project_relationship_nquads(
+    tenant: str, rel: Mapping[str, Any], class_of: ClassOf = default_class_of
+) -> str:
     """The same triples as ``project_relationship``, as N-Quads text."""
     graph = f" <{vocab.tenant_graph(tenant)}> .\n"
-    return "".join(f"{s} {p} {o}{graph}"
-                   for s, p, o in _Walker(_TEXT, class_of).relationship(tenant, rel))
+    return "".join(
+        f"{s} {p} {o}{graph}" for s, p, o in _Walker(_TEXT, class_of).relationship(tenant, rel)
+    )

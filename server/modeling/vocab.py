@@ -108,8 +108,10 @@ def model_class_iri(namespace_uri: str, pointer: str) -> URIRef:
     pointers in fragments percent-encoded); ``%`` itself is kept, so an
     already encoded name maps to the same IRI as its decoded form.
     """
-    return URIRef(f"{quote(_bare_percent(namespace_uri), safe=_NAMESPACE_SAFE + '/')}"
-                  f"#{quote(_bare_percent(pointer), safe=_FRAGMENT_SAFE)}")
+    return URIRef(
+        f"{quote(_bare_percent(namespace_uri), safe=_NAMESPACE_SAFE + '/')}"
+        f"#{quote(_bare_percent(pointer), safe=_FRAGMENT_SAFE)}"
+    )
 
 
 def _bare_percent(text: str) -> str:
@@ -130,7 +132,7 @@ def definition_class_iri(definition: str) -> URIRef | None:
     if not found:
         return None
     index = min(found)
-    return model_class_iri(definition[:index], definition[index + 1:])
+    return model_class_iri(definition[:index], definition[index + 1 :])
 
 
 def shape_iri(class_iri: str, *suffix: str) -> URIRef:

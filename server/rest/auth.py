@@ -38,8 +38,7 @@ class Credential:
     tenant: str | None = None
 
 
-def parse_authorization(header: str | None,
-                        access_token: str | None = None) -> Credential:
+def parse_authorization(header: str | None, access_token: str | None = None) -> Credential:
     """Read ``Authorization`` (Bearer or Basic) or an access token; 401 if neither."""
     if header:
         scheme, _, value = header.strip().partition(" ")
@@ -51,13 +50,15 @@ def parse_authorization(header: str | None,
                 decoded = base64.b64decode(value, validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError) as exc:
                 raise errors.AuthenticationFailed(
-                    "The Basic credentials are not valid base64 'user:password'.") from exc
+                    "The Basic credentials are not valid base64 'user:password'."
+                ) from exc
             user, sep, password = decoded.partition(":")
             if sep and user and password:
                 return Credential(password, user)
         raise errors.AuthenticationFailed(
             "Use 'Authorization: Bearer <api key>' or Basic with the tenant as user and the "
-            "API key as password.")
+            "API key as password."
+        )
     if access_token:
         return Credential(access_token)
     raise errors.AuthenticationFailed("The request carries no credentials.")
@@ -72,8 +73,7 @@ class Authenticator:
         self._operator_key = operator_key
         self._cache: dict[Credential, tuple[Caller, float]] = {}
 
-    async def caller(self, headers: Mapping[str, str],
-                     access_token: str | None = None) -> Caller:
+    async def caller(self, headers: Mapping[str, str], access_token: str | None = None) -> Caller:
         """The authenticated caller, with the request's ``correlation-id`` if any."""
         credential = parse_authorization(headers.get("authorization"), access_token)
         caller = await self.verify(credential)
@@ -86,8 +86,9 @@ class Authenticator:
         hit = self._cache.get(credential)
         if hit is not None and hit[1] > now:
             return hit[0]
-        caller = await run_in_threadpool(self._core.tenants.authenticate, credential.key,
-                                         credential.tenant)
+        caller = await run_in_threadpool(
+            self._core.tenants.authenticate, credential.key, credential.tenant
+        )
         if self._ttl > 0:
             if len(self._cache) >= _MAX_CACHED:
                 self._cache.clear()
@@ -114,4 +115,5 @@ class Authenticator:
         """Raise 401 unless the request carries the operator key (tenant management)."""
         if not self.is_operator(headers):
             raise errors.AuthenticationFailed(
-                "This resource needs the operator key (NDTWIN_OPERATOR_KEY).")
+                "This resource needs the operator key (NDTWIN_OPERATOR_KEY)."
+            )

@@ -41,11 +41,9 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def json_response(value: Any, status: int = 200,
-                  headers: dict[str, str] | None = None) -> Response:
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response of ``value`` (orjson: the hot read path renders nothing else)."""
-    return Response(orjson.dumps(value), status_code=status, media_type=JSON,
-                    headers=headers)
+    return Response(orjson.dumps(value), status_code=status, media_type=JSON, headers=headers)
 
 
 def media_type(header: str | None) -> str | None:
@@ -70,8 +68,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json(request: Request, limit: int,
-                    allowed: tuple[str, ...] = JSON_TYPES) -> Any:
+async def read_json(request: Request, limit: int, allowed: tuple[str, ...] = JSON_TYPES) -> Any:
     """Check the media type, read at most ``limit`` bytes and parse one JSON value."""
     given = media_type(request.headers.get("content-type"))
     if given is not None and given not in allowed:

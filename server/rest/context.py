@@ -80,6 +80,5 @@ async def authenticate(conn: HTTPConnection) -> Caller:
     Only a WebSocket may carry its key as ``?access_token=`` (browsers cannot set headers
     on one); on plain HTTP a key in the URL would end up in logs.
     """
-    token = conn.query_params.get("access_token") if conn.scope["type"] == "websocket" \
-        else None
+    token = conn.query_params.get("access_token") if conn.scope["type"] == "websocket" else None
     return await rest_state(conn).auth.caller(conn.headers, token)

@@ -46,11 +46,14 @@ class MediaTypeUnsupported(errors.NdtError):
     status = 415
     grpc_code = "INVALID_ARGUMENT"
     default_description = (
-        "PUT and POST take application/json; PATCH takes application/merge-patch+json.")
+        "PUT and POST take application/json; PATCH takes application/merge-patch+json."
+    )
 
     def __init__(self, given: str, allowed: tuple[str, ...]) -> None:
-        super().__init__(f"The Media-Type '{given}' is not supported by this resource; "
-                         f"use {' or '.join(allowed)}.")
+        super().__init__(
+            f"The Media-Type '{given}' is not supported by this resource; "
+            f"use {' or '.join(allowed)}."
+        )
 
 
 class MediaTypeNotAcceptable(errors.NdtError):
@@ -61,8 +64,9 @@ class MediaTypeNotAcceptable(errors.NdtError):
     grpc_code = "INVALID_ARGUMENT"
 
     def __init__(self, accept: str, reason: str | None = None) -> None:
-        super().__init__(f"No representation matches 'Accept: {accept}'."
-                         + (f" {reason}" if reason else ""))
+        super().__init__(
+            f"No representation matches 'Accept: {accept}'." + (f" {reason}" if reason else "")
+        )
 
 
 class RequestTooLarge(errors.NdtError):
@@ -84,9 +88,10 @@ class ResourceNotFound(errors.NotFound):
     code = "resource.notfound"
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"The resource '{path}' does not exist.",
-                         description="Check the path against the OpenAPI document "
-                                     "at /openapi.json.")
+        super().__init__(
+            f"The resource '{path}' does not exist.",
+            description="Check the path against the OpenAPI document at /openapi.json.",
+        )
 
 
 class MethodNotAllowed(errors.NdtError):
@@ -98,8 +103,10 @@ class MethodNotAllowed(errors.NdtError):
 
     def __init__(self, method: str, path: str, allowed: tuple[str, ...] = ()) -> None:
         self.allowed = allowed
-        super().__init__(f"The method {method} is not allowed on '{path}'."
-                         + (f" Use {', '.join(allowed)}." if allowed else ""))
+        super().__init__(
+            f"The method {method} is not allowed on '{path}'."
+            + (f" Use {', '.join(allowed)}." if allowed else "")
+        )
 
 
 class NotImplementedYet(errors.NdtError):
@@ -123,8 +130,12 @@ def error_response(exc: errors.NdtError, headers: dict[str, str] | None = None) 
         extra.setdefault("Allow", ", ".join(exc.allowed))
     if exc.status == 304:
         return Response(status_code=304, headers=extra)
-    return Response(orjson.dumps(exc.to_dict()), status_code=exc.status,
-                    media_type="application/json", headers=extra)
+    return Response(
+        orjson.dumps(exc.to_dict()),
+        status_code=exc.status,
+        media_type="application/json",
+        headers=extra,
+    )
 
 
 async def _ndt_error(request: Request, exc: Exception) -> Response:
@@ -141,22 +152,27 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return error_response(MethodNotAllowed(request.method, request.url.path), headers)
     # Any other framework status keeps its number, in Ditto's shape.
     body = {"status": exc.status_code, "error": "http.error", "message": str(exc.detail)}
-    return Response(orjson.dumps(body), status_code=exc.status_code,
-                    media_type="application/json", headers=headers)
+    return Response(
+        orjson.dumps(body),
+        status_code=exc.status_code,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = "; ".join(
         f"{'/'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', '')}"
-        for err in exc.errors())
-    return error_response(errors.JsonFormatInvalid(f"The request is invalid: {problems}"),
-                          _correlation(request))
+        for err in exc.errors()
+    )
+    return error_response(
+        errors.JsonFormatInvalid(f"The request is invalid: {problems}"), _correlation(request)
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path,
-                  exc_info=exc)
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(errors.InternalError(), _correlation(request))
 
 

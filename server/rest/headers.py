@@ -20,12 +20,24 @@ from server.core.rql.parser import parse_filter
 __all__ = ["QUERY_HEADERS", "DittoHeaders", "parse_bool"]
 
 #: Headers Ditto also accepts as query parameters (gateway.conf query-params-as-headers).
-QUERY_HEADERS: frozenset[str] = frozenset({
-    "accept", "allow-policy-lockout", "at-historical-revision", "at-historical-timestamp",
-    "channel", "condition", "correlation-id", "declared-acks", "dry-run",
-    "live-channel-condition", "live-channel-timeout-strategy", "requested-acks",
-    "response-required", "timeout",
-})
+QUERY_HEADERS: frozenset[str] = frozenset(
+    {
+        "accept",
+        "allow-policy-lockout",
+        "at-historical-revision",
+        "at-historical-timestamp",
+        "channel",
+        "condition",
+        "correlation-id",
+        "declared-acks",
+        "dry-run",
+        "live-channel-condition",
+        "live-channel-timeout-strategy",
+        "requested-acks",
+        "response-required",
+        "timeout",
+    }
+)
 
 
 def parse_bool(value: str | None, default: bool) -> bool:
@@ -69,8 +81,9 @@ class DittoHeaders:
         """``if-equal: skip`` (or ``skip-minimizing-merge``): a no-op write answers 412."""
         value = (self.get("if-equal") or "update").strip().lower()
         if value not in ("update", "skip", "skip-minimizing-merge"):
-            raise errors.BadRequest(f"The if-equal value '{value}' is not one of update, skip, "
-                                    "skip-minimizing-merge.")
+            raise errors.BadRequest(
+                f"The if-equal value '{value}' is not one of update, skip, skip-minimizing-merge."
+            )
         return value != "update"
 
     def preconditions(self) -> Preconditions:
@@ -82,9 +95,11 @@ class DittoHeaders:
                 node = parse_filter(condition)
             except errors.RqlExpressionInvalid as exc:
                 raise errors.ConditionInvalid(
-                    f"The condition '{condition}' is not valid RQL: {exc.message}") from exc
-        return Preconditions(parse_etags(self._tags("if-match")),
-                             parse_etags(self._tags("if-none-match")), node)
+                    f"The condition '{condition}' is not valid RQL: {exc.message}"
+                ) from exc
+        return Preconditions(
+            parse_etags(self._tags("if-match")), parse_etags(self._tags("if-none-match")), node
+        )
 
     def _tags(self, name: str) -> str | None:
         # An empty entity-tag list carries no condition; treat it as absent, as common
@@ -101,14 +116,16 @@ class DittoHeaders:
         if revision is not None:
             if not revision.strip().isdigit() or int(revision) < 1:
                 raise errors.BadRequest(
-                    f"at-historical-revision '{revision}' is not a positive integer.")
+                    f"at-historical-revision '{revision}' is not a positive integer."
+                )
             at_revision = int(revision)
         if timestamp is not None:
             try:
                 at_time = datetime.fromisoformat(timestamp.strip().replace("Z", "+00:00"))
             except ValueError as exc:
                 raise errors.BadRequest(
-                    f"at-historical-timestamp '{timestamp}' is not an ISO-8601 time.") from exc
+                    f"at-historical-timestamp '{timestamp}' is not an ISO-8601 time."
+                ) from exc
             if at_time.tzinfo is None:
                 raise errors.BadRequest("at-historical-timestamp needs a UTC offset or 'Z'.")
         return at_revision, at_time

@@ -114,7 +114,8 @@ class EventHub:
     async def read(self, caller: Caller, after_seq: int) -> list[ChangeEvent]:
         """One batch of the log after ``after_seq`` (no waiting)."""
         return await anyio.to_thread.run_sync(
-            lambda: self._core.events(caller, after_seq, 0.0, _BATCH))
+            lambda: self._core.events(caller, after_seq, 0.0, _BATCH)
+        )
 
     async def subscribe(self, caller: Caller, after_seq: int | None = None) -> Subscription:
         """Subscribe from ``after_seq`` (None: from now on); close it when done."""
@@ -145,9 +146,10 @@ class EventHub:
         while not self._closed:
             try:
                 batch = await anyio.to_thread.run_sync(
-                    lambda: self._core.events(pump.caller, pump.position, self._wait_s,
-                                              _BATCH),
-                    limiter=self._limiter, abandon_on_cancel=True)
+                    lambda: self._core.events(pump.caller, pump.position, self._wait_s, _BATCH),
+                    limiter=self._limiter,
+                    abandon_on_cancel=True,
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:  # a store hiccup must not kill the stream for good

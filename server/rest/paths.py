@@ -66,7 +66,7 @@ def parse_target(conn: HTTPConnection) -> ThingTarget:
     prefix = THINGS + "/"
     if not raw.startswith(prefix):
         raise ResourceNotFound(conn.url.path)
-    head, _, rest = raw[len(prefix):].partition("/")
+    head, _, rest = raw[len(prefix) :].partition("/")
     try:
         thing_id = unquote(head, errors="strict")
     except UnicodeDecodeError as exc:

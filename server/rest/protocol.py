@@ -77,10 +77,11 @@ def partial_thing(event: ChangeEvent) -> dict[str, Any]:
 
 def context_of(event: ChangeEvent) -> dict[str, Any]:
     """The ``_context`` field of an SSE event: what kind of change it was (notes §1.7)."""
-    out: dict[str, Any] = {"topic": topic_of(event.entity_id, "events", event.action),
-                           "path": event.path,
-                           "headers": {"content-type": MERGE_PATCH if event.action == "merged"
-                                       else JSON}}
+    out: dict[str, Any] = {
+        "topic": topic_of(event.entity_id, "events", event.action),
+        "path": event.path,
+        "headers": {"content-type": MERGE_PATCH if event.action == "merged" else JSON},
+    }
     if event.action != "deleted":
         out["value"] = event.value
     return out
@@ -100,15 +101,21 @@ def event_envelope(event: ChangeEvent) -> dict[str, Any]:
     return out
 
 
-def error_envelope(error: errors.NdtError, thing_id: str | None,
-                   correlation_id: str | None) -> dict[str, Any]:
+def error_envelope(
+    error: errors.NdtError, thing_id: str | None, correlation_id: str | None
+) -> dict[str, Any]:
     """An ``errors`` envelope; ``_/_`` stands for an unknown thing, as in Ditto."""
     topic = topic_of(thing_id, "errors") if thing_id else "_/_/things/twin/errors"
     headers: dict[str, Any] = {"content-type": JSON}
     if correlation_id:
         headers["correlation-id"] = correlation_id
-    return {"topic": topic, "headers": headers, "path": "/", "value": error.to_dict(),
-            "status": error.status}
+    return {
+        "topic": topic,
+        "headers": headers,
+        "path": "/",
+        "value": error.to_dict(),
+        "status": error.status,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +127,13 @@ class EventFilter:
     thing_ids: frozenset[str] | None = None
 
     @classmethod
-    def parse(cls, namespaces: str | None, filter: str | None,
-              thing_ids: list[str] | None = None) -> EventFilter:
+    def parse(
+        cls, namespaces: str | None, filter: str | None, thing_ids: list[str] | None = None
+    ) -> EventFilter:
         """Build a filter from ``namespaces=a,b``, an RQL ``filter`` and thing ids."""
-        spaces = (frozenset(n.strip() for n in namespaces.split(",") if n.strip())
-                  if namespaces else None)
+        spaces = (
+            frozenset(n.strip() for n in namespaces.split(",") if n.strip()) if namespaces else None
+        )
         node = parse_filter(filter) if filter else None
         return cls(spaces or None, node, frozenset(thing_ids) if thing_ids else None)
 
@@ -134,12 +143,14 @@ class EventFilter:
             return False
         if self.thing_ids is not None and event.entity_id not in self.thing_ids:
             return False
-        if self.namespaces is not None and \
-                event.entity_id.partition(":")[0] not in self.namespaces:
+        if self.namespaces is not None and event.entity_id.partition(":")[0] not in self.namespaces:
             return False
         if self.filter is not None:
-            view = {**partial, "_revision": event.revision,
-                    "_modified": format_time(event.timestamp)}
+            view = {
+                **partial,
+                "_revision": event.revision,
+                "_modified": format_time(event.timestamp),
+            }
             return matches(self.filter, view)
         return True
 
@@ -160,16 +171,19 @@ class Command:
     def parse(cls, envelope: Any) -> Command:
         """Parse a command envelope; 400 ``json.format.invalid`` when it is not one."""
         if not isinstance(envelope, dict) or not isinstance(envelope.get("topic"), str):
-            raise errors.JsonFormatInvalid("A Ditto Protocol message is a JSON object with "
-                                           "a 'topic'.")
+            raise errors.JsonFormatInvalid(
+                "A Ditto Protocol message is a JSON object with a 'topic'."
+            )
         parts = envelope["topic"].split("/")
         if len(parts) != 6 or parts[2:5] != ["things", "twin", "commands"]:
             raise errors.JsonFormatInvalid(
                 f"The topic '{envelope['topic']}' is not a twin thing command "
-                "('{namespace}/{name}/things/twin/commands/{action}').")
+                "('{namespace}/{name}/things/twin/commands/{action}')."
+            )
         if parts[5] not in _ACTIONS:
             raise errors.JsonFormatInvalid(
-                f"The command '{parts[5]}' is not one of {', '.join(_ACTIONS)}.")
+                f"The command '{parts[5]}' is not one of {', '.join(_ACTIONS)}."
+            )
         raw_headers = envelope.get("headers")
         raw_headers = {} if raw_headers is None else raw_headers
         if not isinstance(raw_headers, dict):
@@ -179,17 +193,28 @@ class Command:
         if not isinstance(path, str):
             raise errors.JsonFormatInvalid("'path' must be a string.")
         fields = envelope.get("fields") or headers.get("fields")
-        return cls(f"{parts[0]}:{parts[1]}", parts[5], path or "/", envelope.get("value"),
-                   headers, fields if isinstance(fields, str) else None, "value" in envelope)
+        return cls(
+            f"{parts[0]}:{parts[1]}",
+            parts[5],
+            path or "/",
+            envelope.get("value"),
+            headers,
+            fields if isinstance(fields, str) else None,
+            "value" in envelope,
+        )
 
 
-def _response(cmd: Command, status: int, value: Any = None, *,
-              with_value: bool = False) -> dict[str, Any]:
+def _response(
+    cmd: Command, status: int, value: Any = None, *, with_value: bool = False
+) -> dict[str, Any]:
     headers: dict[str, Any] = {"content-type": JSON}
     if "correlation-id" in cmd.headers:
         headers["correlation-id"] = cmd.headers["correlation-id"]
-    out: dict[str, Any] = {"topic": topic_of(cmd.thing_id, "commands", cmd.action),
-                           "headers": headers, "path": cmd.path}
+    out: dict[str, Any] = {
+        "topic": topic_of(cmd.thing_id, "commands", cmd.action),
+        "headers": headers,
+        "path": cmd.path,
+    }
     if with_value:
         out["value"] = value
     out["status"] = status
@@ -228,8 +253,11 @@ def execute(core: Core, caller: Caller, cmd: Command) -> dict[str, Any] | None:
             result = twins.merge(caller, cmd.thing_id, cmd.path, cmd.value, pre)
         if skip and result.event is None and not result.created:
             raise errors.PreconditionFailed("The value is unchanged and 'if-equal' is 'skip'.")
-        response = (_response(cmd, 201, result.value, with_value=True) if result.created
-                    else _response(cmd, 204))
+        response = (
+            _response(cmd, 201, result.value, with_value=True)
+            if result.created
+            else _response(cmd, 204)
+        )
     else:
         twins.delete(caller, cmd.thing_id, cmd.path, pre)
         response = _response(cmd, 204)

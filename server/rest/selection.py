@@ -27,8 +27,10 @@ __all__ = ["KEY_FIELDS_PATTERN", "THING_FIELDS_PATTERN", "check_fields", "retrie
 _CHAR = r"[^\x00-\x1F\x7F-\xFF/(),]"
 _EDGE = r"[^\x00-\x1F\x7F-\xFF/(),\s]"
 _TOKEN = rf"{_EDGE}({_CHAR}*{_EDGE})?"
-_ROOT = ("(thingId|policyId|definition|attributes|features|_namespace|_revision|_created|"
-         "_modified|_metadata|_policy|_context)")
+_ROOT = (
+    "(thingId|policyId|definition|attributes|features|_namespace|_revision|_created|"
+    "_modified|_metadata|_policy|_context)"
+)
 
 
 def _fields(first: str) -> str:
@@ -54,19 +56,28 @@ def check_fields(fields: str | None, at_root: bool = True) -> str | None:
     if pattern.fullmatch(fields) is None:
         raise errors.FieldSelectionInvalid(
             f"The field selector '{fields}' is not a comma-separated list of JSON pointers "
-            + ("starting with a thing field." if at_root else "into this resource."))
+            + ("starting with a thing field." if at_root else "into this resource.")
+        )
     return fields
 
 
-def retrieve(core: Core, caller: Caller, thing_id: str, path: str, fields: str | None,
-             pre: Preconditions | None = None, at_revision: int | None = None,
-             at_time: datetime | None = None) -> tuple[Any, str]:
+def retrieve(
+    core: Core,
+    caller: Caller,
+    thing_id: str,
+    path: str,
+    fields: str | None,
+    pre: Preconditions | None = None,
+    at_revision: int | None = None,
+    at_time: datetime | None = None,
+) -> tuple[Any, str]:
     """The value at ``path`` with ``fields`` applied, and its entity tag (synchronous)."""
     at_root = path in ("", "/")
     fields = check_fields(fields, at_root)
     if not fields or at_root:
-        return core.twins.retrieve(caller, thing_id, path, fields or None, pre,
-                                   at_revision, at_time)
+        return core.twins.retrieve(
+            caller, thing_id, path, fields or None, pre, at_revision, at_time
+        )
     try:
         selector = FieldSelector.parse(fields, roots=None)
     except FieldSelectionError as exc:

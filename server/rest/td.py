@@ -49,8 +49,9 @@ def _strip_tm_terms(value: Any) -> Any:
     return value
 
 
-def describe(tm: dict[str, Any], thing_id: str, revision: int, base: str,
-             property_prefix: str) -> dict[str, Any]:
+def describe(
+    tm: dict[str, Any], thing_id: str, revision: int, base: str, property_prefix: str
+) -> dict[str, Any]:
     """The TD of one thing (or feature) from its TM; ``base`` ends with ``/``.
 
     ``property_prefix`` is where the TM's properties live relative to ``base``:
@@ -76,23 +77,45 @@ def describe(tm: dict[str, Any], thing_id: str, revision: int, base: str,
         if not isinstance(affordance, dict):
             continue
         prop = _strip_tm_terms(affordance)
-        ops = ["readproperty"] if prop.get("readOnly") else \
-            ["writeproperty"] if prop.get("writeOnly") else ["readproperty", "writeproperty"]
-        prop["forms"] = [{"href": property_prefix + quote(name, safe=""), "op": ops,
-                          "contentType": "application/json"}]
+        ops = (
+            ["readproperty"]
+            if prop.get("readOnly")
+            else ["writeproperty"]
+            if prop.get("writeOnly")
+            else ["readproperty", "writeproperty"]
+        )
+        prop["forms"] = [
+            {
+                "href": property_prefix + quote(name, safe=""),
+                "op": ops,
+                "contentType": "application/json",
+            }
+        ]
         properties[name] = prop
     td["properties"] = properties
     td["actions"] = {}
     td["events"] = {}
-    td["forms"] = [{"href": property_prefix.rstrip("/"), "op": ["readallproperties"],
-                    "contentType": "application/json"}]
+    td["forms"] = [
+        {
+            "href": property_prefix.rstrip("/"),
+            "op": ["readallproperties"],
+            "contentType": "application/json",
+        }
+    ]
     links = []
     for link in tm.get("links") or []:
-        if isinstance(link, dict) and link.get("rel") == "tm:submodel" and \
-                isinstance(link.get("instanceName"), str):
-            links.append({"rel": "item",
-                          "href": "features/" + quote(link["instanceName"], safe=""),
-                          "type": TD_MEDIA_TYPE})
+        if (
+            isinstance(link, dict)
+            and link.get("rel") == "tm:submodel"
+            and isinstance(link.get("instanceName"), str)
+        ):
+            links.append(
+                {
+                    "rel": "item",
+                    "href": "features/" + quote(link["instanceName"], safe=""),
+                    "type": TD_MEDIA_TYPE,
+                }
+            )
         elif isinstance(link, dict) and link.get("rel") not in ("tm:extends", "tm:submodel"):
             links.append(link)
     if links:
@@ -149,11 +172,13 @@ class ThingDescriptions:
         tm = self.model(definition) if isinstance(definition, str) else None
         if tm is None:
             raise MediaTypeNotAcceptable(
-                TD_MEDIA_TYPE, "The thing's definition is not the URL of a known Thing Model.")
+                TD_MEDIA_TYPE, "The thing's definition is not the URL of a known Thing Model."
+            )
         return describe(tm, str(doc.get("thingId")), revision, thing_url + "/", "attributes/")
 
-    def for_feature(self, doc: dict[str, Any], feature_id: str, revision: int,
-                    thing_url: str) -> dict[str, Any]:
+    def for_feature(
+        self, doc: dict[str, Any], feature_id: str, revision: int, thing_url: str
+    ) -> dict[str, Any]:
         """The TD of one feature, from the first entry of its definition."""
         feature = (doc.get("features") or {}).get(feature_id)
         definition = feature.get("definition") if isinstance(feature, dict) else None
@@ -163,7 +188,8 @@ class ThingDescriptions:
         if tm is None:
             raise MediaTypeNotAcceptable(
                 TD_MEDIA_TYPE,
-                "The feature's definition does not start with a known Thing Model URL.")
+                "The feature's definition does not start with a known Thing Model URL.",
+            )
         base = f"{thing_url}/features/{quote(feature_id, safe='')}/"
         thing_id = f"{doc.get('thingId')}/features/{feature_id}"
         return describe(tm, thing_id, revision, base, "properties/")

@@ -33,13 +33,25 @@ def main(argv: list[str]) -> int:
             interval = float(argv[4])
             for i in range(count):
                 now = utc_now()
-                record = TwinRecord(tenant, ThingId(f"ev:t{i}"), 1, now, now,
-                                    {"thingId": f"ev:t{i}", "attributes": {"i": i}})
-                store.commit(tenant, WriteBatch(
-                    twin_puts=[TwinPut(record, 0)],
-                    events=[ChangeEvent(tenant, "twin", "created", record.thing_id, "/",
-                                        record.doc, 1, now)],
-                ))
+                record = TwinRecord(
+                    tenant,
+                    ThingId(f"ev:t{i}"),
+                    1,
+                    now,
+                    now,
+                    {"thingId": f"ev:t{i}", "attributes": {"i": i}},
+                )
+                store.commit(
+                    tenant,
+                    WriteBatch(
+                        twin_puts=[TwinPut(record, 0)],
+                        events=[
+                            ChangeEvent(
+                                tenant, "twin", "created", record.thing_id, "/", record.doc, 1, now
+                            )
+                        ],
+                    ),
+                )
                 time.sleep(interval)
             return 0
         revisions = {f"burst:t{i}": 0 for i in range(20)}
@@ -49,14 +61,30 @@ def main(argv: list[str]) -> int:
             now = utc_now()
             doc = {"thingId": thing, "attributes": {"rev": revision, "pad": "x" * 200}}
             record = TwinRecord(tenant, ThingId(thing), revision, now, now, doc)
-            events = store.commit(tenant, WriteBatch(
-                twin_puts=[TwinPut(record, revisions[thing])],
-                events=[ChangeEvent(tenant, "twin", "modified", thing, "/attributes/rev",
-                                    revision, revision, now)],
-                history=[HistoryPoint(tenant, record.thing_id, "/attributes/rev", now,
-                                      revision, revision)],
-                outbox=[OutboxEntry(0, tenant, "twin", thing, None, doc)],
-            ))
+            events = store.commit(
+                tenant,
+                WriteBatch(
+                    twin_puts=[TwinPut(record, revisions[thing])],
+                    events=[
+                        ChangeEvent(
+                            tenant,
+                            "twin",
+                            "modified",
+                            thing,
+                            "/attributes/rev",
+                            revision,
+                            revision,
+                            now,
+                        )
+                    ],
+                    history=[
+                        HistoryPoint(
+                            tenant, record.thing_id, "/attributes/rev", now, revision, revision
+                        )
+                    ],
+                    outbox=[OutboxEntry(0, tenant, "twin", thing, None, doc)],
+                ),
+            )
             revisions[thing] = revision
             sys.stdout.write(f"ack {thing} {revision} {events[0].seq}\n")
             sys.stdout.flush()

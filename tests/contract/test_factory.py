@@ -37,8 +37,7 @@ def test_reopening_keeps_the_data(tmp_path: Path) -> None:
         store.create_tenant(tenant, "h", T0)
         put_twins(store, tenant, twin(tenant, "ns:a", {"attributes": {"v": 1}}))
     with open_store(url) as store:
-        assert store.get_twin(tenant, twin(tenant, "ns:a").thing_id).doc["attributes"] == {
-            "v": 1}
+        assert store.get_twin(tenant, twin(tenant, "ns:a").thing_id).doc["attributes"] == {"v": 1}
 
 
 @pytest.mark.parametrize("url", ["mysql://x/y", "sqlite://", "nonsense"])

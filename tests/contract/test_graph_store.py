@@ -720,8 +720,11 @@ def test_projection_lines_apply_like_triples(
     from server.core.projector import project_entity, project_lines
 
     tenant = tenant_names()
-    old = {"thingId": "ns:cell", "attributes": {"pci": 1, "name": 'a "quoted" \\ name'},
-           "_revision": 1}
+    old = {
+        "thingId": "ns:cell",
+        "attributes": {"pci": 1, "name": 'a "quoted" \\ name'},
+        "_revision": 1,
+    }
     new = {"thingId": "ns:cell", "attributes": {"pci": 2, "zone": None}, "_revision": 2}
     graph_store.apply_ntriples([(tenant, [], sorted(project_lines(tenant, "twin", old)))])
     assert triples_of(graph_store, tenant) == project_entity(tenant, "twin", old)

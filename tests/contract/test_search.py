@@ -32,21 +32,43 @@ from server.core.stores import TwinStore
 from tests.contract.twin_records import at, put_twins, twin
 
 DATASET: dict[str, tuple[int, dict[str, Any]]] = {
-    "ns:a": (1, {"attributes": {"n": 1, "s": "apple", "tags": ["red", "green"],
-                                "list": [{"k": 1}, {"k": 5}], "flag": True, "e": "",
-                                "obj": {"x": 1}},
-                 "features": {"env": {"properties": {"t": 20.5}}}}),
-    "ns:b": (2, {"attributes": {"n": 2.5, "s": "Banana", "tags": ["red"], "flag": False,
-                                "e": [], "nul": None},
-                 "features": {"env": {"properties": {"t": 30}},
-                              "gps": {"properties": {"t": 5}}}}),
+    "ns:a": (
+        1,
+        {
+            "attributes": {
+                "n": 1,
+                "s": "apple",
+                "tags": ["red", "green"],
+                "list": [{"k": 1}, {"k": 5}],
+                "flag": True,
+                "e": "",
+                "obj": {"x": 1},
+            },
+            "features": {"env": {"properties": {"t": 20.5}}},
+        },
+    ),
+    "ns:b": (
+        2,
+        {
+            "attributes": {
+                "n": 2.5,
+                "s": "Banana",
+                "tags": ["red"],
+                "flag": False,
+                "e": [],
+                "nul": None,
+            },
+            "features": {"env": {"properties": {"t": 30}}, "gps": {"properties": {"t": 5}}},
+        },
+    ),
     "ns:c": (1, {"attributes": {"n": "1", "s": "cherry*", "tags": [], "e": {}, "obj": {}}}),
     "other:d": (1, {"attributes": {"n": -3, "s": "date?", "nul": None, "tags": "red"}}),
     "ns:e": (1, {"attributes": {}}),
-    "ns:f": (1, {"attributes": {"n": 10, "s": "Äpfel", "list": [{"k": 7}, 3],
-                                "tags": ["blue", ["red"]]}}),
-    "ns:g": (3, {"attributes": {"s": "a\\b", "n": 1.0, "e": "x"},
-                 "definition": "org:model:1.0.0"}),
+    "ns:f": (
+        1,
+        {"attributes": {"n": 10, "s": "Äpfel", "list": [{"k": 7}, 3], "tags": ["blue", ["red"]]}},
+    ),
+    "ns:g": (3, {"attributes": {"s": "a\\b", "n": 1.0, "e": "x"}, "definition": "org:model:1.0.0"}),
 }
 ALL = sorted(DATASET)
 
@@ -123,11 +145,15 @@ OPERATOR_CASES = [
     ('gt(_modified,"2025-01-01T00:00:04.5+00:00")', ["ns:f", "ns:g"]),
     ('ge(_created,"2025-01-01T00:00:00Z")', ALL),
     ("lt(_modified,time:now)", ALL),
-    ('and(or(eq(attributes/tags,"green"),eq(attributes/n,-3)),not(eq(_namespace,"other")))',
-     ["ns:a"]),
+    (
+        'and(or(eq(attributes/tags,"green"),eq(attributes/n,-3)),not(eq(_namespace,"other")))',
+        ["ns:a"],
+    ),
     ("not(ne(attributes/n,1))", ["ns:a", "ns:e", "ns:g"]),
-    ("or(exists(attributes/flag),exists(attributes/nul),eq(attributes/s,\"Äpfel\"))",
-     ["ns:a", "ns:b", "ns:f", "other:d"]),
+    (
+        'or(exists(attributes/flag),exists(attributes/nul),eq(attributes/s,"Äpfel"))',
+        ["ns:a", "ns:b", "ns:f", "other:d"],
+    ),
 ]
 
 
@@ -139,8 +165,9 @@ def test_operators_follow_ditto_semantics(
     assert loaded.count(tenant, parse_filter(rql)) == len(expected)
 
 
-def _order(store: TwinStore, tenant: TenantId, options: str, rql: str | None = None,
-           size: int = 200) -> list[str]:
+def _order(
+    store: TwinStore, tenant: TenantId, options: str, rql: str | None = None, size: int = 200
+) -> list[str]:
     """Walk every page and return the ids in order."""
     sort = parse_options(options).sort if options else ()
     node = parse_filter(rql) if rql else None
@@ -160,18 +187,20 @@ SORT_CASES = [
     ("sort(+attributes/n)", ["ns:e", "other:d", "ns:a", "ns:g", "ns:b", "ns:f", "ns:c"]),
     ("sort(-attributes/n)", ["ns:c", "ns:f", "ns:b", "ns:a", "ns:g", "other:d", "ns:e"]),
     ("sort(+attributes/s)", ["ns:e", "ns:b", "ns:g", "ns:a", "ns:c", "other:d", "ns:f"]),
-    ("sort(+_namespace,-_revision)", ["ns:g", "ns:b", "ns:a", "ns:c", "ns:e", "ns:f",
-                                      "other:d"]),
+    ("sort(+_namespace,-_revision)", ["ns:g", "ns:b", "ns:a", "ns:c", "ns:e", "ns:f", "other:d"]),
     ("sort(+attributes/flag)", ["ns:c", "ns:e", "ns:f", "ns:g", "other:d", "ns:b", "ns:a"]),
     ("sort(-thingId)", list(reversed(ALL))),
     ("sort(-_modified)", list(reversed(list(DATASET)))),
-    ("sort(+features/env/properties/t,+attributes/n)",
-     ["ns:e", "other:d", "ns:g", "ns:f", "ns:c", "ns:a", "ns:b"]),
+    (
+        "sort(+features/env/properties/t,+attributes/n)",
+        ["ns:e", "other:d", "ns:g", "ns:f", "ns:c", "ns:a", "ns:b"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("options", "expected"), SORT_CASES, ids=[c[0] or "default" for c in
-                                                                    SORT_CASES])
+@pytest.mark.parametrize(
+    ("options", "expected"), SORT_CASES, ids=[c[0] or "default" for c in SORT_CASES]
+)
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 200])
 def test_sorted_pages_visit_every_twin_once_in_order(
     loaded: TwinStore, tenant: TenantId, options: str, expected: list[str], size: int
@@ -182,7 +211,13 @@ def test_sorted_pages_visit_every_twin_once_in_order(
 def test_filtered_pages_visit_every_match_once(loaded: TwinStore, tenant: TenantId) -> None:
     rql = "exists(attributes/n)"
     assert _order(loaded, tenant, "sort(-attributes/s)", rql, size=2) == [
-        "ns:f", "other:d", "ns:c", "ns:a", "ns:g", "ns:b"]
+        "ns:f",
+        "other:d",
+        "ns:c",
+        "ns:a",
+        "ns:g",
+        "ns:b",
+    ]
 
 
 def test_pages_stay_consistent_when_twins_are_added_between_pages(
@@ -198,16 +233,22 @@ def test_pages_stay_consistent_when_twins_are_added_between_pages(
 @pytest.mark.parametrize(
     ("first", "second"),
     [
-        (("exists(attributes/n)", "sort(+attributes/n)"),
-         ("exists(attributes/s)", "sort(+attributes/n)")),
-        (("exists(attributes/n)", "sort(+attributes/n)"),
-         ("exists(attributes/n)", "sort(-attributes/n)")),
+        (
+            ("exists(attributes/n)", "sort(+attributes/n)"),
+            ("exists(attributes/s)", "sort(+attributes/n)"),
+        ),
+        (
+            ("exists(attributes/n)", "sort(+attributes/n)"),
+            ("exists(attributes/n)", "sort(-attributes/n)"),
+        ),
         ((None, ""), ("exists(attributes/n)", "")),
     ],
 )
 def test_a_cursor_only_fits_its_own_filter_and_sort(
-    loaded: TwinStore, tenant: TenantId, first: tuple[str | None, str],
-    second: tuple[str | None, str]
+    loaded: TwinStore,
+    tenant: TenantId,
+    first: tuple[str | None, str],
+    second: tuple[str | None, str],
 ) -> None:
     def run(query: tuple[str | None, str], cursor: str | None = None) -> Any:
         node = parse_filter(query[0]) if query[0] else None
@@ -228,8 +269,7 @@ def test_a_malformed_cursor_is_refused(loaded: TwinStore, tenant: TenantId, curs
 
 
 def test_namespaces_restrict_the_search(loaded: TwinStore, tenant: TenantId) -> None:
-    assert [t.thing_id for t in loaded.search(tenant, namespaces=["other"]).items] == [
-        "other:d"]
+    assert [t.thing_id for t in loaded.search(tenant, namespaces=["other"]).items] == ["other:d"]
     assert len(loaded.search(tenant, namespaces=["ns", "other"]).items) == 7
     assert loaded.search(tenant, namespaces=[]).items == []
     assert loaded.count(tenant, parse_filter("exists(attributes/n)"), ["ns"]) == 5
@@ -275,8 +315,23 @@ _LITERALS: dict[str, list[Any]] = {
     "policyId": ["ns:a", "ns:g", "ns:"],
     "definition": ["org:model:1.0.0", "a", "org"],
 }
-_PATTERNS = ["*", "a*", "*e*", "?pple", "RED", "red", "*\\**", "ns:?", "d*?", "*1*", "ä*",
-             "*an*", "org:*", "?", "*:?"]
+_PATTERNS = [
+    "*",
+    "a*",
+    "*e*",
+    "?pple",
+    "RED",
+    "red",
+    "*\\**",
+    "ns:?",
+    "d*?",
+    "*1*",
+    "ä*",
+    "*an*",
+    "org:*",
+    "?",
+    "*:?",
+]
 
 
 def _random_filter(rng: random.Random, depth: int = 0) -> Node:

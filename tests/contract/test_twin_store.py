@@ -41,8 +41,13 @@ from tests.contract.twin_records import (
 
 
 def test_put_then_get_returns_the_same_record(store: TwinStore, tenant: TenantId) -> None:
-    record = twin(tenant, "ns:lamp", {"attributes": {"room": "hall", "h": 1.5, "€": [1, None]}},
-                  created=at(0.000001), modified=at(2.5))
+    record = twin(
+        tenant,
+        "ns:lamp",
+        {"attributes": {"room": "hall", "h": 1.5, "€": [1, None]}},
+        created=at(0.000001),
+        modified=at(2.5),
+    )
     put_twins(store, tenant, record, expected=0)
 
     got = store.get_twin(tenant, ThingId("ns:lamp"))
@@ -71,8 +76,12 @@ def test_every_revision_can_be_read_back(store: TwinStore, tenant: TenantId) -> 
 def test_as_of_time_reads_the_revision_then_current(store: TwinStore, tenant: TenantId) -> None:
     tid = ThingId("ns:a")
     put_twins(store, tenant, twin(tenant, "ns:a", {"attributes": {"v": 1}}, modified=at(10)))
-    put_twins(store, tenant, twin(tenant, "ns:a", {"attributes": {"v": 2}}, revision=2,
-                                  modified=at(20)), expected=1)
+    put_twins(
+        store,
+        tenant,
+        twin(tenant, "ns:a", {"attributes": {"v": 2}}, revision=2, modified=at(20)),
+        expected=1,
+    )
     store.commit(tenant, WriteBatch(twin_deletes=[TwinDelete(tid, 2, at=at(30))]))
 
     assert store.get_twin_as_of(tenant, tid, at(5)) is None
@@ -141,16 +150,21 @@ def test_a_failing_batch_writes_nothing(store: TwinStore, tenant: TenantId) -> N
 def test_a_batch_commits_everything_together(store: TwinStore, tenant: TenantId) -> None:
     a, b = twin(tenant, "ns:a"), twin(tenant, "ns:b")
     rel = relationship(tenant, "a-b", "ns:a", "ns:b", properties={"rssi": -70})
-    events = store.commit(tenant, WriteBatch(
-        twin_puts=[TwinPut(a, 0), TwinPut(b, 0)],
-        relationship_puts=[RelationshipPut(rel, 0)],
-        events=[created_event(a), created_event(b)],
-        outbox=[OutboxEntry(0, tenant, "relationship", "a-b", None, {"rssi": -70})],
-    ))
+    events = store.commit(
+        tenant,
+        WriteBatch(
+            twin_puts=[TwinPut(a, 0), TwinPut(b, 0)],
+            relationship_puts=[RelationshipPut(rel, 0)],
+            events=[created_event(a), created_event(b)],
+            outbox=[OutboxEntry(0, tenant, "relationship", "a-b", None, {"rssi": -70})],
+        ),
+    )
 
     assert [e.seq for e in events] == [1, 2]
     assert [t.thing_id for t in store.get_twins(tenant, [a.thing_id, b.thing_id])] == [
-        "ns:a", "ns:b"]
+        "ns:a",
+        "ns:b",
+    ]
     assert store.get_relationship(tenant, rel.id) == rel
     assert [o.entity_id for o in store.pending_outbox()] == ["a-b"]
 
@@ -189,8 +203,9 @@ def test_recreating_a_deleted_twin_starts_a_new_history(store: TwinStore, tenant
 def test_get_twins_keeps_the_requested_order(store: TwinStore, tenant: TenantId) -> None:
     put_twins(store, tenant, *(twin(tenant, f"ns:{n}") for n in "abc"))
 
-    got = store.get_twins(tenant, [ThingId("ns:c"), ThingId("ns:zz"), ThingId("ns:a"),
-                                   ThingId("ns:c")])
+    got = store.get_twins(
+        tenant, [ThingId("ns:c"), ThingId("ns:zz"), ThingId("ns:a"), ThingId("ns:c")]
+    )
 
     assert [t.thing_id for t in got] == ["ns:c", "ns:a", "ns:c"]
     assert store.get_twins(tenant, []) == []
@@ -223,18 +238,28 @@ def test_a_tenant_never_sees_another_tenants_data(
     store: TwinStore, tenant: TenantId, other_tenant: TenantId
 ) -> None:
     tid = ThingId("ns:shared-name")
-    put_twins(store, tenant, twin(tenant, "ns:shared-name", {"attributes": {"owner": "acme"}}),
-              twin(tenant, "ns:only-acme", {"attributes": {"owner": "acme"}}))
-    put_twins(store, other_tenant,
-              twin(other_tenant, "ns:shared-name", {"attributes": {"owner": "globex"}}))
+    put_twins(
+        store,
+        tenant,
+        twin(tenant, "ns:shared-name", {"attributes": {"owner": "acme"}}),
+        twin(tenant, "ns:only-acme", {"attributes": {"owner": "acme"}}),
+    )
+    put_twins(
+        store,
+        other_tenant,
+        twin(other_tenant, "ns:shared-name", {"attributes": {"owner": "globex"}}),
+    )
     put_relationships(store, tenant, relationship(tenant, "r", "ns:only-acme", "ns:shared-name"))
-    store.commit(tenant, WriteBatch(history=[HistoryPoint(tenant, tid, "/attributes/x", at(1),
-                                                          5, 1)]))
+    store.commit(
+        tenant, WriteBatch(history=[HistoryPoint(tenant, tid, "/attributes/x", at(1), 5, 1)])
+    )
 
     assert store.get_twin(other_tenant, tid).doc["attributes"]["owner"] == "globex"
     assert store.get_twin(other_tenant, ThingId("ns:only-acme")) is None
-    assert store.get_twins(other_tenant, [ThingId("ns:only-acme"), tid])[0].doc[
-        "attributes"]["owner"] == "globex"
+    assert (
+        store.get_twins(other_tenant, [ThingId("ns:only-acme"), tid])[0].doc["attributes"]["owner"]
+        == "globex"
+    )
     everything = parse_filter('eq(attributes/owner,"acme")')
     assert store.search(other_tenant, everything).items == []
     assert store.count(other_tenant, everything) == 0
@@ -266,13 +291,16 @@ def test_deleting_a_tenant_removes_all_of_its_data(
     tid = ThingId("ns:a")
     for owner in (tenant, other_tenant):
         record = twin(owner, "ns:a", {"attributes": {"v": 1}})
-        store.commit(owner, WriteBatch(
-            twin_puts=[TwinPut(record)],
-            relationship_puts=[RelationshipPut(relationship(owner, "r", "ns:a", "ns:a"))],
-            events=[created_event(record)],
-            history=[HistoryPoint(owner, tid, "/attributes/v", at(1), 1, 1)],
-            outbox=[OutboxEntry(0, owner, "twin", "ns:a", None, record.doc)],
-        ))
+        store.commit(
+            owner,
+            WriteBatch(
+                twin_puts=[TwinPut(record)],
+                relationship_puts=[RelationshipPut(relationship(owner, "r", "ns:a", "ns:a"))],
+                events=[created_event(record)],
+                history=[HistoryPoint(owner, tid, "/attributes/v", at(1), 1, 1)],
+                outbox=[OutboxEntry(0, owner, "twin", "ns:a", None, record.doc)],
+            ),
+        )
 
     store.delete_tenant(tenant)
 
@@ -299,7 +327,8 @@ def test_relationships_are_listed_by_source_target_and_type(
     store: TwinStore, tenant: TenantId
 ) -> None:
     put_relationships(
-        store, tenant,
+        store,
+        tenant,
         relationship(tenant, "r1", "ns:phone", "ns:cell1", "observes", {"rsrp": -90}),
         relationship(tenant, "r2", "ns:phone", "ns:cell2", "observes"),
         relationship(tenant, "r3", "ns:phone", "ns:ap", "associatedWith"),
@@ -312,16 +341,18 @@ def test_relationships_are_listed_by_source_target_and_type(
     assert ids(store.list_relationships(tenant, source=ThingId("ns:phone"))) == ["r1", "r2", "r3"]
     assert ids(store.list_relationships(tenant, target=ThingId("ns:cell1"))) == ["r1", "r4"]
     assert ids(store.list_relationships(tenant, type="observes")) == ["r1", "r2", "r4"]
-    assert ids(store.list_relationships(tenant, source=ThingId("ns:phone"),
-                                        type="observes")) == ["r1", "r2"]
-    assert [r.id for r in store.relationships_touching(tenant, ThingId("ns:cell1"))] == [
-        "r1", "r4"]
+    assert ids(store.list_relationships(tenant, source=ThingId("ns:phone"), type="observes")) == [
+        "r1",
+        "r2",
+    ]
+    assert [r.id for r in store.relationships_touching(tenant, ThingId("ns:cell1"))] == ["r1", "r4"]
     assert store.get_relationship(tenant, RelationshipId("r1")).properties == {"rsrp": -90}
 
 
 def test_relationship_pages_visit_each_once(store: TwinStore, tenant: TenantId) -> None:
-    put_relationships(store, tenant, *(relationship(tenant, f"r{i:02}", "ns:a", "ns:b")
-                                       for i in range(7)))
+    put_relationships(
+        store, tenant, *(relationship(tenant, f"r{i:02}", "ns:a", "ns:b") for i in range(7))
+    )
     seen: list[str] = []
     cursor = None
     while True:
@@ -331,8 +362,9 @@ def test_relationship_pages_visit_each_once(store: TwinStore, tenant: TenantId) 
             break
     assert seen == [f"r{i:02}" for i in range(7)]
     with pytest.raises(SearchOptionInvalid):
-        store.list_relationships(tenant, type="other", size=3, cursor=store.list_relationships(
-            tenant, size=3)[1])
+        store.list_relationships(
+            tenant, type="other", size=3, cursor=store.list_relationships(tenant, size=3)[1]
+        )
 
 
 def test_relationship_writes_are_conditional(store: TwinStore, tenant: TenantId) -> None:
@@ -341,11 +373,13 @@ def test_relationship_writes_are_conditional(store: TwinStore, tenant: TenantId)
     with pytest.raises(RevisionMismatch):
         store.commit(tenant, WriteBatch(relationship_puts=[RelationshipPut(rel, 0)]))
     with pytest.raises(RevisionMismatch):
-        store.commit(tenant, WriteBatch(
-            relationship_deletes=[RelationshipDelete(RelationshipId("r"), 2)]))
+        store.commit(
+            tenant, WriteBatch(relationship_deletes=[RelationshipDelete(RelationshipId("r"), 2)])
+        )
     with pytest.raises(RelationshipNotFound):
-        store.commit(tenant, WriteBatch(
-            relationship_deletes=[RelationshipDelete(RelationshipId("zz"))]))
+        store.commit(
+            tenant, WriteBatch(relationship_deletes=[RelationshipDelete(RelationshipId("zz"))])
+        )
     store.commit(tenant, WriteBatch(relationship_deletes=[RelationshipDelete(rel.id, 1)]))
     assert store.get_relationship(tenant, rel.id) is None
 
@@ -410,7 +444,10 @@ def test_outbox_entries_stay_pending_until_acked(store: TwinStore, tenant: Tenan
 
     pending = store.pending_outbox()
     assert [(o.entity_id, o.old_doc, o.new_doc) for o in pending] == [
-        ("ns:a", None, {"v": 1}), ("ns:a", {"v": 1}, {"v": 2}), ("r", {"p": 1}, None)]
+        ("ns:a", None, {"v": 1}),
+        ("ns:a", {"v": 1}, {"v": 2}),
+        ("r", {"p": 1}, None),
+    ]
     assert pending[0].id < pending[1].id < pending[2].id
     assert [o.id for o in store.pending_outbox(limit=2)] == [pending[0].id, pending[1].id]
 
@@ -427,9 +464,12 @@ def test_outbox_entries_stay_pending_until_acked(store: TwinStore, tenant: Tenan
 def _record_history(store: TwinStore, tenant: TenantId) -> ThingId:
     tid = ThingId("ns:sensor")
     temp, temperature = "/features/env/properties/temp", "/features/env/properties/temperature"
-    points = [HistoryPoint(tenant, tid, temp, at(s), v, r)
-              for r, (s, v) in enumerate([(0, 10), (5, 20), (9.999999, 30), (10, 1.5),
-                                           (25, -4), (26, "n/a")], start=1)]
+    points = [
+        HistoryPoint(tenant, tid, temp, at(s), v, r)
+        for r, (s, v) in enumerate(
+            [(0, 10), (5, 20), (9.999999, 30), (10, 1.5), (25, -4), (26, "n/a")], start=1
+        )
+    ]
     points.append(HistoryPoint(tenant, tid, temperature, at(1), 99, 7))
     points.append(HistoryPoint(tenant, tid, temp + "/unit", at(2), "C", 8))
     store.commit(tenant, WriteBatch(history=points))
@@ -443,11 +483,14 @@ def test_history_selects_a_path_range_and_subtree(store: TwinStore, tenant: Tena
     points = store.history(tenant, tid, temp, at(0), at(25))
 
     assert [(p.path, p.time, p.value) for p in points] == [
-        (temp, at(0), 10), (temp + "/unit", at(2), "C"), (temp, at(5), 20),
-        (temp, at(9.999999), 30), (temp, at(10), 1.5)]
+        (temp, at(0), 10),
+        (temp + "/unit", at(2), "C"),
+        (temp, at(5), 20),
+        (temp, at(9.999999), 30),
+        (temp, at(10), 1.5),
+    ]
     assert len(store.history(tenant, tid, None, T0, at(100))) == 8
-    assert len(store.history(tenant, tid, "/features/env/properties/temperature", T0,
-                             at(100))) == 1
+    assert len(store.history(tenant, tid, "/features/env/properties/temperature", T0, at(100))) == 1
     assert len(store.history(tenant, tid, temp, T0, at(100), limit=2)) == 2
 
 
@@ -474,15 +517,36 @@ def test_prune_drops_old_history_events_and_superseded_revisions(
 ) -> None:
     tid = ThingId("ns:a")
     for revision in (1, 2, 3):
-        record = twin(tenant, "ns:a", {"attributes": {"r": revision}}, revision=revision,
-                      modified=at(revision * 10))
-        store.commit(tenant, WriteBatch(
-            twin_puts=[TwinPut(record)],
-            events=[ChangeEvent(tenant, "twin", "modified", "ns:a", "/attributes/r", revision,
-                                revision, at(revision * 10))],
-            history=[HistoryPoint(tenant, tid, "/attributes/r", at(revision * 10), revision,
-                                  revision)],
-        ))
+        record = twin(
+            tenant,
+            "ns:a",
+            {"attributes": {"r": revision}},
+            revision=revision,
+            modified=at(revision * 10),
+        )
+        store.commit(
+            tenant,
+            WriteBatch(
+                twin_puts=[TwinPut(record)],
+                events=[
+                    ChangeEvent(
+                        tenant,
+                        "twin",
+                        "modified",
+                        "ns:a",
+                        "/attributes/r",
+                        revision,
+                        revision,
+                        at(revision * 10),
+                    )
+                ],
+                history=[
+                    HistoryPoint(
+                        tenant, tid, "/attributes/r", at(revision * 10), revision, revision
+                    )
+                ],
+            ),
+        )
     old = twin(tenant, "ns:old", modified=at(1))
     put_twins(store, tenant, old)
 

@@ -44,8 +44,16 @@ def twin(
 
 def created_event(record: TwinRecord) -> ChangeEvent:
     """The "created" event of a twin record."""
-    return ChangeEvent(record.tenant, "twin", "created", record.thing_id, "/", record.doc,
-                       record.revision, record.modified)
+    return ChangeEvent(
+        record.tenant,
+        "twin",
+        "created",
+        record.thing_id,
+        "/",
+        record.doc,
+        record.revision,
+        record.modified,
+    )
 
 
 def put_twins(
@@ -70,8 +78,17 @@ def relationship(
     revision: int = 1,
 ) -> RelationshipRecord:
     """A relationship record."""
-    return RelationshipRecord(tenant, RelationshipId(rel_id), ThingId(source), ThingId(target),
-                              rel_type, properties or {}, revision, T0, T0)
+    return RelationshipRecord(
+        tenant,
+        RelationshipId(rel_id),
+        ThingId(source),
+        ThingId(target),
+        rel_type,
+        properties or {},
+        revision,
+        T0,
+        T0,
+    )
 
 
 def put_relationships(store: TwinStore, tenant: TenantId, *records: RelationshipRecord) -> None:

@@ -61,10 +61,28 @@ def start_server(data_dir: Path, *extra: str, timeout: float = 60) -> Served:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("NDTWIN_CONFIG", None)
     process = subprocess.Popen(
-        ndtwin("serve", "--host", "127.0.0.1", "--port", str(port), "--grpc-port",
-               str(free_port()), "--data-dir", str(data_dir), "--mqtt", "off",
-               "--log-level", "warning", *extra),
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ndtwin(
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(free_port()),
+            "--data-dir",
+            str(data_dir),
+            "--mqtt",
+            "off",
+            "--log-level",
+            "warning",
+            *extra,
+        ),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert process.stdout is not None
     banner: list[str] = []
     deadline = time.monotonic() + timeout

@@ -44,10 +44,10 @@ _T = TypeVar("_T")
 
 def run(factory: Callable[[DittoClient], Awaitable[_T]], served: Served) -> _T:
     """Run one scenario with a fresh client (Basic auth as the demo tenant)."""
+
     async def scenario() -> _T:
         assert served.key is not None
-        adapter = HttpxRequestAdapter(BasicAuthProvider(user_name="demo",
-                                                        password=served.key))
+        adapter = HttpxRequestAdapter(BasicAuthProvider(user_name="demo", password=served.key))
         adapter.base_url = served.url
         return await factory(DittoClient(adapter))
 
@@ -70,9 +70,14 @@ async def _error(call: Awaitable[Any]) -> AdvancedError:
 def test_crud_of_a_thing(served: Served) -> None:
     async def scenario(client: DittoClient) -> None:
         thing = client.api.two.things.by_thing_id("org.example:sensor-1")
-        created = await thing.put(body=NewThing(additional_data={
-            "attributes": {"loc": "kitchen", "model": {"vendor": "acme"}},
-            "features": {"temp": {"properties": {"value": 21.5}}}}))
+        created = await thing.put(
+            body=NewThing(
+                additional_data={
+                    "attributes": {"loc": "kitchen", "model": {"vendor": "acme"}},
+                    "features": {"temp": {"properties": {"value": 21.5}}},
+                }
+            )
+        )
         assert created is not None and created.thing_id == "org.example:sensor-1"
         got = await thing.get()
         assert got is not None
@@ -80,15 +85,22 @@ def test_crud_of_a_thing(served: Served) -> None:
         assert got.attributes is not None
         assert got.attributes.additional_data["loc"] == "kitchen"
         assert got.features is not None
-        with_revision = await thing.get(request_configuration=RequestConfiguration(
-            query_parameters=WithThingItemRequestBuilder
-            .WithThingItemRequestBuilderGetQueryParameters(fields="thingId,_revision")))
+        with_revision = await thing.get(
+            request_configuration=RequestConfiguration(
+                query_parameters=WithThingItemRequestBuilder.WithThingItemRequestBuilderGetQueryParameters(
+                    fields="thingId,_revision"
+                )
+            )
+        )
         assert with_revision is not None and with_revision.thing_id == "org.example:sensor-1"
         # The server sends the integer revision (checked below without the client); the
         # client types it as a string and reads None (its quirk, notes §3).
         assert with_revision._revision is None
-        raw = httpx.get(f"{served.url}/api/2/things/org.example:sensor-1",
-                        params={"fields": "_revision"}, auth=("demo", served.key or ""))
+        raw = httpx.get(
+            f"{served.url}/api/2/things/org.example:sensor-1",
+            params={"fields": "_revision"},
+            auth=("demo", served.key or ""),
+        )
         assert raw.json() == {"_revision": 1}
         replaced = await thing.put(body=NewThing(additional_data={"attributes": {"v": 2}}))
         assert replaced is None  # 204, no body
@@ -109,17 +121,17 @@ def test_sub_resources(served: Served) -> None:
         thing = client.api.two.things.by_thing_id("org.example:sub-1")
         await thing.put(body=NewThing(additional_data={"attributes": {"a": 1}}))
         await thing.attributes.by_attribute_path("loc/room").put(
-            body=WithAttributePathPutRequestBody(additional_data={"name": "hall", "n": 2}))
+            body=WithAttributePathPutRequestBody(additional_data={"name": "hall", "n": 2})
+        )
         await thing.definition.put(body="org.example:sensor:1.0")
         assert await thing.definition.get() == "org.example:sensor:1.0"
         assert await thing.policy_id.get() == "org.example:sub-1"
         feature = thing.features.by_feature_id("lamp")
-        await feature.put(body=Feature(properties=FeatureProperties(additional_data={
-            "on": False})))
-        await feature.properties.put(body=FeatureProperties(additional_data={
-            "on": True, "level": 4}))
-        await feature.desired_properties.put(body=FeatureProperties(additional_data={
-            "level": 5}))
+        await feature.put(body=Feature(properties=FeatureProperties(additional_data={"on": False})))
+        await feature.properties.put(
+            body=FeatureProperties(additional_data={"on": True, "level": 4})
+        )
+        await feature.desired_properties.put(body=FeatureProperties(additional_data={"level": 5}))
         await feature.definition.put(body=["org.example:lamp:1.0"])
         got = await feature.get()
         assert got is not None and got.properties is not None
@@ -129,8 +141,7 @@ def test_sub_resources(served: Served) -> None:
         assert await feature.definition.get() == ["org.example:lamp:1.0"]
         attributes = await thing.attributes.get()
         assert attributes is not None
-        assert attributes.additional_data == {"a": 1, "loc": {"room": {"name": "hall",
-                                                                        "n": 2}}}
+        assert attributes.additional_data == {"a": 1, "loc": {"room": {"name": "hall", "n": 2}}}
         await feature.properties.by_property_path("level").delete()
         props = await feature.properties.get()
         assert props is not None and props.additional_data == {"on": True}
@@ -148,9 +159,14 @@ def test_merge_patch(served: Served) -> None:
     async def scenario(client: DittoClient) -> None:
         thing = client.api.two.things.by_thing_id("org.example:merge-1")
         await thing.patch(body=PatchThing(additional_data={"attributes": {"a": 1, "b": 2}}))
-        await thing.patch(body=PatchThing(additional_data={
-            "attributes": {"a": None, "c": {"d": 3}},
-            "features": {"f": {"properties": {"x": 1}}}}))
+        await thing.patch(
+            body=PatchThing(
+                additional_data={
+                    "attributes": {"a": None, "c": {"d": 3}},
+                    "features": {"f": {"properties": {"x": 1}}},
+                }
+            )
+        )
         got = await thing.get()
         assert got is not None and got.attributes is not None
         assert got.attributes.additional_data == {"b": 2, "c": {"d": 3}}
@@ -163,24 +179,35 @@ def test_merge_patch(served: Served) -> None:
 def test_conditional_requests(served: Served) -> None:
     async def scenario(client: DittoClient) -> None:
         thing = client.api.two.things.by_thing_id("org.example:cond-1")
-        await thing.put(body=NewThing(additional_data={"attributes": {"v": 1}}),
-                        request_configuration=_with_headers(If_None_Match="*"))
-        exists = await _error(thing.put(body=NewThing(additional_data={}),
-                                        request_configuration=_with_headers(
-                                            If_None_Match="*")))
-        assert (exists.response_status_code, exists.error) == (412,
-                                                             "things:precondition.failed")
-        await thing.put(body=NewThing(additional_data={"attributes": {"v": 2}}),
-                        request_configuration=_with_headers(If_Match='"rev:1"'))
-        stale = await _error(thing.put(body=NewThing(additional_data={"attributes": {}}),
-                                       request_configuration=_with_headers(
-                                           If_Match='"rev:1"')))
+        await thing.put(
+            body=NewThing(additional_data={"attributes": {"v": 1}}),
+            request_configuration=_with_headers(If_None_Match="*"),
+        )
+        exists = await _error(
+            thing.put(
+                body=NewThing(additional_data={}),
+                request_configuration=_with_headers(If_None_Match="*"),
+            )
+        )
+        assert (exists.response_status_code, exists.error) == (412, "things:precondition.failed")
+        await thing.put(
+            body=NewThing(additional_data={"attributes": {"v": 2}}),
+            request_configuration=_with_headers(If_Match='"rev:1"'),
+        )
+        stale = await _error(
+            thing.put(
+                body=NewThing(additional_data={"attributes": {}}),
+                request_configuration=_with_headers(If_Match='"rev:1"'),
+            )
+        )
         assert stale.response_status_code == 412
-        condition = await _error(thing.put(
-            body=NewThing(additional_data={"attributes": {"v": 9}}),
-            request_configuration=_with_headers(condition="eq(attributes/v,1)")))
-        assert (condition.response_status_code, condition.error) == (
-            412, "things:condition.failed")
+        condition = await _error(
+            thing.put(
+                body=NewThing(additional_data={"attributes": {"v": 9}}),
+                request_configuration=_with_headers(condition="eq(attributes/v,1)"),
+            )
+        )
+        assert (condition.response_status_code, condition.error) == (412, "things:condition.failed")
         got = await thing.get()
         assert got is not None and got.attributes is not None
         assert got.attributes.additional_data == {"v": 2}
@@ -192,26 +219,42 @@ def test_rql_search_cursor_paging_and_count(served: Served) -> None:
     async def scenario(client: DittoClient) -> None:
         for i in range(23):
             await client.api.two.things.by_thing_id(f"org.search:d{i:02d}").put(
-                body=NewThing(additional_data={"attributes": {
-                    "n": i, "kind": "odd" if i % 2 else "even", "name": f"dev-{i}"}}))
+                body=NewThing(
+                    additional_data={
+                        "attributes": {
+                            "n": i,
+                            "kind": "odd" if i % 2 else "even",
+                            "name": f"dev-{i}",
+                        }
+                    }
+                )
+            )
 
-        async def search(filter: str | None = None, option: str | None = None,
-                         fields: str | None = None) -> Any:
+        async def search(
+            filter: str | None = None, option: str | None = None, fields: str | None = None
+        ) -> Any:
             params = SearchRequestBuilder.ThingsRequestBuilderGetQueryParameters(
-                filter=filter, option=option, fields=fields, namespaces="org.search")
+                filter=filter, option=option, fields=fields, namespaces="org.search"
+            )
             return await client.api.two.search.things.get(
-                request_configuration=RequestConfiguration(query_parameters=params))
+                request_configuration=RequestConfiguration(query_parameters=params)
+            )
 
         async def count(filter: str | None = None) -> int | None:
             params = CountRequestBuilder.CountRequestBuilderGetQueryParameters(
-                filter=filter, namespaces="org.search")
+                filter=filter, namespaces="org.search"
+            )
             return await client.api.two.search.things.count.get(
-                request_configuration=RequestConfiguration(query_parameters=params))
+                request_configuration=RequestConfiguration(query_parameters=params)
+            )
 
         operators = {
-            'eq(attributes/kind,"odd")': 11, "gt(attributes/n,20)": 2,
-            "and(ge(attributes/n,5),lt(attributes/n,8))": 3, "in(attributes/n,1,2,99)": 2,
-            'like(attributes/name,"dev-1*")': 11, "exists(attributes/n)": 23,
+            'eq(attributes/kind,"odd")': 11,
+            "gt(attributes/n,20)": 2,
+            "and(ge(attributes/n,5),lt(attributes/n,8))": 3,
+            "in(attributes/n,1,2,99)": 2,
+            'like(attributes/name,"dev-1*")': 11,
+            "exists(attributes/n)": 23,
             'not(eq(attributes/kind,"odd"))': 12,
             'or(eq(attributes/n,0),ilike(attributes/name,"DEV-22"))': 2,
         }
@@ -240,22 +283,34 @@ def test_list_by_ids_post_and_delete(served: Served) -> None:
             body=NewThing(additional_data={"attributes": {"made": True}}),
             request_configuration=RequestConfiguration(
                 query_parameters=ThingsRequestBuilder.ThingsRequestBuilderPostQueryParameters(
-                    namespace="org.posted")))
+                    namespace="org.posted"
+                )
+            ),
+        )
         assert created is not None and created.thing_id is not None
         assert created.thing_id.startswith("org.posted:")
         await client.api.two.things.by_thing_id("org.posted:second").put(
-            body=NewThing(additional_data={}))
+            body=NewThing(additional_data={})
+        )
         ids = f"org.posted:second,org.posted:missing,{created.thing_id}"
-        listed = await client.api.two.things.get(request_configuration=RequestConfiguration(
-            query_parameters=ThingsRequestBuilder.ThingsRequestBuilderGetQueryParameters(
-                ids=ids, fields="thingId,attributes")))
+        listed = await client.api.two.things.get(
+            request_configuration=RequestConfiguration(
+                query_parameters=ThingsRequestBuilder.ThingsRequestBuilderGetQueryParameters(
+                    ids=ids, fields="thingId,attributes"
+                )
+            )
+        )
         assert listed is not None
         assert [t.thing_id for t in listed] == ["org.posted:second", created.thing_id]
         for thing_id in ("org.posted:second", created.thing_id):
             await client.api.two.things.by_thing_id(thing_id).delete()
-        listed = await client.api.two.things.get(request_configuration=RequestConfiguration(
-            query_parameters=ThingsRequestBuilder.ThingsRequestBuilderGetQueryParameters(
-                ids=ids)))
+        listed = await client.api.two.things.get(
+            request_configuration=RequestConfiguration(
+                query_parameters=ThingsRequestBuilder.ThingsRequestBuilderGetQueryParameters(
+                    ids=ids
+                )
+            )
+        )
         assert listed == []
         invalid = await _error(client.api.two.things.by_thing_id("no-namespace").get())
         assert (invalid.response_status_code, invalid.error) == (400, "things:id.invalid")

@@ -24,14 +24,27 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 def test_schemathesis_finds_nothing(served: Served, tmp_path: Path) -> None:
     assert served.key is not None
     command = [
-        str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(CONFIG),
-        "run", f"{served.url}/openapi.json", "--checks", "all", "--max-examples", "6",
-        "--generation-deterministic", "--include-path-regex", "^/api/2/",
-        "--suppress-health-check", "filter_too_much", "--workers", "1",
-        "-H", f"Authorization: Bearer {served.key}", "--no-color",
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{served.url}/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        "6",
+        "--generation-deterministic",
+        "--include-path-regex",
+        "^/api/2/",
+        "--suppress-health-check",
+        "filter_too_much",
+        "--workers",
+        "1",
+        "-H",
+        f"Authorization: Bearer {served.key}",
+        "--no-color",
     ]
     # schemathesis keeps a '.schemathesis' folder in its working directory: not the repo.
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-2000:]
     assert " passed" in result.stdout

@@ -22,8 +22,9 @@ def test_first_start_prints_urls_and_the_demo_key(served: Served) -> None:
     who = httpx.get(f"{served.url}/api/2/whoami", auth=("demo", served.key))
     assert who.status_code == 200
     assert who.json()["defaultSubject"] == "ndtwin:demo"
-    bearer = httpx.get(f"{served.url}/api/2/things",
-                       headers={"Authorization": f"Bearer {served.key}"})
+    bearer = httpx.get(
+        f"{served.url}/api/2/things", headers={"Authorization": f"Bearer {served.key}"}
+    )
     assert (bearer.status_code, bearer.json()) == (200, [])
     assert httpx.get(f"{served.url}/api/2/things").status_code == 401
 
@@ -35,10 +36,15 @@ def test_openapi_is_served_and_valid(served: Served) -> None:
 
 
 def test_tenant_commands_work_beside_a_running_server(
-        served: Served, capsys: pytest.CaptureFixture[str]) -> None:
-    created = subprocess.run(ndtwin("tenant", "create", "acme", "--data-dir",
-                                    str(served.data_dir)),
-                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = subprocess.run(
+        ndtwin("tenant", "create", "acme", "--data-dir", str(served.data_dir)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("acme.")
@@ -62,8 +68,11 @@ def test_tenant_commands_work_beside_a_running_server(
 def test_a_second_start_keeps_the_tenant_and_prints_no_key(tmp_path: Path) -> None:
     first = start_server(tmp_path)
     assert first.key is not None
-    httpx.put(f"{first.url}/api/2/things/org.x:kept", json={"attributes": {"a": 1}},
-              auth=("demo", first.key)).raise_for_status()
+    httpx.put(
+        f"{first.url}/api/2/things/org.x:kept",
+        json={"attributes": {"a": 1}},
+        auth=("demo", first.key),
+    ).raise_for_status()
     assert first.stop() == 0
     second = start_server(tmp_path)
     try:
@@ -75,7 +84,8 @@ def test_a_second_start_keeps_the_tenant_and_prints_no_key(tmp_path: Path) -> No
         assert second.stop() == 0
 
 
-def test_bad_settings_exit_with_a_message(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_settings_exit_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["serve", "--store", "mysql://x", "--data-dir", str(tmp_path)]) == 1
     assert "store" in capsys.readouterr().err

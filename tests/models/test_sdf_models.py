@@ -28,15 +28,39 @@ SCHEMA = SHARED / "schemas" / "sdf" / "sdf-validation.jso.json"
 NS_BASE = "https://w3id.org/ndtwin/models/"
 
 EXPECTED_FILES = {
-    "ble", "cellular", "common", "device", "environment", "observation", "phone", "utt", "wifi",
+    "ble",
+    "cellular",
+    "common",
+    "device",
+    "environment",
+    "observation",
+    "phone",
+    "utt",
+    "wifi",
 }
 MODEL_FILES = sorted(MODELS.glob("*.sdf.json"))
 
 # SenML unit names (RFC 8428 registry and RFC 8798 secondary units) that the models use; any
 # other unit must be a URI (RFC 9880 §6.1: recognised by its colon).
 SENML_UNITS = {
-    "%", "%RH", "1/min", "B", "Cel", "Hz", "MHz", "Pa", "count", "dB", "dBm", "lat", "lon",
-    "lx", "m", "m/s2", "ppm", "s",
+    "%",
+    "%RH",
+    "1/min",
+    "B",
+    "Cel",
+    "Hz",
+    "MHz",
+    "Pa",
+    "count",
+    "dB",
+    "dBm",
+    "lat",
+    "lon",
+    "lx",
+    "m",
+    "m/s2",
+    "ppm",
+    "s",
 }
 NAME_CAMEL = re.compile(r"^[a-z][A-Za-z0-9]*$")
 NAME_PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -87,6 +111,7 @@ def _prop(body: dict[str, Any], obj: str, name: str) -> dict[str, Any]:
 
 # -- 1. strict schema -------------------------------------------------------------------------
 
+
 def test_every_expected_model_file_exists() -> None:
     assert {p.name.removesuffix(".sdf.json") for p in MODEL_FILES} == EXPECTED_FILES
 
@@ -124,6 +149,7 @@ def test_model_info_and_namespace(path: Path) -> None:
 
 # -- 2. resolution ----------------------------------------------------------------------------
 
+
 def test_registry_loads_every_file(registry: ModelRegistry) -> None:
     assert registry.load_errors == []
     assert len(registry.documents) == len(EXPECTED_FILES)
@@ -133,25 +159,36 @@ def test_every_model_resolves_and_no_sdfref_remains(registry: ModelRegistry) -> 
     docs, errors = resolve_registry(registry)
     assert [str(e) for e in errors] == []
     assert {d.source.stem for d in docs} == EXPECTED_FILES
-    leftovers = [(d.source.stem, at) for d in docs for at, node in _walk(d.body)
-                 if "sdfRef" in node]
+    leftovers = [
+        (d.source.stem, at) for d in docs for at, node in _walk(d.body) if "sdfRef" in node
+    ]
     assert leftovers == []
 
 
 def test_sdfref_is_used_within_and_across_documents(raw: dict[str, dict[str, Any]]) -> None:
-    refs = [(stem, node["sdfRef"]) for stem, doc in raw.items() for _, node in _walk(doc)
-            if "sdfRef" in node]
+    refs = [
+        (stem, node["sdfRef"])
+        for stem, doc in raw.items()
+        for _, node in _walk(doc)
+        if "sdfRef" in node
+    ]
     local = [r for r in refs if r[1].startswith("#")]
     cross = [r for r in refs if not r[1].startswith("#")]
     assert len(local) >= 10
     # Every family except common reaches into another file.
     assert {stem for stem, _ in cross} == EXPECTED_FILES - {"common"}
     assert {ref.partition(":")[0] for _, ref in cross} == {
-        "common", "device", "cellular", "wifi", "ble"}
+        "common",
+        "device",
+        "cellular",
+        "wifi",
+        "ble",
+    }
 
 
 def _cross_refs(
-        raw: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str, str, str, dict[str, Any]]]:
+    raw: dict[str, dict[str, Any]],
+) -> Iterator[tuple[str, str, str, str, dict[str, Any]]]:
     """(file, pointer, target file, target pointer, patch) of every cross-document sdfRef."""
     for stem, doc in raw.items():
         for at, node in _walk(doc):
@@ -163,7 +200,8 @@ def _cross_refs(
 
 
 def test_each_cross_file_ref_brings_in_the_other_files_content(
-        raw: dict[str, dict[str, Any]], resolved: dict[str, dict[str, Any]]) -> None:
+    raw: dict[str, dict[str, Any]], resolved: dict[str, dict[str, Any]]
+) -> None:
     checked = 0
     for stem, at, target_stem, target_ptr, patch in _cross_refs(raw):
         assert target_stem != stem
@@ -183,8 +221,7 @@ def test_each_cross_file_ref_brings_in_the_other_files_content(
     assert checked >= 40
 
 
-def test_phone_thing_contains_device_and_radio_objects(
-        resolved: dict[str, dict[str, Any]]) -> None:
+def test_phone_thing_contains_device_and_radio_objects(resolved: dict[str, dict[str, Any]]) -> None:
     phone = resolved["phone"]["sdfThing"]["Phone"]
     assert set(phone["sdfObject"]) == {"device", "wifiConnection", "wifiScan", "bleScan"}
     device = phone["sdfObject"]["device"]
@@ -202,23 +239,36 @@ def test_phone_thing_contains_device_and_radio_objects(
 
     scan = phone["sdfObject"]["wifiScan"]
     assert (scan["minItems"], scan["maxItems"]) == (0, 64)
-    assert scan["sdfProperty"]["bssid"]["pattern"] == (
-        resolved["common"]["sdfData"]["macAddress"]["pattern"])
+    assert (
+        scan["sdfProperty"]["bssid"]["pattern"]
+        == (resolved["common"]["sdfData"]["macAddress"]["pattern"])
+    )
     assert "txPower" in phone["sdfObject"]["bleScan"]["sdfProperty"]
 
     modem = phone["sdfThing"]["cellularModem"]
     assert set(modem["sdfObject"]) == {
-        "servingLte", "servingNr", "servingWcdma", "servingGsm", "lteNeighbours", "nrNeighbours"}
+        "servingLte",
+        "servingNr",
+        "servingWcdma",
+        "servingGsm",
+        "lteNeighbours",
+        "nrNeighbours",
+    }
     assert modem["sdfObject"]["servingNr"]["sdfProperty"]["ssRsrp"]["unit"] == "dBm"
     assert modem["sdfObject"]["servingGsm"]["sdfProperty"]["bsic"]["maximum"] == 63
     assert modem["sdfObject"]["lteNeighbours"]["maxItems"] == 32
     assert "minItems" not in modem["sdfObject"]["servingLte"]
     handover = modem["sdfEvent"]["handover"]["sdfOutputData"]
     assert handover["properties"]["source"]["properties"]["rat"]["enum"] == [
-        "gsm", "wcdma", "lte", "nr"]
+        "gsm",
+        "wcdma",
+        "lte",
+        "nr",
+    ]
 
 
 # -- 3. content -------------------------------------------------------------------------------
+
 
 def _range(node: dict[str, Any]) -> tuple[Any, Any, Any]:
     return node["minimum"], node["maximum"], node.get("unit")
@@ -374,8 +424,10 @@ def test_utt_task_twins(resolved: dict[str, dict[str, Any]]) -> None:
 
 # -- SDF features the toolchain must meet -----------------------------------------------------
 
+
 def test_sdfchoice_is_used_and_never_beside_enum(
-        raw: dict[str, dict[str, Any]], resolved: dict[str, dict[str, Any]]) -> None:
+    raw: dict[str, dict[str, Any]], resolved: dict[str, dict[str, Any]]
+) -> None:
     choices = 0
     for docs in (raw, resolved):
         for stem, body in docs.items():
@@ -391,10 +443,18 @@ def test_sdfchoice_is_used_and_never_beside_enum(
 
 
 def test_events_actions_and_things_exist(resolved: dict[str, dict[str, Any]]) -> None:
-    events = {(s, at) for s, b in resolved.items() for at, n in _walk(b)
-              if at.rsplit("/", 2)[-2:-1] == ["sdfEvent"] and "sdfOutputData" in n}
-    actions = {(s, at) for s, b in resolved.items() for at, n in _walk(b)
-               if at.rsplit("/", 2)[-2:-1] == ["sdfAction"]}
+    events = {
+        (s, at)
+        for s, b in resolved.items()
+        for at, n in _walk(b)
+        if at.rsplit("/", 2)[-2:-1] == ["sdfEvent"] and "sdfOutputData" in n
+    }
+    actions = {
+        (s, at)
+        for s, b in resolved.items()
+        for at, n in _walk(b)
+        if at.rsplit("/", 2)[-2:-1] == ["sdfAction"]
+    }
     assert ("device", "/sdfObject/EndDevice/sdfEvent/wentOffline") in events
     assert ("cellular", "/sdfObject/NrCell/sdfEvent/handover") in events
     assert ("device", "/sdfObject/EndDevice/sdfAction/requestScan") in actions
@@ -403,14 +463,16 @@ def test_events_actions_and_things_exist(resolved: dict[str, dict[str, Any]]) ->
 
 
 def test_sdfrequired_forms_are_used_and_resolve(
-        raw: dict[str, dict[str, Any]], resolved: dict[str, dict[str, Any]]) -> None:
+    raw: dict[str, dict[str, Any]], resolved: dict[str, dict[str, Any]]
+) -> None:
     entries = [e for doc in raw.values() for _, n in _walk(doc) for e in n.get("sdfRequired", [])]
     assert True in entries
     assert any(isinstance(e, str) and e.startswith("#/") for e in entries)
     assert any(isinstance(e, str) and not set(e) & {":", "#"} for e in entries)
 
-    names = [e for body in resolved.values() for _, n in _walk(body)
-             for e in n.get("sdfRequired", [])]
+    names = [
+        e for body in resolved.values() for _, n in _walk(body) for e in n.get("sdfRequired", [])
+    ]
     assert len(names) >= len(entries)
     for name in names:
         uri, _, pointer = name.partition("#")
@@ -419,8 +481,7 @@ def test_sdfrequired_forms_are_used_and_resolve(
         # Each required name points at a definition with something in it.
         assert isinstance(node, dict) and node, name
     online = resolved["device"]["sdfObject"]["EndDevice"]["sdfProperty"]["online"]
-    assert online["sdfRequired"] == [
-        NS_BASE + "device#/sdfObject/EndDevice/sdfProperty/online"]
+    assert online["sdfRequired"] == [NS_BASE + "device#/sdfObject/EndDevice/sdfProperty/online"]
 
 
 def test_names_are_ascii_and_cased_for_twins(raw: dict[str, dict[str, Any]]) -> None:
@@ -470,13 +531,18 @@ def test_patterns_hold_as_shacl_constraints(resolved: dict[str, dict[str, Any]])
     for ref, (good, bad) in samples.items():
         prefix, _, pointer = ref.partition(":")
         pattern = pointers.lookup(resolved[prefix], pointer[1:])["pattern"]
-        shapes = Graph().parse(format="turtle", data=f"""
+        shapes = Graph().parse(
+            format="turtle",
+            data=f"""
             @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <urn:ex:> .
             ex:S a sh:NodeShape ; sh:targetClass ex:T ;
-              sh:property [ sh:path ex:v ; sh:pattern {json.dumps(pattern)} ] .""")
+              sh:property [ sh:path ex:v ; sh:pattern {json.dumps(pattern)} ] .""",
+        )
         for value, expected in ((good, True), (bad, False)):
-            data = Graph().parse(format="turtle", data=f"""
-                @prefix ex: <urn:ex:> . ex:i a ex:T ; ex:v {json.dumps(value)} .""")
+            data = Graph().parse(
+                format="turtle",
+                data=f"""
+                @prefix ex: <urn:ex:> . ex:i a ex:T ; ex:v {json.dumps(value)} .""",
+            )
             conforms, _, _ = pyshacl.validate(data, shacl_graph=shapes)
             assert conforms is expected, (ref, value)
-

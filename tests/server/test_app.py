@@ -41,8 +41,12 @@ def setup(app: FastAPI) -> None:
 async def test_lifespan_runs_hooks_and_manages_the_core(tmp_path: Path) -> None:
     CALLS.clear()
     core = build_core("sqlite", "memory", tmp_path, catalog=ModelCatalog.load())
-    app = create_app(core, Settings(data_dir=tmp_path), native_api=False,
-                     extensions=("tests.server.test_app:setup", "no.such.module:setup"))
+    app = create_app(
+        core,
+        Settings(data_dir=tmp_path),
+        native_api=False,
+        extensions=("tests.server.test_app:setup", "no.such.module:setup"),
+    )
     assert CALLS == ["setup"]
     async with app.router.lifespan_context(app):
         assert CALLS == ["setup", "start a", "start b"]

@@ -13,8 +13,7 @@ def test_defaults() -> None:
     settings = Settings.load(env={})
     assert (settings.host, settings.port, settings.grpc_port) == ("127.0.0.1", 8080, 50051)
     assert settings.data_dir == Path(".ndtwin")
-    assert (settings.store, settings.graph, settings.mqtt) == ("sqlite", "embedded",
-                                                               "embedded")
+    assert (settings.store, settings.graph, settings.mqtt) == ("sqlite", "embedded", "embedded")
     assert settings.operator_key is None
     assert settings.max_body_bytes == 100 * 1024
     assert settings.embedded_defaults
@@ -22,11 +21,18 @@ def test_defaults() -> None:
 
 def test_precedence_file_env_flags(tmp_path: Path) -> None:
     config = tmp_path / "ndtwin.toml"
-    config.write_text('port = 9000\ngrpc-port = 9001\nhost = "0.0.0.0"\n'
-                      'store = "postgresql://postgres@127.0.0.1/test"\n'
-                      '[adapters.mqtt]\ntopic = "ndtwin/#"\n', encoding="utf-8")
-    env = {"NDTWIN_PORT": "9100", "NDTWIN_OPERATOR_KEY": "op", "NDTWIN_MQTT": "off",
-           "NDTWIN_MODELS": f"{tmp_path}/a:{tmp_path}/b"}
+    config.write_text(
+        'port = 9000\ngrpc-port = 9001\nhost = "0.0.0.0"\n'
+        'store = "postgresql://postgres@127.0.0.1/test"\n'
+        '[adapters.mqtt]\ntopic = "ndtwin/#"\n',
+        encoding="utf-8",
+    )
+    env = {
+        "NDTWIN_PORT": "9100",
+        "NDTWIN_OPERATOR_KEY": "op",
+        "NDTWIN_MQTT": "off",
+        "NDTWIN_MODELS": f"{tmp_path}/a:{tmp_path}/b",
+    }
     settings = Settings.load({"port": 9200, "graph": None}, env=env, config_file=config)
     assert settings.port == 9200  # flag beats env beats file
     assert settings.grpc_port == 9001  # file only
@@ -45,13 +51,16 @@ def test_config_file_from_the_environment(tmp_path: Path) -> None:
     assert Settings.load(env={"NDTWIN_CONFIG": str(config)}).port == 1234
 
 
-@pytest.mark.parametrize(("flags", "fragment"), [
-    ({"port": 70000}, "port"),
-    ({"store": "mysql://x"}, "store"),
-    ({"graph": "ftp://x"}, "graph"),
-    ({"mqtt": "amqp://x"}, "mqtt"),
-    ({"max_body_bytes": 0}, "max_body_bytes"),
-])
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        ({"port": 70000}, "port"),
+        ({"store": "mysql://x"}, "store"),
+        ({"graph": "ftp://x"}, "graph"),
+        ({"mqtt": "amqp://x"}, "mqtt"),
+        ({"max_body_bytes": 0}, "max_body_bytes"),
+    ],
+)
 def test_invalid_values_name_the_setting(flags: dict, fragment: str) -> None:
     with pytest.raises(SettingsError, match=fragment):
         Settings.load(flags, env={})

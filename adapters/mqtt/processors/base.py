@@ -22,8 +22,7 @@ from adapters.mqtt.schema import Bounds, bounds_of, object_schema
 from adapters.mqtt.topics import SignalType
 from server.core.catalog import ModelCatalog
 
-__all__ = ["CheckedField", "FieldSpec", "Processor", "device_fields", "extract",
-           "required_of"]
+__all__ = ["CheckedField", "FieldSpec", "Processor", "device_fields", "extract", "required_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +55,9 @@ class CheckedField:
     bounds: Bounds
 
 
-def compile_table(catalog: ModelCatalog, model: str,
-                  table: Sequence[FieldSpec]) -> tuple[CheckedField, ...]:
+def compile_table(
+    catalog: ModelCatalog, model: str, table: Sequence[FieldSpec]
+) -> tuple[CheckedField, ...]:
     out = []
     for spec in table:
         bounds = bounds_of(catalog, model, spec.prop or spec.key)
@@ -67,8 +67,9 @@ def compile_table(catalog: ModelCatalog, model: str,
     return tuple(out)
 
 
-def extract(entry: Mapping[str, Any], table: Sequence[CheckedField], path: str,
-            issues: list[Issue]) -> dict[str, Any]:
+def extract(
+    entry: Mapping[str, Any], table: Sequence[CheckedField], path: str, issues: list[Issue]
+) -> dict[str, Any]:
     """Checked values of ``entry`` by SDF property name; rejected ones are None + issue."""
     out: dict[str, Any] = {}
     for checked in table:
@@ -157,7 +158,8 @@ class Processor:
         self.parse_body(envelope.body[self.member], envelope, curated)
         if not curated.has_content:
             reasons = [f"{i.path}: {i.reason}" for i in curated.issues] or [
-                f"the '{self.member}' member holds nothing usable"]
+                f"the '{self.member}' member holds nothing usable"
+            ]
             raise Rejected(reasons)
         return curated
 
@@ -184,9 +186,13 @@ def entries(payload: Any, member: str, curated: Curated) -> list[tuple[str, dict
     return out
 
 
-def table_schema(catalog: ModelCatalog, model: str, table: Sequence[FieldSpec],
-                 extra: dict[str, Any] | None = None, required: tuple[str, ...] = (),
-                 ) -> dict[str, Any]:
+def table_schema(
+    catalog: ModelCatalog,
+    model: str,
+    table: Sequence[FieldSpec],
+    extra: dict[str, Any] | None = None,
+    required: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Object schema of a table's record keys and aliases, typed by their SDF properties;
     not-available markers are listed as accepted values (they are nulled on input)."""
     names = {key: spec.prop or spec.key for spec in table for key in (spec.key, *spec.aliases)}
@@ -195,5 +201,6 @@ def table_schema(catalog: ModelCatalog, model: str, table: Sequence[FieldSpec],
         if spec.markers:
             for key in (spec.key, *spec.aliases):
                 schema["properties"][key]["anyOf"].append(
-                    {"enum": list(spec.markers), "description": "not available"})
+                    {"enum": list(spec.markers), "description": "not available"}
+                )
     return schema

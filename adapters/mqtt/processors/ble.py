@@ -69,8 +69,14 @@ class BleProcessor(Processor):
             values = extract(entry, self._table, path, curated.issues)
             missing = [n for n in self._required if values.get(n) is None]
             if missing:
-                curated.issues.append(Issue(path, None, "beacon not identifiable: BleBeacon "
-                                            f"requires {', '.join(missing)}; entry dropped"))
+                curated.issues.append(
+                    Issue(
+                        path,
+                        None,
+                        "beacon not identifiable: BleBeacon "
+                        f"requires {', '.join(missing)}; entry dropped",
+                    )
+                )
                 continue
             identity = {k: v for k, v in values.items() if k != "rssi" and v is not None}
             rssi = values.get("rssi")
@@ -79,8 +85,11 @@ class BleProcessor(Processor):
                 metrics["distance"] = beacon_distance(rssi, identity["measuredPower"])
             level, quality = self.grader.grade("ble", values)
             key = "ble:" + identity["address"].replace(":", "")
-            curated.readings.append(Reading(key, "bleBeacon", "BleBeacon", identity, metrics,
-                                            level, quality, {"rssi": rssi}))
+            curated.readings.append(
+                Reading(
+                    key, "bleBeacon", "BleBeacon", identity, metrics, level, quality, {"rssi": rssi}
+                )
+            )
 
     @classmethod
     def schema_defs(cls, catalog: ModelCatalog) -> dict[str, Any]:

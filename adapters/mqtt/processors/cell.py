@@ -30,10 +30,17 @@ from server.core.catalog import ModelCatalog
 
 __all__ = ["RATS", "CellProcessor", "Rat"]
 
-_STATUS = {"primary": "primary", "primaryconnection": "primary", "serving": "primary",
-           "secondary": "secondary", "secondaryconnection": "secondary",
-           "neighbour": "neighbour", "neighbor": "neighbour", "none": "neighbour",
-           "noneconnection": "neighbour"}
+_STATUS = {
+    "primary": "primary",
+    "primaryconnection": "primary",
+    "serving": "primary",
+    "secondary": "secondary",
+    "secondaryconnection": "secondary",
+    "neighbour": "neighbour",
+    "neighbor": "neighbour",
+    "none": "neighbour",
+    "noneconnection": "neighbour",
+}
 
 #: One-way distance of one timing-advance step: LTE 16 Ts (TS 36.213 §4.2.3), GSM one
 #: bit period (TS 45.010 §5.3); NR reports microseconds (c * 1 us / 2 = 150 m).
@@ -70,8 +77,13 @@ def _khz(value: Any) -> float:
 
 
 _PLMN = (FieldSpec("mcc"), FieldSpec("mnc"))
-_STATUS_FIELD = FieldSpec("connectionStatus", aliases=("status", "connection"),
-                          convert=_status, obs="connectionStatus", identity=False)
+_STATUS_FIELD = FieldSpec(
+    "connectionStatus",
+    aliases=("status", "connection"),
+    convert=_status,
+    obs="connectionStatus",
+    identity=False,
+)
 
 LTE: tuple[FieldSpec, ...] = (
     *_PLMN,
@@ -87,8 +99,14 @@ LTE: tuple[FieldSpec, ...] = (
     FieldSpec("rssi", accept=(-113, -51), obs="rssi", identity=False),
     FieldSpec("rsrp", convert=_tenths_rsrp, accept=(-140, -44), obs="rsrp", identity=False),
     FieldSpec("rsrq", accept=(-20, -3), obs="rsrq", identity=False),
-    FieldSpec("snr", aliases=("rssnr",), convert=_tenths_snr, accept=(-19.9, 30), obs="sinr",
-              identity=False),
+    FieldSpec(
+        "snr",
+        aliases=("rssnr",),
+        convert=_tenths_snr,
+        accept=(-19.9, 30),
+        obs="sinr",
+        identity=False,
+    ),
     FieldSpec("cqi", accept=(1, 15), identity=False),
     FieldSpec("timingAdvance", aliases=("ta",), accept=(0, 1282), identity=False),
 )
@@ -160,8 +178,14 @@ RATS: dict[str, Rat] = {
     "wcdma": Rat("wcdma", "WcdmaCell", "wcdmaCell", "ci", "uarfcn", "psc", WCDMA),
     "gsm": Rat("gsm", "GsmCell", "gsmCell", "cid", "arfcn", "bsic", GSM),
 }
-_RAT_ALIASES = {"umts": "wcdma", "hspa": "wcdma", "5g": "nr", "4g": "lte", "3g": "wcdma",
-                "2g": "gsm"}
+_RAT_ALIASES = {
+    "umts": "wcdma",
+    "hspa": "wcdma",
+    "5g": "nr",
+    "4g": "lte",
+    "3g": "wcdma",
+    "2g": "gsm",
+}
 
 
 def cell_key(rat: str, values: dict[str, Any]) -> str | None:
@@ -187,7 +211,8 @@ class CellProcessor(Processor):
     def __init__(self, catalog: ModelCatalog, grader: Grader | None = None) -> None:
         super().__init__(catalog, grader)
         self._tables: dict[str, tuple[CheckedField, ...]] = {
-            name: compile_table(catalog, rat.model, rat.table) for name, rat in RATS.items()}
+            name: compile_table(catalog, rat.model, rat.table) for name, rat in RATS.items()
+        }
         self._required = {name: required_of(catalog, rat.model) for name, rat in RATS.items()}
 
     def parse_body(self, payload: Any, envelope: Envelope, curated: Curated) -> None:
@@ -196,18 +221,24 @@ class CellProcessor(Processor):
             rat_name = _RAT_ALIASES.get(raw_rat, raw_rat)
             rat = RATS.get(rat_name)
             if rat is None:
-                curated.issues.append(Issue(f"{path}/rat", entry.get("rat"),
-                                            "unknown radio technology; entry dropped"))
+                curated.issues.append(
+                    Issue(
+                        f"{path}/rat", entry.get("rat"), "unknown radio technology; entry dropped"
+                    )
+                )
                 continue
             values = extract(entry, self._tables[rat_name], path, curated.issues)
             missing = [name for name in self._required[rat_name] if values.get(name) is None]
             key = cell_key(rat_name, values)
             if missing or key is None:
-                why = (f"{rat.model} requires {', '.join(missing)}" if missing else
-                       f"no global cell id ({rat.cell_id}) nor channel and "
-                       f"{rat.physical}")
-                curated.issues.append(Issue(path, None, f"cell not identifiable: {why}; "
-                                                        "entry dropped"))
+                why = (
+                    f"{rat.model} requires {', '.join(missing)}"
+                    if missing
+                    else f"no global cell id ({rat.cell_id}) nor channel and {rat.physical}"
+                )
+                curated.issues.append(
+                    Issue(path, None, f"cell not identifiable: {why}; entry dropped")
+                )
                 continue
             curated.readings.append(self._reading(rat, key, values))
 
@@ -230,19 +261,22 @@ class CellProcessor(Processor):
         if ta is not None and rat.name in _TA_METRES:
             metrics["distance"] = round(ta * _TA_METRES[rat.name], 2)
         level, quality = self.grader.grade(rat.name, signal)
-        return Reading(key, rat.source_type, rat.model, identity, metrics, level, quality,
-                       signal)
+        return Reading(key, rat.source_type, rat.model, identity, metrics, level, quality, signal)
 
     @classmethod
     def schema_defs(cls, catalog: ModelCatalog) -> dict[str, Any]:
         variants = []
         for rat in RATS.values():
-            schema = table_schema(catalog, rat.model, rat.table,
-                                  {"rat": {"const": rat.name}}, ("rat",))
+            schema = table_schema(
+                catalog, rat.model, rat.table, {"rat": {"const": rat.name}}, ("rat",)
+            )
             schema["properties"]["connectionStatus"] = {
-                "enum": ["primary", "secondary", "neighbour", None]}
+                "enum": ["primary", "secondary", "neighbour", None]
+            }
             schema["properties"]["bandwidthKhz"] = {
-                "type": ["number", "null"], "x-unit": "kHz",
-                "description": "Android's bandwidth in kHz; converted to MHz."}
+                "type": ["number", "null"],
+                "x-unit": "kHz",
+                "description": "Android's bandwidth in kHz; converted to MHz.",
+            }
             variants.append(schema)
         return {"cell": {"oneOf": variants}}

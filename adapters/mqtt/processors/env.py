@@ -81,9 +81,19 @@ class EnvProcessor(Processor):
 
     @classmethod
     def schema_defs(cls, catalog: ModelCatalog) -> dict[str, Any]:
-        schema = table_schema(catalog, "EnvironmentSensor", ENV, {
-            "sensorId": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-                         "description": "The sensor; defaults to the publishing device."}})
+        schema = table_schema(
+            catalog,
+            "EnvironmentSensor",
+            ENV,
+            {
+                "sensorId": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+                    "description": "The sensor; defaults to the publishing device.",
+                }
+            },
+        )
         schema["properties"]["occupancy"]["anyOf"].append(
-            {"enum": [True, False, 0, 1], "description": "Normalised to occupied/vacant."})
+            {"enum": [True, False, 0, 1], "description": "Normalised to occupied/vacant."}
+        )
         return {"env": schema}

@@ -13,8 +13,13 @@ from server.core.catalog import ModelCatalog
 
 __all__ = ["LocProcessor"]
 
-_ALIASES = {"lat": ("latitude",), "lon": ("lng", "longitude"), "accuracy": ("acc",),
-            "floor": (), "zone": ()}
+_ALIASES = {
+    "lat": ("latitude",),
+    "lon": ("lng", "longitude"),
+    "accuracy": ("acc",),
+    "floor": (),
+    "zone": (),
+}
 
 
 class LocProcessor(Processor):
@@ -27,10 +32,16 @@ class LocProcessor(Processor):
         super().__init__(catalog, grader)
         node = _location_node(catalog)
         self._required = tuple(node.get("required", ()))
-        self._bounds = {name: Bounds(sub.get("type", "number"), sub.get("minimum"),
-                                     sub.get("maximum"), min_length=sub.get("minLength"),
-                                     max_length=sub.get("maxLength"))
-                        for name, sub in node["properties"].items()}
+        self._bounds = {
+            name: Bounds(
+                sub.get("type", "number"),
+                sub.get("minimum"),
+                sub.get("maximum"),
+                min_length=sub.get("minLength"),
+                max_length=sub.get("maxLength"),
+            )
+            for name, sub in node["properties"].items()
+        }
 
     def parse_body(self, payload: Any, envelope: Envelope, curated: Curated) -> None:
         if not isinstance(payload, dict):
@@ -47,8 +58,9 @@ class LocProcessor(Processor):
                     break
         missing = [n for n in self._required if n not in location]
         if missing:
-            curated.issues.append(Issue("/loc", None, f"location needs {', '.join(missing)};"
-                                                      " fix dropped"))
+            curated.issues.append(
+                Issue("/loc", None, f"location needs {', '.join(missing)}; fix dropped")
+            )
             return
         curated.device["location"] = location
 

@@ -30,12 +30,27 @@ _MAC_RE = re.compile(r"[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}"
 #: Android ScanResult.channelWidth codes (CHANNEL_WIDTH_20MHZ = 0 ... 320MHZ = 5).
 _WIDTHS = {0: 20, 1: 40, 2: 80, 3: 160, 4: 160, 5: 320}
 #: Android ScanResult.getWifiStandard() codes.
-_STANDARDS = {0: "unknown", 1: "legacy", 4: "802.11n", 5: "802.11ac", 6: "802.11ax",
-              7: "802.11ad", 8: "802.11be"}
-_SECURITY = (("SAE", "wpa3Sae"), ("OWE", "owe"), ("EAP-SUITE-B", "wpa3Enterprise"),
-             ("WPA2-EAP", "wpa2Enterprise"), ("RSN-EAP", "wpa2Enterprise"),
-             ("WPA2-PSK", "wpa2Psk"), ("RSN-PSK", "wpa2Psk"), ("WPA-PSK", "wpaPsk"),
-             ("WEP", "wep"), ("WPS", "wps"))
+_STANDARDS = {
+    0: "unknown",
+    1: "legacy",
+    4: "802.11n",
+    5: "802.11ac",
+    6: "802.11ax",
+    7: "802.11ad",
+    8: "802.11be",
+}
+_SECURITY = (
+    ("SAE", "wpa3Sae"),
+    ("OWE", "owe"),
+    ("EAP-SUITE-B", "wpa3Enterprise"),
+    ("WPA2-EAP", "wpa2Enterprise"),
+    ("RSN-EAP", "wpa2Enterprise"),
+    ("WPA2-PSK", "wpa2Psk"),
+    ("RSN-PSK", "wpa2Psk"),
+    ("WPA-PSK", "wpaPsk"),
+    ("WEP", "wep"),
+    ("WPS", "wps"),
+)
 
 
 def normalise_mac(value: Any) -> str:
@@ -43,7 +58,7 @@ def normalise_mac(value: Any) -> str:
     if not isinstance(value, str) or _MAC_RE.fullmatch(value.strip()) is None:
         raise ValueError(value)
     digits = re.sub(r"[:-]", "", value.strip()).lower()
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 def _width(value: Any) -> Any:
@@ -95,17 +110,24 @@ class WifiProcessor(Processor):
         super().__init__(catalog, grader)
         self._table = compile_table(catalog, "WifiAccessPoint", WIFI)
         self._required = required_of(catalog, "WifiAccessPoint")
-        self._distance = compile_table(catalog, "Observation", (
-            FieldSpec("distance"), FieldSpec("distanceStd")))
+        self._distance = compile_table(
+            catalog, "Observation", (FieldSpec("distance"), FieldSpec("distanceStd"))
+        )
 
     def parse_body(self, payload: Any, envelope: Envelope, curated: Curated) -> None:
         for path, entry in entries(payload, self.member, curated):
             values = extract(entry, self._table, path, curated.issues)
             missing = [n for n in self._required if values.get(n) is None]
             if missing:
-                curated.issues.append(Issue(path, None, "access point not identifiable: "
-                                            f"WifiAccessPoint requires {', '.join(missing)};"
-                                            " entry dropped"))
+                curated.issues.append(
+                    Issue(
+                        path,
+                        None,
+                        "access point not identifiable: "
+                        f"WifiAccessPoint requires {', '.join(missing)};"
+                        " entry dropped",
+                    )
+                )
                 continue
             identity = {k: v for k, v in values.items() if k != "rssi" and v is not None}
             if "capabilities" in identity:
@@ -115,19 +137,29 @@ class WifiProcessor(Processor):
             metrics.update(extract(entry, self._distance, path, curated.issues))
             level, quality = self.grader.grade("wifi", values)
             key = "wifi:" + identity["bssid"].replace(":", "")
-            curated.readings.append(Reading(key, "wifiAccessPoint", "WifiAccessPoint",
-                                            identity, metrics, level, quality,
-                                            {"rssi": values.get("rssi")}))
+            curated.readings.append(
+                Reading(
+                    key,
+                    "wifiAccessPoint",
+                    "WifiAccessPoint",
+                    identity,
+                    metrics,
+                    level,
+                    quality,
+                    {"rssi": values.get("rssi")},
+                )
+            )
 
     @classmethod
     def schema_defs(cls, catalog: ModelCatalog) -> dict[str, Any]:
         schema = table_schema(catalog, "WifiAccessPoint", WIFI, required=("bssid",))
         schema["properties"]["channelWidth"] = {
             "description": "MHz, or Android's ScanResult code 0..5.",
-            "enum": [0, 1, 2, 3, 4, 5, 20, 40, 80, 160, 320, None]}
+            "enum": [0, 1, 2, 3, 4, 5, 20, 40, 80, 160, 320, None],
+        }
         schema["properties"]["wifiStandard"]["anyOf"].append(
-            {"enum": sorted(_STANDARDS), "description": "Android getWifiStandard() code."})
+            {"enum": sorted(_STANDARDS), "description": "Android getWifiStandard() code."}
+        )
         for name in ("distance", "distanceStd"):
-            schema["properties"][name] = {"type": ["number", "null"], "minimum": 0,
-                                          "x-unit": "m"}
+            schema["properties"][name] = {"type": ["number", "null"], "minimum": 0, "x-unit": "m"}
         return {"wifi": schema}

@@ -27,21 +27,30 @@ _RETRIES = 5
 
 def check_relationship_type(rel_type: Any) -> str:
     """A relationship type is a short lowerCamel token (``observes``, ``servedBy``)."""
-    if (not isinstance(rel_type, str) or not rel_type or len(rel_type) > 64
-            or not rel_type.replace("-", "").replace("_", "").isalnum()
-            or not rel_type.isascii()):
+    if (
+        not isinstance(rel_type, str)
+        or not rel_type
+        or len(rel_type) > 64
+        or not rel_type.replace("-", "").replace("_", "").isalnum()
+        or not rel_type.isascii()
+    ):
         raise errors.JsonFormatInvalid(
             f"The relationship type '{rel_type}' is not a token of letters, digits, '-' "
-            "and '_' (at most 64).")
+            "and '_' (at most 64)."
+        )
     return rel_type
 
 
 class RelationshipService:
     """Relationship operations over one store."""
 
-    def __init__(self, store: TwinStore, validator: TwinValidator,
-                 on_commit: Callable[[list[ChangeEvent]], None] | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        store: TwinStore,
+        validator: TwinValidator,
+        on_commit: Callable[[list[ChangeEvent]], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._store = store
         self._validator = validator
         self._on_commit = on_commit
@@ -54,17 +63,30 @@ class RelationshipService:
             raise errors.RelationshipNotFound(rid)
         return record
 
-    def list(self, caller: Caller, *, source: str | None = None, target: str | None = None,
-             type: str | None = None, size: int = 25, cursor: str | None = None,
-             ) -> RelationshipPage:
+    def list(
+        self,
+        caller: Caller,
+        *,
+        source: str | None = None,
+        target: str | None = None,
+        type: str | None = None,
+        size: int = 25,
+        cursor: str | None = None,
+    ) -> RelationshipPage:
         if not 1 <= size <= 1000:
             raise errors.SearchOptionInvalid(f"The page size {size} is not within 1..1000.")
         return self._store.list_relationships(
-            caller.tenant, source=ThingId(source) if source else None,
-            target=ThingId(target) if target else None, type=type, size=size, cursor=cursor)
+            caller.tenant,
+            source=ThingId(source) if source else None,
+            target=ThingId(target) if target else None,
+            type=type,
+            size=size,
+            cursor=cursor,
+        )
 
-    def put(self, caller: Caller, relationship_id: str, body: Any,
-            expected_revision: int | None = None) -> tuple[RelationshipRecord, bool]:
+    def put(
+        self, caller: Caller, relationship_id: str, body: Any, expected_revision: int | None = None
+    ) -> tuple[RelationshipRecord, bool]:
         """Create or replace; returns the record and whether it was created.
 
         ``expected_revision`` 0 means create-only; n means "only if at revision n".
@@ -77,7 +99,8 @@ class RelationshipService:
         unknown = set(body) - {"relationshipId", "source", "target", "type", "properties"}
         if unknown:
             raise errors.JsonFormatInvalid(
-                f"A relationship has no member(s) {', '.join(sorted(unknown))}.")
+                f"A relationship has no member(s) {', '.join(sorted(unknown))}."
+            )
         source, target = ThingId(_required(body, "source")), ThingId(_required(body, "target"))
         rel_type = check_relationship_type(_required(body, "type"))
         properties = body.get("properties", {})
@@ -89,7 +112,8 @@ class RelationshipService:
                 raise errors.RelationshipConflict(rid)
             if expected_revision and (current is None or current.revision != expected_revision):
                 raise errors.PreconditionFailed(
-                    f"The relationship '{rid}' is not at revision {expected_revision}.")
+                    f"The relationship '{rid}' is not at revision {expected_revision}."
+                )
             for end in (source, target):
                 if self._store.get_twin(caller.tenant, end) is None:
                     raise errors.ThingNotFound(end)
@@ -109,14 +133,16 @@ class RelationshipService:
             return record, current is None
         raise AssertionError("unreachable")
 
-    def delete(self, caller: Caller, relationship_id: str,
-               expected_revision: int | None = None) -> None:
+    def delete(
+        self, caller: Caller, relationship_id: str, expected_revision: int | None = None
+    ) -> None:
         """Delete; with ``expected_revision`` only if it is still at that revision (the
         store checks it inside the same transaction, so there is no race window)."""
         current = self.get(caller, relationship_id)
         if expected_revision is not None and current.revision != expected_revision:
             raise errors.PreconditionFailed(
-                f"The relationship '{current.id}' is not at revision {expected_revision}.")
+                f"The relationship '{current.id}' is not at revision {expected_revision}."
+            )
         plan = WritePlan(caller.tenant, self._clock(), self._validator)
         plan.delete_relationship(current)
         committed = self._store.commit(caller.tenant, plan.batch)

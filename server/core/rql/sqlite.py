@@ -57,9 +57,7 @@ def _json_path(parts: Sequence[str]) -> str:
     out = "$"
     for part in parts:
         if '"' in part or "\\" in part:
-            raise RqlExpressionInvalid(
-                f"the key '{part}' cannot be searched in the embedded store"
-            )
+            raise RqlExpressionInvalid(f"the key '{part}' cannot be searched in the embedded store")
         out += f'."{part}"'
     return out
 
@@ -128,8 +126,15 @@ class _Compiler:
     def walk(self, prop: Property, predicate: NodePredicate) -> str:
         """SQL true iff ``predicate`` holds for some node the property reaches."""
         depth = _structural_depth(prop)
-        return self._walk("t.doc", (), prop.parts, predicate, consumed=0, depth=depth,
-                          features=prop.root == "features")
+        return self._walk(
+            "t.doc",
+            (),
+            prop.parts,
+            predicate,
+            consumed=0,
+            depth=depth,
+            features=prop.root == "features",
+        )
 
     def _walk(
         self,
@@ -148,21 +153,42 @@ class _Compiler:
         key = rest[0]
         if key == "*" and features and consumed == 1:
             alias = self.p.alias()
-            inner = self._walk(f"{alias}.value", (), rest[1:], predicate,
-                               consumed=consumed + 1, depth=depth, features=features)
+            inner = self._walk(
+                f"{alias}.value",
+                (),
+                rest[1:],
+                predicate,
+                consumed=consumed + 1,
+                depth=depth,
+                features=features,
+            )
             return (
                 f"EXISTS (SELECT 1 FROM json_each({doc}, {path}) AS {alias} "
                 f"WHERE CASE WHEN {alias}.type = 'object' THEN {inner} ELSE 0 END)"
             )
-        direct = self._walk(doc, (*prefix, key), rest[1:], predicate,
-                            consumed=consumed + 1, depth=depth, features=features)
+        direct = self._walk(
+            doc,
+            (*prefix, key),
+            rest[1:],
+            predicate,
+            consumed=consumed + 1,
+            depth=depth,
+            features=features,
+        )
         if consumed <= depth:
             return direct
         alias = self.p.alias()
         # An array on the way: search its object elements for the remaining keys. CASE,
         # unlike AND, guarantees json functions never see a non-JSON text element.
-        element = self._walk(f"{alias}.value", (key,), rest[1:], predicate,
-                             consumed=consumed + 1, depth=depth, features=features)
+        element = self._walk(
+            f"{alias}.value",
+            (key,),
+            rest[1:],
+            predicate,
+            consumed=consumed + 1,
+            depth=depth,
+            features=features,
+        )
         return (
             f"({direct} OR CASE WHEN json_type({doc}, {path}) = 'array' THEN EXISTS ("
             f"SELECT 1 FROM json_each({doc}, {path}) AS {alias} WHERE CASE WHEN "
@@ -209,7 +235,8 @@ class _Compiler:
                 # (tenant, thing_id) serves eq(thingId, ...) without a scan.
                 return f"({COLUMNS[prop.root][0]} = {self.p.add(value)})"
             case In(prop=prop, values=values) if values and all(
-                    _indexable(prop, v) for v in values):
+                _indexable(prop, v) for v in values
+            ):
                 marks = ", ".join(self.p.add(v) for v in values)
                 return f"({COLUMNS[prop.root][0]} IN ({marks}))"
             case Comparison() | In() | Like():
@@ -262,8 +289,7 @@ def sort_atoms(sort: Sequence[SortKey], params: Params) -> list[SortAtom]:
             "WHEN 'array' THEN 5 ELSE 0 END)"
         )
         number = (
-            f"(CASE WHEN {node_type} IN ('integer','real','true','false') THEN {value} "
-            "ELSE 0 END)"
+            f"(CASE WHEN {node_type} IN ('integer','real','true','false') THEN {value} ELSE 0 END)"
         )
         text = f"(CASE WHEN {node_type} IN ('text','object','array') THEN {value} ELSE '' END)"
         atoms.append(SortAtom(rank, key.descending, "int"))

@@ -87,9 +87,7 @@ def check_namespaces(namespaces: Sequence[str] | None) -> list[str] | None:
         try:
             out.append(validate_namespace(namespace))
         except Exception:
-            raise SearchNamespacesInvalid(
-                f"The namespace '{namespace}' is not valid."
-            ) from None
+            raise SearchNamespacesInvalid(f"The namespace '{namespace}' is not valid.") from None
     return out
 
 

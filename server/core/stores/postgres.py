@@ -552,9 +552,7 @@ class PostgresTwinStore(TwinStore):
                 ).fetchone()
                 current = row[0] if row else 0
                 if put.expected_revision is not None and put.expected_revision != current:
-                    raise RevisionMismatch(
-                        "thing", record.thing_id, put.expected_revision, current
-                    )
+                    raise RevisionMismatch("thing", record.thing_id, put.expected_revision, current)
                 if row is not None:
                     cur.execute(
                         "UPDATE twins SET revision = %s, created = %s, modified = %s, doc = %s "
@@ -570,8 +568,15 @@ class PostgresTwinStore(TwinStore):
                     "INSERT INTO twins (tenant, thing_id, namespace, revision, created, "
                     "modified, doc) VALUES (%s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT (tenant, thing_id) DO NOTHING",
-                    (tenant, record.thing_id, record.thing_id.namespace, record.revision,
-                     created, modified, doc),
+                    (
+                        tenant,
+                        record.thing_id,
+                        record.thing_id.namespace,
+                        record.revision,
+                        created,
+                        modified,
+                        doc,
+                    ),
                 )
                 if cur.rowcount == 1:
                     break
@@ -609,14 +614,19 @@ class PostgresTwinStore(TwinStore):
                 )
 
     @staticmethod
-    def _apply_relationships(
-        cur: psycopg.Cursor[Any], tenant: TenantId, batch: WriteBatch
-    ) -> None:
+    def _apply_relationships(cur: psycopg.Cursor[Any], tenant: TenantId, batch: WriteBatch) -> None:
         for put in batch.relationship_puts:
             record = put.record
             check_tenant(tenant, record.tenant, "relationship")
-            values = (record.source, record.target, record.type, Jsonb(record.properties),
-                      record.revision, format_time(record.created), format_time(record.modified))
+            values = (
+                record.source,
+                record.target,
+                record.type,
+                Jsonb(record.properties),
+                record.revision,
+                format_time(record.created),
+                format_time(record.modified),
+            )
             while True:
                 row = cur.execute(
                     "SELECT revision FROM relationships WHERE tenant = %s AND id = %s FOR UPDATE",
@@ -664,9 +674,7 @@ class PostgresTwinStore(TwinStore):
             )
 
     @staticmethod
-    def _append(
-        cur: psycopg.Cursor[Any], tenant: TenantId, batch: WriteBatch
-    ) -> list[ChangeEvent]:
+    def _append(cur: psycopg.Cursor[Any], tenant: TenantId, batch: WriteBatch) -> list[ChangeEvent]:
         if batch.history:
             for point in batch.history:
                 check_tenant(tenant, point.tenant, "history point")
@@ -674,8 +682,15 @@ class PostgresTwinStore(TwinStore):
                 "INSERT INTO history (tenant, thing_id, path, t, value, num, revision) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [
-                    (tenant, p.thing_id, p.path, to_micros(p.time), Jsonb(p.value),
-                     history_number(p.value), p.revision)
+                    (
+                        tenant,
+                        p.thing_id,
+                        p.path,
+                        to_micros(p.time),
+                        Jsonb(p.value),
+                        history_number(p.value),
+                        p.revision,
+                    )
                     for p in batch.history
                 ],
             )
@@ -686,9 +701,13 @@ class PostgresTwinStore(TwinStore):
                 "INSERT INTO outbox (tenant, kind, entity_id, old_doc, new_doc) "
                 "VALUES (%s, %s, %s, %s, %s)",
                 [
-                    (tenant, o.kind, o.entity_id,
-                     None if o.old_doc is None else Jsonb(o.old_doc),
-                     None if o.new_doc is None else Jsonb(o.new_doc))
+                    (
+                        tenant,
+                        o.kind,
+                        o.entity_id,
+                        None if o.old_doc is None else Jsonb(o.old_doc),
+                        None if o.new_doc is None else Jsonb(o.new_doc),
+                    )
                     for o in batch.outbox
                 ],
             )
@@ -719,8 +738,17 @@ class PostgresTwinStore(TwinStore):
             "INSERT INTO events (tenant, seq, kind, action, entity_id, path, value, revision, "
             "ts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
-                (tenant, e.seq, e.kind, e.action, e.entity_id, e.path, Jsonb(e.value),
-                 e.revision, format_time(e.timestamp))
+                (
+                    tenant,
+                    e.seq,
+                    e.kind,
+                    e.action,
+                    e.entity_id,
+                    e.path,
+                    Jsonb(e.value),
+                    e.revision,
+                    format_time(e.timestamp),
+                )
                 for e in events
             ],
         )
@@ -739,9 +767,7 @@ class PostgresTwinStore(TwinStore):
             if self._listener is not None and self._listener.is_alive():
                 return
             self._listening.clear()
-            thread = threading.Thread(
-                target=self._listen, name="ndtwin-pg-listen", daemon=True
-            )
+            thread = threading.Thread(target=self._listen, name="ndtwin-pg-listen", daemon=True)
             self._listener = thread
             thread.start()
         # LISTEN must be active before the caller's first read, or a commit in between
@@ -796,8 +822,7 @@ class PostgresTwinStore(TwinStore):
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
         rows = self._read(
-            "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox "
-            "ORDER BY id LIMIT %s",
+            "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox ORDER BY id LIMIT %s",
             (limit,),
         )
         return [
@@ -836,8 +861,7 @@ class PostgresTwinStore(TwinStore):
     ) -> list[HistoryPoint]:
         where, args = self._history_where(tenant, thing_id, path, start, end)
         rows = self._read(
-            f"SELECT path, t, value, revision FROM history WHERE {where} "
-            "ORDER BY t, path LIMIT %s",
+            f"SELECT path, t, value, revision FROM history WHERE {where} ORDER BY t, path LIMIT %s",
             (*args, limit),
         )
         return [
@@ -871,9 +895,7 @@ class PostgresTwinStore(TwinStore):
         cutoff_text, cutoff_us = format_time(older_than), to_micros(older_than)
         with self._transaction() as conn:
             removed = conn.execute("DELETE FROM history WHERE t < %s", (cutoff_us,)).rowcount
-            removed += conn.execute(
-                "DELETE FROM events WHERE ts < %s", (cutoff_text,)
-            ).rowcount
+            removed += conn.execute("DELETE FROM events WHERE ts < %s", (cutoff_text,)).rowcount
             removed += conn.execute(
                 "DELETE FROM revisions r WHERE r.modified < %s AND r.revision < COALESCE(("
                 "SELECT w.revision FROM twins w WHERE w.tenant = r.tenant "

@@ -37,6 +37,7 @@ EntityKind = Literal["twin", "relationship"]
 OutboxKind = Literal["twin", "relationship", "tenant"]
 EventAction = Literal["created", "modified", "merged", "deleted"]
 
+
 def utc_now() -> datetime:
     """The current time as an aware UTC datetime, truncated to microseconds."""
     return datetime.now(UTC)

@@ -508,8 +508,9 @@ class SqliteTwinStore(TwinStore):
     ) -> int:
         params = sqlite_params()
         where = self._where(tenant, filter, namespaces, params)
-        rows = self._read(f"SELECT count(*) FROM twins t WHERE {' AND '.join(where)}",
-                          params.values)
+        rows = self._read(
+            f"SELECT count(*) FROM twins t WHERE {' AND '.join(where)}", params.values
+        )
         return int(rows[0][0])
 
     # --- relationships ----------------------------------------------------------------
@@ -604,8 +605,15 @@ class SqliteTwinStore(TwinStore):
                 cur.execute(
                     "INSERT INTO twins (tenant, thing_id, namespace, revision, created, "
                     "modified, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (tenant, record.thing_id, record.thing_id.namespace, record.revision,
-                     created, modified, doc),
+                    (
+                        tenant,
+                        record.thing_id,
+                        record.thing_id.namespace,
+                        record.revision,
+                        created,
+                        modified,
+                        doc,
+                    ),
                 )
             else:
                 cur.execute(
@@ -650,15 +658,21 @@ class SqliteTwinStore(TwinStore):
             ).fetchone()
             current = row[0] if row else 0
             if put.expected_revision is not None and put.expected_revision != current:
-                raise RevisionMismatch(
-                    "relationship", record.id, put.expected_revision, current
-                )
+                raise RevisionMismatch("relationship", record.id, put.expected_revision, current)
             cur.execute(
                 "INSERT OR REPLACE INTO relationships (tenant, id, source, target, type, "
                 "properties, revision, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (tenant, record.id, record.source, record.target, record.type,
-                 dump_json(record.properties), record.revision, format_time(record.created),
-                 format_time(record.modified)),
+                (
+                    tenant,
+                    record.id,
+                    record.source,
+                    record.target,
+                    record.type,
+                    dump_json(record.properties),
+                    record.revision,
+                    format_time(record.created),
+                    format_time(record.modified),
+                ),
             )
         for delete in batch.relationship_deletes:
             row = cur.execute(
@@ -707,8 +721,17 @@ class SqliteTwinStore(TwinStore):
                 "INSERT INTO events (tenant, seq, kind, action, entity_id, path, value, "
                 "revision, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (tenant, e.seq, e.kind, e.action, e.entity_id, e.path, dump_json(e.value),
-                     e.revision, format_time(e.timestamp))
+                    (
+                        tenant,
+                        e.seq,
+                        e.kind,
+                        e.action,
+                        e.entity_id,
+                        e.path,
+                        dump_json(e.value),
+                        e.revision,
+                        format_time(e.timestamp),
+                    )
                     for e in events
                 ],
             )
@@ -719,8 +742,15 @@ class SqliteTwinStore(TwinStore):
                 "INSERT OR REPLACE INTO history (tenant, thing_id, path, t, value, num, revision) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (tenant, p.thing_id, p.path, to_micros(p.time), dump_json(p.value),
-                     history_number(p.value), p.revision)
+                    (
+                        tenant,
+                        p.thing_id,
+                        p.path,
+                        to_micros(p.time),
+                        dump_json(p.value),
+                        history_number(p.value),
+                        p.revision,
+                    )
                     for p in batch.history
                 ],
             )
@@ -731,9 +761,13 @@ class SqliteTwinStore(TwinStore):
                 "INSERT INTO outbox (tenant, kind, entity_id, old_doc, new_doc) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [
-                    (tenant, o.kind, o.entity_id,
-                     None if o.old_doc is None else dump_json(o.old_doc),
-                     None if o.new_doc is None else dump_json(o.new_doc))
+                    (
+                        tenant,
+                        o.kind,
+                        o.entity_id,
+                        None if o.old_doc is None else dump_json(o.old_doc),
+                        None if o.new_doc is None else dump_json(o.new_doc),
+                    )
                     for o in batch.outbox
                 ],
             )
@@ -781,13 +815,18 @@ class SqliteTwinStore(TwinStore):
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
         rows = self._read(
-            "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox "
-            "ORDER BY id LIMIT ?",
+            "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox ORDER BY id LIMIT ?",
             (limit,),
         )
         return [
-            OutboxEntry(row[0], TenantId.trusted(row[1]), row[2], row[3],
-                        load_json(row[4]), load_json(row[5]))
+            OutboxEntry(
+                row[0],
+                TenantId.trusted(row[1]),
+                row[2],
+                row[3],
+                load_json(row[4]),
+                load_json(row[5]),
+            )
             for row in rows
         ]
 
@@ -810,13 +849,11 @@ class SqliteTwinStore(TwinStore):
     ) -> list[HistoryPoint]:
         where, args = self._history_where(tenant, thing_id, path, start, end)
         rows = self._read(
-            f"SELECT path, t, value, revision FROM history WHERE {where} "
-            "ORDER BY t, path LIMIT ?",
+            f"SELECT path, t, value, revision FROM history WHERE {where} ORDER BY t, path LIMIT ?",
             (*args, limit),
         )
         return [
-            HistoryPoint(TenantId.trusted(tenant), thing_id, p, from_micros(t),
-                         load_json(v), r)
+            HistoryPoint(TenantId.trusted(tenant), thing_id, p, from_micros(t), load_json(v), r)
             for p, t, v, r in rows
         ]
 

@@ -84,13 +84,13 @@ def check_definition(value: Any, where: str = "/definition") -> None:
     if not isinstance(value, str) or not _DEFINITION.match(value):
         raise DocumentError(
             f"The definition '{value}' is neither 'namespace:name:version' nor an http(s) URL.",
-            where)
+            where,
+        )
 
 
 def check_feature_definition(value: Any, where: str) -> None:
     if not isinstance(value, list) or not value:
-        raise DocumentError("A feature definition must be a non-empty array of identifiers.",
-                            where)
+        raise DocumentError("A feature definition must be a non-empty array of identifiers.", where)
     for i, item in enumerate(value):
         check_definition(item, f"{where}/{i}")
     if len(set(value)) != len(value):

@@ -13,8 +13,22 @@ from typing import Any
 
 __all__ = ["META_FIELDS", "ROOTS", "FieldSelectionError", "FieldSelector"]
 
-ROOTS = frozenset({"thingId", "policyId", "definition", "attributes", "features", "_namespace",
-                   "_revision", "_created", "_modified", "_metadata", "_policy", "_context"})
+ROOTS = frozenset(
+    {
+        "thingId",
+        "policyId",
+        "definition",
+        "attributes",
+        "features",
+        "_namespace",
+        "_revision",
+        "_created",
+        "_modified",
+        "_metadata",
+        "_policy",
+        "_context",
+    }
+)
 META_FIELDS = frozenset({"_namespace", "_revision", "_created", "_modified"})
 
 
@@ -55,7 +69,7 @@ def _expand(selector: str) -> list[tuple[str, ...]]:
     if not selector.endswith(")"):
         raise FieldSelectionError(f"Text after ')' in field selector '{selector}'.")
     prefix = selector[:open_at].rstrip("/")
-    inner = selector[open_at + 1:-1]
+    inner = selector[open_at + 1 : -1]
     head = tuple(prefix.split("/")) if prefix else ()
     if any(t == "" for t in head):
         raise FieldSelectionError(f"Empty segment in field selector '{selector}'.")
@@ -75,7 +89,8 @@ class FieldSelector:
             for path in _expand(part):
                 if roots is not None and path[0] not in roots:
                     raise FieldSelectionError(
-                        f"The field selector '{part}' does not start with a field of a thing.")
+                        f"The field selector '{part}' does not start with a field of a thing."
+                    )
                 paths.append(path)
         return cls(tuple(paths))
 

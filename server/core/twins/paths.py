@@ -70,8 +70,11 @@ class ResourcePath:
         if any(part == "" for part in raw):
             raise InvalidPath(f"The path '{path}' contains an empty segment (double slash).")
         head, rest = raw[0], raw[1:]
-        simple = {"thingId": Area.THING_ID, "policyId": Area.POLICY_ID,
-                  "definition": Area.DEFINITION}
+        simple = {
+            "thingId": Area.THING_ID,
+            "policyId": Area.POLICY_ID,
+            "definition": Area.DEFINITION,
+        }
         if head in simple:
             if rest:
                 raise InvalidPath(f"The path '{path}' has segments after '{head}'.")
@@ -88,8 +91,11 @@ class ResourcePath:
         sub = rest[1:]
         if not sub:
             return cls(Area.FEATURE, feature)
-        areas = {"definition": Area.FEATURE_DEFINITION, "properties": Area.PROPERTIES,
-                 "desiredProperties": Area.DESIRED}
+        areas = {
+            "definition": Area.FEATURE_DEFINITION,
+            "properties": Area.PROPERTIES,
+            "desiredProperties": Area.DESIRED,
+        }
         if sub[0] not in areas:
             raise InvalidPath(f"The path '{path}' does not address a part of a feature.")
         if sub[0] == "definition" and len(sub) > 1:

@@ -84,9 +84,13 @@ def _document_error(exc: docs.DocumentError) -> errors.NdtError:
 class TwinService:
     """Create, read, replace, merge, delete, list and search twins of one store."""
 
-    def __init__(self, store: TwinStore, validator: TwinValidator,
-                 on_commit: Callable[[list[ChangeEvent]], None] | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        store: TwinStore,
+        validator: TwinValidator,
+        on_commit: Callable[[list[ChangeEvent]], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._store = store
         self._validator = validator
         self._on_commit = on_commit
@@ -100,10 +104,16 @@ class TwinService:
             raise errors.ThingNotFound(tid)
         return record
 
-    def retrieve(self, caller: Caller, thing_id: str, path: str = "/",
-                 fields: str | None = None, pre: Preconditions | None = None,
-                 at_revision: int | None = None, at_time: datetime | None = None,
-                 ) -> tuple[Any, str]:
+    def retrieve(
+        self,
+        caller: Caller,
+        thing_id: str,
+        path: str = "/",
+        fields: str | None = None,
+        pre: Preconditions | None = None,
+        at_revision: int | None = None,
+        at_time: datetime | None = None,
+    ) -> tuple[Any, str]:
         """The value at ``path`` (with ``fields`` applied) and its entity tag."""
         tid = ThingId(thing_id)
         rpath = _parse_path(tid, path)
@@ -128,8 +138,9 @@ class TwinService:
             value = selector.apply(source)
         return value, etag
 
-    def get_many(self, caller: Caller, thing_ids: Sequence[str],
-                 fields: str | None = None) -> list[dict[str, Any]]:
+    def get_many(
+        self, caller: Caller, thing_ids: Sequence[str], fields: str | None = None
+    ) -> list[dict[str, Any]]:
         """Things in the order asked; missing ones are silently left out (Ditto)."""
         ids = [ThingId(t) for t in thing_ids]
         selector = self._selector(fields)
@@ -138,23 +149,33 @@ class TwinService:
             out.append(selector.apply(record_view(record)) if selector else dict(record.doc))
         return out
 
-    def search(self, caller: Caller, filter: str | None = None, options: str | None = None,
-               fields: str | None = None, namespaces: Sequence[str] | None = None,
-               ) -> tuple[list[dict[str, Any]], str | None]:
+    def search(
+        self,
+        caller: Caller,
+        filter: str | None = None,
+        options: str | None = None,
+        fields: str | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of Ditto search results and the cursor of the next."""
         node = parse_filter(filter) if filter else None
         opts = parse_options(options) if options else None
         selector = self._selector(fields)
-        size = (opts.size if opts and opts.size else 25)
+        size = opts.size if opts and opts.size else 25
         page: SearchPage = self._store.search(
-            caller.tenant, node, sort=opts.sort if opts else (), size=size,
-            cursor=opts.cursor if opts else None, namespaces=namespaces)
-        items = [selector.apply(record_view(r)) if selector else dict(r.doc)
-                 for r in page.items]
+            caller.tenant,
+            node,
+            sort=opts.sort if opts else (),
+            size=size,
+            cursor=opts.cursor if opts else None,
+            namespaces=namespaces,
+        )
+        items = [selector.apply(record_view(r)) if selector else dict(r.doc) for r in page.items]
         return items, page.cursor
 
-    def count(self, caller: Caller, filter: str | None = None,
-              namespaces: Sequence[str] | None = None) -> int:
+    def count(
+        self, caller: Caller, filter: str | None = None, namespaces: Sequence[str] | None = None
+    ) -> int:
         node = parse_filter(filter) if filter else None
         return self._store.count(caller.tenant, node, namespaces=namespaces)
 
@@ -168,8 +189,9 @@ class TwinService:
         thing_id = ThingId(f"{namespace}:{uuid.uuid4()}")
         return self.put(caller, thing_id, "/", doc, Preconditions(if_none_match=("*",)))
 
-    def put(self, caller: Caller, thing_id: str, path: str, value: Any,
-            pre: Preconditions | None = None) -> WriteResult:
+    def put(
+        self, caller: Caller, thing_id: str, path: str, value: Any, pre: Preconditions | None = None
+    ) -> WriteResult:
         """Replace (or create) the resource at ``path``; Ditto PUT semantics."""
         tid = ThingId(thing_id)
         rpath = _parse_path(tid, path)
@@ -181,8 +203,12 @@ class TwinService:
         # A malformed body is a 400 whatever the preconditions say (Ditto checks the
         # request before its conditions), so check its shape before reading any state.
         try:
-            docs.check_value(rpath, {k: v for k, v in value.items() if k != "thingId"}
-                             if rpath.area is Area.THING else value)
+            docs.check_value(
+                rpath,
+                {k: v for k, v in value.items() if k != "thingId"}
+                if rpath.area is Area.THING
+                else value,
+            )
         except docs.DocumentError as exc:
             raise _document_error(exc) from exc
 
@@ -204,8 +230,9 @@ class TwinService:
 
         return self._write(caller, tid, rpath, pre, decide, value)
 
-    def merge(self, caller: Caller, thing_id: str, path: str, patch: Any,
-              pre: Preconditions | None = None) -> WriteResult:
+    def merge(
+        self, caller: Caller, thing_id: str, path: str, patch: Any, pre: Preconditions | None = None
+    ) -> WriteResult:
         """Apply an RFC 7396 merge patch at ``path``; creates the thing if absent (Ditto)."""
         tid = ThingId(thing_id)
         rpath = _parse_path(tid, path)
@@ -224,14 +251,16 @@ class TwinService:
 
         return self._write(caller, tid, rpath, pre, decide, patch)
 
-    def delete(self, caller: Caller, thing_id: str, path: str = "/",
-               pre: Preconditions | None = None) -> WriteResult:
+    def delete(
+        self, caller: Caller, thing_id: str, path: str = "/", pre: Preconditions | None = None
+    ) -> WriteResult:
         """Delete the thing (path ``/``) or a part of it."""
         tid = ThingId(thing_id)
         rpath = _parse_path(tid, path)
 
-        def decide(current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool,
-                                                              EventAction]:
+        def decide(
+            current: dict[str, Any] | None,
+        ) -> tuple[dict[str, Any] | None, bool, EventAction]:
             if current is None:
                 raise errors.ThingNotFound(tid)
             if rpath.area is Area.THING:
@@ -241,11 +270,15 @@ class TwinService:
         return self._write(caller, tid, rpath, pre, decide, None)
 
     # -- the write pipeline ---------------------------------------------------------
-    def _write(self, caller: Caller, tid: ThingId, rpath: ResourcePath,
-               pre: Preconditions | None,
-               decide: Callable[[dict[str, Any] | None],
-                                tuple[dict[str, Any] | None, bool, EventAction]],
-               value: Any) -> WriteResult:
+    def _write(
+        self,
+        caller: Caller,
+        tid: ThingId,
+        rpath: ResourcePath,
+        pre: Preconditions | None,
+        decide: Callable[[dict[str, Any] | None], tuple[dict[str, Any] | None, bool, EventAction]],
+        value: Any,
+    ) -> WriteResult:
         for attempt in range(_RETRIES):
             current = self._store.get_twin(caller.tenant, tid)
             if pre is not None and not pre.empty:
@@ -270,8 +303,9 @@ class TwinService:
                 if record is None:
                     # Nothing changed: no event, no new revision.
                     etag = thing_etag(current.revision) if current else None
-                    return WriteResult(False, current, self._value(current, rpath, value),
-                                       etag, None)
+                    return WriteResult(
+                        False, current, self._value(current, rpath, value), etag, None
+                    )
             try:
                 committed = self._store.commit(caller.tenant, plan.batch)
             except errors.RevisionMismatch:
@@ -281,8 +315,13 @@ class TwinService:
             if self._on_commit is not None:
                 self._on_commit(committed)
             etag = thing_etag(record.revision) if record else None
-            return WriteResult(created, record, self._value(record, rpath, value), etag,
-                               committed[0] if committed else None)
+            return WriteResult(
+                created,
+                record,
+                self._value(record, rpath, value),
+                etag,
+                committed[0] if committed else None,
+            )
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -296,8 +335,9 @@ class TwinService:
         except docs.NotFound:
             return fallback
 
-    def _check_write_preconditions(self, current: TwinRecord | None, rpath: ResourcePath,
-                                   pre: Preconditions) -> None:
+    def _check_write_preconditions(
+        self, current: TwinRecord | None, rpath: ResourcePath, pre: Preconditions
+    ) -> None:
         if current is None:
             pre.check_write(None)
             if pre.condition is not None:
@@ -331,8 +371,11 @@ class TwinService:
         if rpath.area is Area.POLICY_ID:
             return errors.PolicyNotFound(tid)
         if rpath.area in (Area.PROPERTIES, Area.DESIRED) and not rpath.tokens:
-            cls = (errors.FeaturePropertiesNotFound if rpath.area is Area.PROPERTIES
-                   else errors.FeatureDesiredPropertiesNotFound)
+            cls = (
+                errors.FeaturePropertiesNotFound
+                if rpath.area is Area.PROPERTIES
+                else errors.FeatureDesiredPropertiesNotFound
+            )
             return cls(tid, rpath.feature)
         if rpath.area is Area.ATTRIBUTES and not rpath.tokens:
             return errors.AttributesNotFound(tid)
@@ -348,4 +391,3 @@ class TwinService:
             return FieldSelector.parse(fields, roots=None if sub_resource else ROOTS)
         except FieldSelectionError as exc:
             raise errors.FieldSelectionInvalid(str(exc)) from exc
-

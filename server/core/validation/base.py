@@ -25,8 +25,9 @@ class TwinValidator(ABC):
         """Violations of ``doc`` (a Ditto thing JSON) against its definition's shapes."""
 
     @abstractmethod
-    def validate_relationship(self, rel_type: str, properties: dict[str, Any]
-                              ) -> list[ValidationDetail]:
+    def validate_relationship(
+        self, rel_type: str, properties: dict[str, Any]
+    ) -> list[ValidationDetail]:
         """Violations of a relationship's properties against its type's model."""
 
     def known_definition(self, definition: str) -> bool:
@@ -34,8 +35,9 @@ class TwinValidator(ABC):
         return False
 
 
-def unknown_definitions(doc: dict[str, Any], claims: Callable[[str], bool],
-                        known: Callable[[str], bool]) -> list[ValidationDetail]:
+def unknown_definitions(
+    doc: dict[str, Any], claims: Callable[[str], bool], known: Callable[[str], bool]
+) -> list[ValidationDetail]:
     """Definitions in one of our namespaces that name no model (a typo must not pass)."""
     found: list[tuple[str, str]] = []
     definition = doc.get("definition")
@@ -45,8 +47,19 @@ def unknown_definitions(doc: dict[str, Any], claims: Callable[[str], bool],
     if isinstance(features, dict):
         for fid, feature in features.items():
             if isinstance(feature, dict) and isinstance(feature.get("definition"), list):
-                found += [(f"/features/{fid}/definition/{i}", d)
-                          for i, d in enumerate(feature["definition"]) if isinstance(d, str)]
-    return [ValidationDetail(str(doc.get("thingId", "")), where, "ndt:knownModel", value,
-                             f"'{value}' names no model this server knows")
-            for where, value in found if claims(value) and not known(value)]
+                found += [
+                    (f"/features/{fid}/definition/{i}", d)
+                    for i, d in enumerate(feature["definition"])
+                    if isinstance(d, str)
+                ]
+    return [
+        ValidationDetail(
+            str(doc.get("thingId", "")),
+            where,
+            "ndt:knownModel",
+            value,
+            f"'{value}' names no model this server knows",
+        )
+        for where, value in found
+        if claims(value) and not known(value)
+    ]

@@ -41,7 +41,8 @@ class CompiledValidator(TwinValidator):
                 cls = schema["x-ndtwin-class"]
                 self._twin[cls] = jsonschema_rs.validator_for(schema)
                 self._feature[cls] = jsonschema_rs.validator_for(
-                    {"$schema": DIALECT, "$defs": schema["$defs"], "$ref": "#/$defs/feature"})
+                    {"$schema": DIALECT, "$defs": schema["$defs"], "$ref": "#/$defs/feature"}
+                )
 
     def known_definition(self, definition: str) -> bool:
         return self.catalog.find(definition) is not None
@@ -60,38 +61,51 @@ class CompiledValidator(TwinValidator):
         if isinstance(features, Mapping):
             for fid, feature in features.items():
                 if not isinstance(feature, Mapping) or not isinstance(
-                        feature.get("definition"), list):
+                    feature.get("definition"), list
+                ):
                     continue
-                classes = {self.catalog.class_iri(d) for d in feature["definition"]
-                           if isinstance(d, str)}
+                classes = {
+                    self.catalog.class_iri(d) for d in feature["definition"] if isinstance(d, str)
+                }
                 for fcls in sorted(c for c in classes if c in self._feature):
-                    details += self._details(self._feature[fcls], feature, focus,
-                                             f"/features/{fid}")
+                    details += self._details(
+                        self._feature[fcls], feature, focus, f"/features/{fid}"
+                    )
         return details
 
-    def validate_relationship(self, rel_type: str, properties: dict[str, Any]
-                              ) -> list[ValidationDetail]:
+    def validate_relationship(
+        self, rel_type: str, properties: dict[str, Any]
+    ) -> list[ValidationDetail]:
         entry = self.catalog.relationship_model(rel_type)
         if entry is None:
             return []
         # A relationship's properties follow its model as a twin's attributes do.
-        return self.validate_twin({"thingId": "relationship:properties",
-                                   "definition": entry.tm_url, "attributes": properties})
+        return self.validate_twin(
+            {
+                "thingId": "relationship:properties",
+                "definition": entry.tm_url,
+                "attributes": properties,
+            }
+        )
 
     @staticmethod
-    def _details(validator: Any, instance: Any, focus: str, prefix: str
-                 ) -> list[ValidationDetail]:
+    def _details(validator: Any, instance: Any, focus: str, prefix: str) -> list[ValidationDetail]:
         out = []
         for error in validator.iter_errors(instance):
             path = _pointer(prefix, error.instance_path)
             value = error.instance
             kind = str(getattr(error.kind, "name", type(error.kind).__name__))
-            missing = getattr(error.kind, "property", None) if kind.lower() == "required" \
-                else None
+            missing = getattr(error.kind, "property", None) if kind.lower() == "required" else None
             if isinstance(missing, str):
                 # Report a missing member where it belongs, as SHACL's sh:minCount does.
                 path, value = f"{path}/{missing}", None
-            out.append(ValidationDetail(focus_node=focus, path=path or "/",
-                                        constraint=f"json-schema:{kind.lower()}",
-                                        value=value, message=error.message))
+            out.append(
+                ValidationDetail(
+                    focus_node=focus,
+                    path=path or "/",
+                    constraint=f"json-schema:{kind.lower()}",
+                    value=value,
+                    message=error.message,
+                )
+            )
         return out

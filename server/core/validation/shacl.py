@@ -37,6 +37,7 @@ def shapes_of(documents: Iterable[ResolvedDocument]) -> Graph:
     """
     graph = Graph()
     for index, doc in enumerate(documents):
+
         def node(term: Any, tag: str = f"d{index}_") -> Any:
             return BNode(tag + str(term)) if isinstance(term, BNode) else term
 
@@ -47,12 +48,15 @@ def shapes_of(documents: Iterable[ResolvedDocument]) -> Graph:
 
 def _pointer(focus: str, root: str, path: Any) -> str | None:
     """A JSON pointer for a result: the focus node below the twin plus the key."""
-    below = focus[len(root):] if focus.startswith(root) else ""
+    below = focus[len(root) :] if focus.startswith(root) else ""
     parts = below.split("/")
     if len(parts) == 3 and parts[1] == "features":
         below += "/properties"  # a feature's own keys are its properties
-    key = str(path)[len(_KEY_PREFIX):] if isinstance(path, URIRef) and \
-        str(path).startswith(_KEY_PREFIX) else None
+    key = (
+        str(path)[len(_KEY_PREFIX) :]
+        if isinstance(path, URIRef) and str(path).startswith(_KEY_PREFIX)
+        else None
+    )
     if key is None:
         return below or None
     return f"{below}/{key}" if below else f"/attributes/{key}"
@@ -81,8 +85,12 @@ class ShaclValidator(TwinValidator):
         for feature in (doc.get("features") or {}).values():
             if isinstance(feature, dict) and isinstance(feature.get("definition"), list):
                 definitions += feature["definition"]
-        docs = {id(e.document): e.document for d in definitions if isinstance(d, str)
-                if (e := self.catalog.find(d)) is not None}
+        docs = {
+            id(e.document): e.document
+            for d in definitions
+            if isinstance(d, str)
+            if (e := self.catalog.find(d)) is not None
+        }
         key = tuple(sorted(docs))
         if key not in self._shapes:
             self._shapes[key] = shapes_of(docs[k] for k in key)
@@ -96,8 +104,9 @@ class ShaclValidator(TwinValidator):
         if unknown:
             return unknown
         if self.catalog.find(str(doc.get("definition", ""))) is None and not any(
-                isinstance(f, dict) and f.get("definition")
-                for f in (doc.get("features") or {}).values()):
+            isinstance(f, dict) and f.get("definition")
+            for f in (doc.get("features") or {}).values()
+        ):
             return []
         data = Graph()
         for triple in projection.project_twin(_TENANT, doc, self.catalog.class_iri):
@@ -105,18 +114,23 @@ class ShaclValidator(TwinValidator):
         root = str(vocab.twin_iri(_TENANT, str(doc.get("thingId", ""))))
         return self._run(data, self.shapes_for(doc), root)
 
-    def validate_relationship(self, rel_type: str, properties: dict[str, Any]
-                              ) -> list[ValidationDetail]:
+    def validate_relationship(
+        self, rel_type: str, properties: dict[str, Any]
+    ) -> list[ValidationDetail]:
         entry = self.catalog.relationship_model(rel_type)
         if entry is None:
             return []
         # A relationship's properties follow its model as a twin's attributes do.
-        return self.validate_twin({"thingId": "relationship:properties",
-                                   "definition": entry.tm_url, "attributes": properties})
+        return self.validate_twin(
+            {
+                "thingId": "relationship:properties",
+                "definition": entry.tm_url,
+                "attributes": properties,
+            }
+        )
 
     def _run(self, data: Graph, shapes: Graph, root: str) -> list[ValidationDetail]:
-        conforms, results, _ = pyshacl.validate(data, shacl_graph=shapes,
-                                                advanced=True)
+        conforms, results, _ = pyshacl.validate(data, shacl_graph=shapes, advanced=True)
         if conforms:
             return []
         details = []
@@ -124,11 +138,13 @@ class ShaclValidator(TwinValidator):
             focus = str(results.value(result, SH.focusNode))
             component = results.value(result, SH.sourceConstraintComponent)
             message = results.value(result, SH.resultMessage)
-            details.append(ValidationDetail(
-                focus_node=focus,
-                path=_pointer(focus, root, results.value(result, SH.resultPath)),
-                constraint=str(component).replace(str(SH), "sh:") if component else "sh:?",
-                value=_value(results.value(result, SH.value)),
-                message=str(message) if message else "constraint violated",
-            ))
+            details.append(
+                ValidationDetail(
+                    focus_node=focus,
+                    path=_pointer(focus, root, results.value(result, SH.resultPath)),
+                    constraint=str(component).replace(str(SH), "sh:") if component else "sh:?",
+                    value=_value(results.value(result, SH.value)),
+                    message=str(message) if message else "constraint violated",
+                )
+            )
         return sorted(details, key=lambda d: (d.path or "", d.constraint))

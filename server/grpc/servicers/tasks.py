@@ -76,11 +76,19 @@ class TaskTwinServicer:
         ids = [request.target_twin_id] if request.target_twin_id else []
 
         def job(who: Caller, options: TaskOptions, progress: Progress) -> TaskResult:
-            return self._tasks.transfer(who, source, targets[0], ids[0] if ids else None,
-                                        options, progress.report, lambda: progress.cancelled)
+            return self._tasks.transfer(
+                who,
+                source,
+                targets[0],
+                ids[0] if ids else None,
+                options,
+                progress.report,
+                lambda: progress.cancelled,
+            )
 
-        return await self._start(call, caller, "transfer", [source], targets, ids,
-                                 request.options, request.source, job)
+        return await self._start(
+            call, caller, "transfer", [source], targets, ids, request.options, request.source, job
+        )
 
     async def MergeTwins(self, request: pb.MergeTwinsRequest, call: Call) -> lro.Operation:
         caller = call.tenant_caller
@@ -90,11 +98,19 @@ class TaskTwinServicer:
         ids = [request.target_twin_id] if request.target_twin_id else []
 
         def job(who: Caller, options: TaskOptions, progress: Progress) -> TaskResult:
-            return self._tasks.merge(who, sources, targets[0], ids[0] if ids else None,
-                                     options, progress.report, lambda: progress.cancelled)
+            return self._tasks.merge(
+                who,
+                sources,
+                targets[0],
+                ids[0] if ids else None,
+                options,
+                progress.report,
+                lambda: progress.cancelled,
+            )
 
-        return await self._start(call, caller, "merge", sources, targets, ids,
-                                 request.options, request.parent, job)
+        return await self._start(
+            call, caller, "merge", sources, targets, ids, request.options, request.parent, job
+        )
 
     async def SplitTwin(self, request: pb.SplitTwinRequest, call: Call) -> lro.Operation:
         caller = call.tenant_caller
@@ -104,15 +120,26 @@ class TaskTwinServicer:
         ids = list(request.target_twin_ids)
 
         def job(who: Caller, options: TaskOptions, progress: Progress) -> TaskResult:
-            return self._tasks.split(who, source, targets, ids, options, progress.report,
-                                     lambda: progress.cancelled)
+            return self._tasks.split(
+                who, source, targets, ids, options, progress.report, lambda: progress.cancelled
+            )
 
-        return await self._start(call, caller, "split", [source], targets, ids,
-                                 request.options, request.source, job)
+        return await self._start(
+            call, caller, "split", [source], targets, ids, request.options, request.source, job
+        )
 
-    async def _start(self, call: Call, caller: Caller, verb: str, sources: Sequence[str],
-                     targets: list[str], ids: list[str], options: pb.TrainingOptions,
-                     target: str, job: _Job) -> lro.Operation:
+    async def _start(
+        self,
+        call: Call,
+        caller: Caller,
+        verb: str,
+        sources: Sequence[str],
+        targets: list[str],
+        ids: list[str],
+        options: pb.TrainingOptions,
+        target: str,
+        job: _Job,
+    ) -> lro.Operation:
         opts = _options(options)
         await call.run(self._tasks.check, caller, verb, list(sources), targets, ids)
 

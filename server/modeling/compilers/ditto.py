@@ -69,8 +69,13 @@ def thing_definition(doc: ResolvedDocument, pointer: str, base_url: str = wot.TM
     return wot.tm_url(doc, pointer, base_url)
 
 
-def skeleton_for(doc: ResolvedDocument, pointer: str, *, base_url: str = wot.TM_BASE,
-                 include_optional: bool = False) -> dict[str, Any]:
+def skeleton_for(
+    doc: ResolvedDocument,
+    pointer: str,
+    *,
+    base_url: str = wot.TM_BASE,
+    include_optional: bool = False,
+) -> dict[str, Any]:
     """The thing Ditto would create for a new twin of the grouping at ``pointer``.
 
     ``include_optional`` mirrors Ditto's ``generate-defaults-for-optional-properties``.
@@ -83,12 +88,18 @@ def skeleton_for(doc: ResolvedDocument, pointer: str, *, base_url: str = wot.TM_
             raise KeyError(f"{url} is not a Thing Model of {doc.source.path}")
         return wot.thing_model(doc, urls[url], base_url)
 
-    return skeleton_from_thing_model(root, wot.tm_url(doc, pointer, base_url), load,
-                                     include_optional=include_optional)
+    return skeleton_from_thing_model(
+        root, wot.tm_url(doc, pointer, base_url), load, include_optional=include_optional
+    )
 
 
-def skeleton_from_thing_model(tm: dict[str, Any], url: str, load: Callable[[str], dict[str, Any]],
-                              *, include_optional: bool = False) -> dict[str, Any]:
+def skeleton_from_thing_model(
+    tm: dict[str, Any],
+    url: str,
+    load: Callable[[str], dict[str, Any]],
+    *,
+    include_optional: bool = False,
+) -> dict[str, Any]:
     """Build the skeleton of a thing whose ``definition`` is ``url`` (holding ``tm``).
 
     ``load`` returns the TM at an absolute URL (submodels and ``tm:extends``).
@@ -140,12 +151,22 @@ def initial_value(schema: dict[str, Any]) -> Any:
 
 def _links(tm: dict[str, Any], rel: str) -> list[dict[str, Any]]:
     links = tm.get("links")
-    return [link for link in links if isinstance(link, dict) and link.get("rel") == rel
-            and isinstance(link.get("href"), str)] if isinstance(links, list) else []
+    return (
+        [
+            link
+            for link in links
+            if isinstance(link, dict)
+            and link.get("rel") == rel
+            and isinstance(link.get("href"), str)
+        ]
+        if isinstance(links, list)
+        else []
+    )
 
 
-def _extends_chain(tm: dict[str, Any], url: str, load: Callable[[str], dict[str, Any]],
-                   seen: tuple[str, ...] = ()) -> list[str]:
+def _extends_chain(
+    tm: dict[str, Any], url: str, load: Callable[[str], dict[str, Any]], seen: tuple[str, ...] = ()
+) -> list[str]:
     """The URLs of ``tm:extends``, nearest first (a feature's further definitions)."""
     for link in _links(tm, "tm:extends"):
         parent = urljoin(url, link["href"])
@@ -246,8 +267,9 @@ def _clamp(schema: dict[str, Any], value: float) -> float:
         found = schema.get(key)
         return found if isinstance(found, int | float) and not isinstance(found, bool) else None
 
-    low, low_x, high, high_x = (bound(k) for k in ("minimum", "exclusiveMinimum",
-                                                  "maximum", "exclusiveMaximum"))
+    low, low_x, high, high_x = (
+        bound(k) for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+    )
     if low is not None and low > value:
         value = low
     if low_x is not None and low_x >= value:

@@ -56,10 +56,13 @@ def value_schema(schema: DataSchema) -> dict[str, Any]:
     if kind:
         out["type"] = kind
     if kind in (None, "number", "integer"):
-        for key, value in (("minimum", schema.minimum), ("maximum", schema.maximum),
-                           ("exclusiveMinimum", schema.exclusive_minimum),
-                           ("exclusiveMaximum", schema.exclusive_maximum),
-                           ("multipleOf", schema.multiple_of)):
+        for key, value in (
+            ("minimum", schema.minimum),
+            ("maximum", schema.maximum),
+            ("exclusiveMinimum", schema.exclusive_minimum),
+            ("exclusiveMaximum", schema.exclusive_maximum),
+            ("multipleOf", schema.multiple_of),
+        ):
             if value is not None:
                 out[key] = value
     if kind in (None, "string"):
@@ -83,8 +86,9 @@ def value_schema(schema: DataSchema) -> dict[str, Any]:
             out["uniqueItems"] = True
     if kind in (None, "object"):
         if schema.properties:
-            out["properties"] = {name: position_schema(member)
-                                 for name, member in schema.properties}
+            out["properties"] = {
+                name: position_schema(member) for name, member in schema.properties
+            }
         if schema.required:
             out["required"] = list(schema.required)
     if schema.const is not MISSING:
@@ -92,15 +96,17 @@ def value_schema(schema: DataSchema) -> dict[str, Any]:
     if schema.enum is not None:
         out["enum"] = list(schema.enum)
     if schema.choices:
-        out["anyOf"] = [{"title": name, **value_schema(alternative)}
-                        for name, alternative in schema.choices]
+        out["anyOf"] = [
+            {"title": name, **value_schema(alternative)} for name, alternative in schema.choices
+        ]
     if all_of:
         out["allOf"] = all_of
     return out
 
 
-_ANNOTATION_KEYS = frozenset({"title", "description", "unit", "default", "readOnly",
-                              "writeOnly", "$comment"})
+_ANNOTATION_KEYS = frozenset(
+    {"title", "description", "unit", "default", "readOnly", "writeOnly", "$comment"}
+)
 
 
 def _annotations(schema: DataSchema) -> dict[str, Any]:
@@ -157,8 +163,10 @@ def _ref(key: str) -> str:
 
 def _feature_value(target: TwinType) -> dict[str, Any]:
     """A feature in a slot: its ``properties`` hold the target's members."""
-    out: dict[str, Any] = {"type": "object", "properties": {
-        "properties": {"$ref": _ref("values:" + _key(target))}}}
+    out: dict[str, Any] = {
+        "type": "object",
+        "properties": {"properties": {"$ref": _ref("values:" + _key(target))}},
+    }
     if any(m.required for m in target.members):
         out["required"] = ["properties"]
     return out
@@ -244,8 +252,10 @@ def twin_schema(twin_type: TwinType, warnings: Iterable[str] = ()) -> dict[str, 
         # of its own, which Ditto features never have: nothing conforms.
         defs["feature"] = False
     else:
-        feature: dict[str, Any] = {"type": "object",
-                                   "properties": {"properties": {"$ref": "#/$defs/values"}}}
+        feature: dict[str, Any] = {
+            "type": "object",
+            "properties": {"properties": {"$ref": "#/$defs/values"}},
+        }
         if "required" in values:
             feature["required"] = ["properties"]
         defs["feature"] = feature
@@ -265,8 +275,10 @@ def document_schemas(doc: ResolvedDocument) -> dict[str, dict[str, Any]]:
 
 def compile_document(doc: ResolvedDocument) -> dict[str, str]:
     """``{"<stem>.<Name>.schema.json": text}``; nested types are named by their dotted path."""
-    return {name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-            for name, schema in document_schemas(doc).items()}
+    return {
+        name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+        for name, schema in document_schemas(doc).items()
+    }
 
 
 class TwinSchemas:
@@ -278,8 +290,11 @@ class TwinSchemas:
     its ``definition``. ``class_of`` must be the mapping the projection uses.
     """
 
-    def __init__(self, schemas: Iterable[Mapping[str, Any]],
-                 class_of: Callable[[str], str | None] = default_class_of) -> None:
+    def __init__(
+        self,
+        schemas: Iterable[Mapping[str, Any]],
+        class_of: Callable[[str], str | None] = default_class_of,
+    ) -> None:
         self.class_of = class_of
         self._twin: dict[str, Draft202012Validator] = {}
         self._feature: dict[str, Draft202012Validator] = {}
@@ -287,7 +302,8 @@ class TwinSchemas:
             cls = schema["x-ndtwin-class"]
             self._twin[cls] = Draft202012Validator(schema)
             self._feature[cls] = Draft202012Validator(
-                {"$schema": DIALECT, "$defs": schema["$defs"], "$ref": "#/$defs/feature"})
+                {"$schema": DIALECT, "$defs": schema["$defs"], "$ref": "#/$defs/feature"}
+            )
 
     @classmethod
     def from_documents(cls, docs: Iterable[ResolvedDocument]) -> TwinSchemas:
@@ -299,13 +315,16 @@ class TwinSchemas:
         definition = thing.get("definition")
         cls = self.class_of(definition) if isinstance(definition, str) else None
         if cls in self._twin:
-            found.extend(f"/{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                         for e in self._twin[cls].iter_errors(thing))
+            found.extend(
+                f"/{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                for e in self._twin[cls].iter_errors(thing)
+            )
         features = thing.get("features")
         if isinstance(features, Mapping):
             for feature_id, feature in features.items():
-                found.extend(f"/features/{feature_id}{line}"
-                             for line in self._feature_errors(feature))
+                found.extend(
+                    f"/features/{feature_id}{line}" for line in self._feature_errors(feature)
+                )
         return found
 
     def relationship_errors(self, rel: Mapping[str, Any]) -> list[str]:
@@ -314,8 +333,10 @@ class TwinSchemas:
         cls = self.class_of(definition) if isinstance(definition, str) else None
         if cls not in self._feature:
             return []
-        return [f"/{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                for e in self._feature[cls].iter_errors(rel)]
+        return [
+            f"/{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in self._feature[cls].iter_errors(rel)
+        ]
 
     def _feature_errors(self, feature: Any) -> list[str]:
         if not isinstance(feature, Mapping) or not isinstance(feature.get("definition"), list):
@@ -323,8 +344,10 @@ class TwinSchemas:
         classes = {self.class_of(d) for d in feature["definition"] if isinstance(d, str)}
         found: list[str] = []
         for cls in sorted(c for c in classes if c in self._feature):
-            found.extend(f"/{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                         for e in self._feature[cls].iter_errors(feature))
+            found.extend(
+                f"/{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                for e in self._feature[cls].iter_errors(feature)
+            )
         return found
 
     def is_valid_twin(self, thing: Mapping[str, Any]) -> bool:

@@ -39,8 +39,7 @@ __all__ = ["FORMATS", "UnsupportedPattern", "escape", "translate"]
 _DIGIT = "0-9"
 _WORD = "A-Za-z0-9_"
 # ECMA-262 §22.2.2.9 WhiteSpace and LineTerminator code points.
-_SPACE = ("\\t\\n\u000b\u000c\\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-          "\ufeff")
+_SPACE = "\\t\\n\u000b\u000c\\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _CLASS_ESCAPES = {"d": _DIGIT, "w": _WORD, "s": _SPACE}
 _DOT = "[^\\n\\r\u2028\u2029]"
 # Characters an XPath regular expression may escape (XSD 1.1 Part 2 §G.4.2.3).
@@ -53,16 +52,22 @@ _HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
 #: SDF ``format`` → an anchored regular expression (syntax only; RFC 3339 §5.6,
 #: RFC 3986 §3 and §4.1 with its character repertoire, RFC 9562 §4 for uuid).
 FORMATS: dict[str, str] = {
-    "date-time": (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]"
-                  r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
-                  r"([Zz]|[+\-]([01][0-9]|2[0-3]):[0-5][0-9])$"),
+    "date-time": (
+        r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]"
+        r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
+        r"([Zz]|[+\-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    ),
     "date": r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
-    "time": (r"^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
-             r"([Zz]|[+\-]([01][0-9]|2[0-3]):[0-5][0-9])$"),
+    "time": (
+        r"^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
+        r"([Zz]|[+\-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    ),
     "uri": r"^[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$",
     "uri-reference": r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$",
-    "uuid": (r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
-             r"[0-9A-Fa-f]{12}$"),
+    "uuid": (
+        r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
+        r"[0-9A-Fa-f]{12}$"
+    ),
 }
 
 
@@ -182,22 +187,22 @@ class _Translator:
                 return self._char("\u0008", in_class)
             raise UnsupportedPattern("word boundaries have no XPath form")
         if char.isdigit():
-            if char == "0" and not self.src[self.pos:self.pos + 1].isdigit():
+            if char == "0" and not self.src[self.pos : self.pos + 1].isdigit():
                 return self._char("\u0000", in_class)
             raise UnsupportedPattern("back-references have no XPath form")
         if char in _CONTROL_ESCAPES:
             return self._char(_CONTROL_ESCAPES[char], in_class)
         if char == "x" and _HEX2.match(self.src, self.pos):
-            code = int(self.src[self.pos:self.pos + 2], 16)
+            code = int(self.src[self.pos : self.pos + 2], 16)
             self.pos += 2
             return self._char(chr(code), in_class)
         if char == "u" and _HEX4.match(self.src, self.pos):
-            code = int(self.src[self.pos:self.pos + 4], 16)
+            code = int(self.src[self.pos : self.pos + 4], 16)
             self.pos += 4
             if 0xD800 <= code <= 0xDFFF:
                 raise UnsupportedPattern("surrogate escapes have no XPath form")
             return self._char(chr(code), in_class)
-        follower = self.src[self.pos:self.pos + 1]
+        follower = self.src[self.pos : self.pos + 1]
         if char == "c" and follower.isascii() and follower.isalpha():
             self.pos += 1
             return self._char(chr(ord(follower) % 32), in_class)
@@ -225,9 +230,12 @@ class _Translator:
                 break
             start = self.pos
             low, text = self._class_atom()
-            raw_members.append(self.src[start:self.pos])
-            if (self.src.startswith("-", self.pos) and self.pos + 1 < len(self.src)
-                    and self.src[self.pos + 1] != "]"):
+            raw_members.append(self.src[start : self.pos])
+            if (
+                self.src.startswith("-", self.pos)
+                and self.pos + 1 < len(self.src)
+                and self.src[self.pos + 1] != "]"
+            ):
                 self.pos += 1
                 high, _ = self._class_atom()
                 if low is None or high is None:

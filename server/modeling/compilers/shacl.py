@@ -99,8 +99,7 @@ class _Builder:
         cells = [(self.bnode(), item) for item in items]
         for index, (cell, item) in enumerate(cells):
             self.add((cell, RDF.first, item))
-            self.add((cell, RDF.rest, cells[index + 1][0] if index + 1 < len(cells)
-                        else RDF.nil))
+            self.add((cell, RDF.rest, cells[index + 1][0] if index + 1 < len(cells) else RDF.nil))
         return cells[0][0] if cells else RDF.nil
 
     def shape(self, iri: URIRef, pairs: Pairs, node_shape: bool = True) -> URIRef:
@@ -117,14 +116,19 @@ class _Builder:
         # Shared shapes hold no RDF lists (blank nodes): every file writes the
         # same triples for them, so a union of files keeps one copy of each.
         self.shape(_NULL, [(SH.hasValue, NDT.null)])
-        kinds = [self.shape(NDT[f"{d.fragment.capitalize()}Value"], [(SH.datatype, d)])
-                 for d in (XSD.double, XSD.integer, XSD.decimal, XSD.string)]
+        kinds = [
+            self.shape(NDT[f"{d.fragment.capitalize()}Value"], [(SH.datatype, d)])
+            for d in (XSD.double, XSD.integer, XSD.decimal, XSD.string)
+        ]
         self.shape(_NOT_NUMBER, [(SH["not"], kind) for kind in kinds[:3]])
         self.shape(_NUMBER, [(SH["not"], _NOT_NUMBER)])
         self.shape(_ARRAY, [(SH["class"], NDT.Array)])
         self.shape(_OBJECT, [(SH.nodeKind, SH.IRI), (SH["not"], _NULL), (SH["not"], _ARRAY)])
-        for negated, shape in ((_NOT_STRING, kinds[3]), (_NOT_ARRAY, _ARRAY),
-                               (_NOT_OBJECT, _OBJECT)):
+        for negated, shape in (
+            (_NOT_STRING, kinds[3]),
+            (_NOT_ARRAY, _ARRAY),
+            (_NOT_OBJECT, _OBJECT),
+        ):
             self.shape(negated, [(SH["not"], shape)])
 
     # -- values ----------------------------------------------------------------------
@@ -151,37 +155,73 @@ class _Builder:
             pairs.append((SH["class"], NDT.Array))
         else:
             pairs.append((SH["not"], _NULL))
-        self._guarded(pairs, kind, ("number", "integer"), _NOT_NUMBER,
-                      lambda: self.numeric_pairs(schema, base), shape_iri(base, "numeric"))
-        self._guarded(pairs, kind, ("string",), _NOT_STRING,
-                      lambda: self.string_pairs(schema, base), shape_iri(base, "string"))
-        self._guarded(pairs, kind, ("array",), _NOT_ARRAY,
-                      lambda: self.array_pairs(schema, NDT.item, NDT.size,
-                                               shape_iri(base, "elements")) or [],
-                      shape_iri(base, "elements"))
-        self._guarded(pairs, kind, ("object",), _NOT_OBJECT,
-                      lambda: self.object_pairs(schema, base), shape_iri(base, "object"))
+        self._guarded(
+            pairs,
+            kind,
+            ("number", "integer"),
+            _NOT_NUMBER,
+            lambda: self.numeric_pairs(schema, base),
+            shape_iri(base, "numeric"),
+        )
+        self._guarded(
+            pairs,
+            kind,
+            ("string",),
+            _NOT_STRING,
+            lambda: self.string_pairs(schema, base),
+            shape_iri(base, "string"),
+        )
+        self._guarded(
+            pairs,
+            kind,
+            ("array",),
+            _NOT_ARRAY,
+            lambda: self.array_pairs(schema, NDT.item, NDT.size, shape_iri(base, "elements")) or [],
+            shape_iri(base, "elements"),
+        )
+        self._guarded(
+            pairs,
+            kind,
+            ("object",),
+            _NOT_OBJECT,
+            lambda: self.object_pairs(schema, base),
+            shape_iri(base, "object"),
+        )
         if schema.const is not MISSING:
             pairs.append(self.equals(schema.const, shape_iri(base, "const")))
         if schema.enum is not None:
             if all(isinstance(v, str) for v in schema.enum):
                 pairs.append((SH["in"], self.rdf_list(Literal(v) for v in schema.enum)))
             else:
-                options = [self.shape(shape_iri(base, "enum", str(i)), [self.equals(
-                    v, shape_iri(base, "enum", str(i), "const"))])
-                    for i, v in enumerate(schema.enum)]
+                options = [
+                    self.shape(
+                        shape_iri(base, "enum", str(i)),
+                        [self.equals(v, shape_iri(base, "enum", str(i), "const"))],
+                    )
+                    for i, v in enumerate(schema.enum)
+                ]
                 pairs.append((SH["or"], self.rdf_list(options)))
         if schema.choices:
             alternatives = []
             for _, alternative in schema.choices:
                 alt_base = self.position_iri(alternative)
-                alternatives.append(self.shape(shape_iri(alt_base, "value"),
-                                               self.value_pairs(alternative, alt_base)))
+                alternatives.append(
+                    self.shape(
+                        shape_iri(alt_base, "value"), self.value_pairs(alternative, alt_base)
+                    )
+                )
             pairs.append((SH["or"], self.rdf_list(alternatives)))
         return pairs
 
-    def _guarded(self, pairs: Pairs, kind: str | None, kinds: tuple[str, ...], negated: URIRef,
-                 facets: Callable[[], Pairs], iri: URIRef) -> None:
+    def _guarded(
+        self,
+        pairs: Pairs,
+        kind: str | None,
+        kinds: tuple[str, ...],
+        negated: URIRef,
+        facets: Callable[[], Pairs],
+        iri: URIRef,
+    ) -> None:
         """Add facets that JSON Schema applies only to values of ``kinds``.
 
         With that type declared they apply directly; without a type they apply
@@ -206,16 +246,22 @@ class _Builder:
         """
         if isinstance(const, (int, float)) and not isinstance(const, bool):
             bound = _number(const)
-            return (SH.node, self.shape(iri, [(SH.node, _NUMBER), (SH.minInclusive, bound),
-                                              (SH.maxInclusive, bound)]))
+            return (
+                SH.node,
+                self.shape(
+                    iri, [(SH.node, _NUMBER), (SH.minInclusive, bound), (SH.maxInclusive, bound)]
+                ),
+            )
         return (SH.node, self.shape(iri, [(SH["in"], self.rdf_list([json_literal(const)]))]))
 
     def numeric_pairs(self, schema: DataSchema, base: URIRef) -> Pairs:
         pairs: Pairs = []
-        for value, predicate in ((schema.minimum, SH.minInclusive),
-                                 (schema.maximum, SH.maxInclusive),
-                                 (schema.exclusive_minimum, SH.minExclusive),
-                                 (schema.exclusive_maximum, SH.maxExclusive)):
+        for value, predicate in (
+            (schema.minimum, SH.minInclusive),
+            (schema.maximum, SH.maxInclusive),
+            (schema.exclusive_minimum, SH.minExclusive),
+            (schema.exclusive_maximum, SH.maxExclusive),
+        ):
             if value is not None:
                 pairs.append((predicate, _number(value)))
         if schema.multiple_of is not None:
@@ -228,8 +274,9 @@ class _Builder:
         # every integral number as xsd:integer, so an xsd:double is never a
         # multiple of it), a float step compares the float quotient with its floor.
         if isinstance(step, int):
-            condition = (f"datatype($this) != <{XSD.integer}> || "
-                         f"FLOOR($this / {step}) != $this / {step}")
+            condition = (
+                f"datatype($this) != <{XSD.integer}> || FLOOR($this / {step}) != $this / {step}"
+            )
         else:
             literal = f'"{float(step)!r}"^^<{XSD.double}>'
             condition = f"FLOOR($this / {literal}) != $this / {literal}"
@@ -254,8 +301,15 @@ class _Builder:
             else:
                 # Several sh:pattern values on one shape are read differently by
                 # different engines; a nested shape per pattern is unambiguous.
-                pairs.append((SH.node, self.shape(shape_iri(base, "pattern", str(index)), [
-                    (SH.pattern, Literal(pattern)), (RDFS.comment, Literal(origin))])))
+                pairs.append(
+                    (
+                        SH.node,
+                        self.shape(
+                            shape_iri(base, "pattern", str(index)),
+                            [(SH.pattern, Literal(pattern)), (RDFS.comment, Literal(origin))],
+                        ),
+                    )
+                )
         return pairs
 
     def object_pairs(self, schema: DataSchema, base: URIRef) -> Pairs:
@@ -266,12 +320,17 @@ class _Builder:
         declared = {name for name, _ in schema.properties}
         for name in schema.required:
             if name not in declared:
-                pairs.append((SH.property, self.present(
-                    name, shape_iri(base, "required", quote(name, safe="")))))
+                pairs.append(
+                    (
+                        SH.property,
+                        self.present(name, shape_iri(base, "required", quote(name, safe=""))),
+                    )
+                )
         return pairs
 
-    def array_pairs(self, schema: DataSchema, key: URIRef, size: URIRef,
-                    iri: URIRef) -> Pairs | None:
+    def array_pairs(
+        self, schema: DataSchema, key: URIRef, size: URIRef, iri: URIRef
+    ) -> Pairs | None:
         """Constraints on a node holding an array at ``key``/``size``; None if none can fit.
 
         ``iri`` names the shapes built here; results are memoized on it.
@@ -282,10 +341,14 @@ class _Builder:
         found = self._memo[memo]
         return None if found is None else list(found)
 
-    def _array_pairs(self, schema: DataSchema, key: URIRef, size: URIRef,
-                     iri: URIRef) -> Pairs | None:
-        if schema.type not in (None, "array") or schema.const is not MISSING or \
-                schema.enum is not None:
+    def _array_pairs(
+        self, schema: DataSchema, key: URIRef, size: URIRef, iri: URIRef
+    ) -> Pairs | None:
+        if (
+            schema.type not in (None, "array")
+            or schema.const is not MISSING
+            or schema.enum is not None
+        ):
             return None
         pairs: Pairs = []
         facets: Pairs = []
@@ -294,14 +357,21 @@ class _Builder:
         if schema.max_items is not None:
             facets.append((SH.maxInclusive, Literal(schema.max_items)))
         if facets:
-            pairs.append((SH.property, self.shape(_sub(iri, "size"), [(SH.path, size), *facets],
-                                                  node_shape=False)))
+            pairs.append(
+                (
+                    SH.property,
+                    self.shape(_sub(iri, "size"), [(SH.path, size), *facets], node_shape=False),
+                )
+            )
         if schema.items is not None:
             items = self.position_pairs(schema.items, self.position_iri(schema.items))
             if items:
-                pairs.append((SH.property, self.shape(_sub(iri, "items"),
-                                                      [(SH.path, key), *items],
-                                                      node_shape=False)))
+                pairs.append(
+                    (
+                        SH.property,
+                        self.shape(_sub(iri, "items"), [(SH.path, key), *items], node_shape=False),
+                    )
+                )
         if schema.unique_items:
             pairs.append((SH.node, self.unique(key, size)))
         if schema.choices:
@@ -320,11 +390,16 @@ class _Builder:
         # RDF keeps one triple per distinct element: fewer distinct values than
         # the recorded length means a duplicate (only typed scalars reach here).
         # Shared per key like multiple_of, for the same reason.
-        iri = NDT["UniqueItems/" + str(key).rsplit("/", 1)[-1]] if size != NDT.size else \
-            NDT.UniqueItems
+        iri = (
+            NDT["UniqueItems/" + str(key).rsplit("/", 1)[-1]]
+            if size != NDT.size
+            else NDT.UniqueItems
+        )
         constraint = _sub(iri, "sparql")
-        select = (f"SELECT $this WHERE {{ $this <{size}> ?n . OPTIONAL {{ $this <{key}> ?v }} }}"
-                  " GROUP BY $this ?n HAVING (COUNT(DISTINCT ?v) < ?n)")
+        select = (
+            f"SELECT $this WHERE {{ $this <{size}> ?n . OPTIONAL {{ $this <{key}> ?v }} }}"
+            " GROUP BY $this ?n HAVING (COUNT(DISTINCT ?v) < ?n)"
+        )
         self.add((constraint, SH.select, Literal(select)))
         self.add((constraint, SH.message, Literal("Array items are not unique")))
         return self.shape(iri, [(SH.sparql, constraint)])
@@ -339,8 +414,9 @@ class _Builder:
             elif value == [(SH["not"], _NULL)]:
                 found = []
             else:
-                found = [(SH["or"], self.rdf_list(
-                    [_NULL, self.shape(shape_iri(base, "value"), value)]))]
+                found = [
+                    (SH["or"], self.rdf_list([_NULL, self.shape(shape_iri(base, "value"), value)]))
+                ]
             self._memo[memo] = found
         return list(self._memo[memo])
 
@@ -366,8 +442,15 @@ class _Builder:
         """A property shape: member ``name`` is present (null and [] count as present)."""
         path = self.bnode()
         self.add((path, SH.alternativePath, self.rdf_list([key_iri(name), size_iri(name)])))
-        return self.shape(iri, [(SH.path, path), (SH.minCount, Literal(1)),
-                                (SH.message, Literal(f"{name} is required"))], node_shape=False)
+        return self.shape(
+            iri,
+            [
+                (SH.path, path),
+                (SH.minCount, Literal(1)),
+                (SH.message, Literal(f"{name} is required")),
+            ],
+            node_shape=False,
+        )
 
     def member_pairs(self, schema: DataSchema, name: str, required: bool) -> Pairs:
         """Constraints on a node for its member ``name`` (see the module docstring)."""
@@ -385,61 +468,108 @@ class _Builder:
             if required:
                 main.append((SH.minCount, Literal(1)))
             main += self.annotations(schema, name) + self.position_pairs(schema, base)
-            return [(SH.property, self.shape(shape_iri(base), main, node_shape=False)),
-                    (SH.property, self.shape(shape_iri(base, "size"), [
-                        (SH.path, size), (SH.maxCount, Literal(0)),
-                        (SH.message, Literal(f"{name} must not be an array"))],
-                        node_shape=False))]
-        if kind == "array" and not schema.choices and (
-                not schema.nullable or schema.items is None or schema.items.nullable):
+            return [
+                (SH.property, self.shape(shape_iri(base), main, node_shape=False)),
+                (
+                    SH.property,
+                    self.shape(
+                        shape_iri(base, "size"),
+                        [
+                            (SH.path, size),
+                            (SH.maxCount, Literal(0)),
+                            (SH.message, Literal(f"{name} must not be an array")),
+                        ],
+                        node_shape=False,
+                    ),
+                ),
+            ]
+        if (
+            kind == "array"
+            and not schema.choices
+            and (not schema.nullable or schema.items is None or schema.items.nullable)
+        ):
             return self._array_member(schema, name, required, base)
         return self._general_member(schema, name, required, base)
 
-    def _array_member(self, schema: DataSchema, name: str, required: bool,
-                      base: URIRef) -> Pairs:
+    def _array_member(self, schema: DataSchema, name: str, required: bool, base: URIRef) -> Pairs:
         key, size = key_iri(name), size_iri(name)
-        main: Pairs = [(SH.path, size), (SH.maxCount, Literal(1)),
-                       *self.annotations(schema, name)]
+        main: Pairs = [(SH.path, size), (SH.maxCount, Literal(1)), *self.annotations(schema, name)]
         out: Pairs = [(SH.property, self.shape(shape_iri(base), main, node_shape=False))]
         out += self.array_pairs(schema, key, size, shape_iri(base, "array")) or []
         form = shape_iri(base, "form")
-        cases = [self._case(_sub(form, "array"), [(size, 1, None, [])]),
-                 self._case(_sub(form, "absent"), [(key, None, 0, [])])]
+        cases = [
+            self._case(_sub(form, "array"), [(size, 1, None, [])]),
+            self._case(_sub(form, "absent"), [(key, None, 0, [])]),
+        ]
         if schema.nullable:
-            cases.append(self._case(_sub(form, "null"), [
-                (key, None, 1, [(SH["in"], self.rdf_list([NDT.null]))])]))
-        out.append((SH.node, self.shape(form, [
-            (SH["or"], self.rdf_list(cases)),
-            (SH.message, Literal(f"{name} must be an array"
-                                 f"{' or null' if schema.nullable else ''}"))])))
+            cases.append(
+                self._case(
+                    _sub(form, "null"), [(key, None, 1, [(SH["in"], self.rdf_list([NDT.null]))])]
+                )
+            )
+        out.append(
+            (
+                SH.node,
+                self.shape(
+                    form,
+                    [
+                        (SH["or"], self.rdf_list(cases)),
+                        (
+                            SH.message,
+                            Literal(
+                                f"{name} must be an array{' or null' if schema.nullable else ''}"
+                            ),
+                        ),
+                    ],
+                ),
+            )
+        )
         if required:
             out.append((SH.property, self.present(name, shape_iri(base, "present"))))
         return out
 
-    def _general_member(self, schema: DataSchema, name: str, required: bool,
-                        base: URIRef) -> Pairs:
+    def _general_member(self, schema: DataSchema, name: str, required: bool, base: URIRef) -> Pairs:
         key, size = key_iri(name), size_iri(name)
         form = shape_iri(base, "form")
         cases: list[URIRef] = []
         if not required:
-            cases.append(self._case(_sub(form, "absent"),
-                                    [(key, None, 0, []), (size, None, 0, [])]))
+            cases.append(
+                self._case(_sub(form, "absent"), [(key, None, 0, []), (size, None, 0, [])])
+            )
         if schema.nullable:
-            cases.append(self._case(_sub(form, "null"), [
-                (size, None, 0, []), (key, 1, 1, [(SH["in"], self.rdf_list([NDT.null]))])]))
+            cases.append(
+                self._case(
+                    _sub(form, "null"),
+                    [(size, None, 0, []), (key, 1, 1, [(SH["in"], self.rdf_list([NDT.null]))])],
+                )
+            )
         if schema.type != "array":
-            cases.append(self._case(_sub(form, "scalar"), [
-                (size, None, 0, []), (key, 1, 1, self.value_pairs(schema, base))]))
+            cases.append(
+                self._case(
+                    _sub(form, "scalar"),
+                    [(size, None, 0, []), (key, 1, 1, self.value_pairs(schema, base))],
+                )
+            )
         array = self.array_pairs(schema, key, size, shape_iri(base, "array"))
         if array is not None:
-            cases.append(self.shape(self._case(_sub(form, "array"), [(size, 1, 1, [])]),
-                                    array))
-        return [(SH.node, self.shape(form, [
-            *self.annotations(schema, name), (SH["or"], self.rdf_list(cases)),
-            (SH.message, Literal(f"{name} does not match its model"))]))]
+            cases.append(self.shape(self._case(_sub(form, "array"), [(size, 1, 1, [])]), array))
+        return [
+            (
+                SH.node,
+                self.shape(
+                    form,
+                    [
+                        *self.annotations(schema, name),
+                        (SH["or"], self.rdf_list(cases)),
+                        (SH.message, Literal(f"{name} does not match its model")),
+                    ],
+                ),
+            )
+        ]
 
-    def _case(self, iri: URIRef,
-              paths: list[tuple[URIRef, int | None, int | None, Pairs]]) -> URIRef:
+    def _case(
+        self, iri: URIRef, paths: list[tuple[URIRef, int | None, int | None, Pairs]]
+    ) -> URIRef:
         """A node shape: for each (path, minCount, maxCount, value constraints)."""
         pairs: Pairs = []
         for index, (path, low, high, values) in enumerate(paths):
@@ -448,8 +578,9 @@ class _Builder:
                 shape.append((SH.minCount, Literal(low)))
             if high is not None:
                 shape.append((SH.maxCount, Literal(high)))
-            pairs.append((SH.property, self.shape(_sub(iri, str(index)), shape + values,
-                                                  node_shape=False)))
+            pairs.append(
+                (SH.property, self.shape(_sub(iri, str(index)), shape + values, node_shape=False))
+            )
         return self.shape(iri, pairs)
 
     # -- twin types ------------------------------------------------------------------
@@ -458,9 +589,11 @@ class _Builder:
         members: Pairs = []
         for member in twin_type.members:
             members.extend(self.member_pairs(member.schema, member.name, member.required))
-        pairs: Pairs = [(SH.targetClass, URIRef(twin_type.class_iri)),
-                        (SH.name, Literal(twin_type.label or twin_type.name)),
-                        (NDT.globalName, Literal(twin_type.global_name))]
+        pairs: Pairs = [
+            (SH.targetClass, URIRef(twin_type.class_iri)),
+            (SH.name, Literal(twin_type.label or twin_type.name)),
+            (NDT.globalName, Literal(twin_type.global_name)),
+        ]
         if twin_type.description:
             pairs.append((SH.description, Literal(twin_type.description)))
         pairs.extend((NDT.warning, Literal(w)) for w in dict.fromkeys(twin_type.warnings))
@@ -474,21 +607,38 @@ class _Builder:
 
     def slot(self, owner: URIRef, slot: FeatureSlot, base: URIRef) -> None:
         target = slot.target
-        values = (shape_iri(target.class_iri, "values") if target.kind == "thing"
-                  else shape_iri(target.class_iri))
-        other = self.shape(_sub(base, "other"), [(SH["not"], self.selector(slot,
-                                                                           _sub(base, "id")))])
-        self.add((owner, SH.property, self.shape(base, [
-            (SH.path, NDT.feature), (SH.name, Literal(slot.feature_id)),
-            (SH["or"], self.rdf_list([other, values]))], node_shape=False)))
+        values = (
+            shape_iri(target.class_iri, "values")
+            if target.kind == "thing"
+            else shape_iri(target.class_iri)
+        )
+        other = self.shape(
+            _sub(base, "other"), [(SH["not"], self.selector(slot, _sub(base, "id")))]
+        )
+        self.add(
+            (
+                owner,
+                SH.property,
+                self.shape(
+                    base,
+                    [
+                        (SH.path, NDT.feature),
+                        (SH.name, Literal(slot.feature_id)),
+                        (SH["or"], self.rdf_list([other, values])),
+                    ],
+                    node_shape=False,
+                ),
+            )
+        )
         if not slot.required:
             return
         has = self.has_feature(slot, _sub(base, "present"))
         if slot.parent is None:
             self.add((owner, SH.node, has))
         else:
-            parent = self.has_feature(FeatureSlot(slot.parent, False, target, True),
-                                      _sub(base, "parent"))
+            parent = self.has_feature(
+                FeatureSlot(slot.parent, False, target, True), _sub(base, "parent")
+            )
             absent = self.shape(_sub(base, "parent", "absent"), [(SH["not"], parent)])
             self.add((owner, SH["or"], self.rdf_list([absent, has])))
 
@@ -498,19 +648,30 @@ class _Builder:
             check: Pairs = [(SH.pattern, Literal(slot.id_pattern)), (SH.minCount, Literal(1))]
         else:
             check = [(SH.hasValue, Literal(slot.feature_id))]
-        prop = self.shape(_sub(iri, "featureId"), [(SH.path, NDT.featureId), *check],
-                          node_shape=False)
+        prop = self.shape(
+            _sub(iri, "featureId"), [(SH.path, NDT.featureId), *check], node_shape=False
+        )
         return self.shape(iri, [(SH.property, prop)])
 
     def has_feature(self, slot: FeatureSlot, iri: URIRef) -> URIRef:
         """Node shape: the node has a feature the slot covers."""
         selector = self.selector(slot, _sub(iri, "id"))
-        prop = self.shape(_sub(iri, "feature"), [
-            (SH.path, NDT.feature), (SH.qualifiedValueShape, selector),
-            (SH.qualifiedMinCount, Literal(1)),
-            (SH.message, Literal(f"feature {slot.feature_id!r}"
-                                 f"{' (an element)' if slot.array else ''} is required"))],
-            node_shape=False)
+        prop = self.shape(
+            _sub(iri, "feature"),
+            [
+                (SH.path, NDT.feature),
+                (SH.qualifiedValueShape, selector),
+                (SH.qualifiedMinCount, Literal(1)),
+                (
+                    SH.message,
+                    Literal(
+                        f"feature {slot.feature_id!r}"
+                        f"{' (an element)' if slot.array else ''} is required"
+                    ),
+                ),
+            ],
+            node_shape=False,
+        )
         return self.shape(iri, [(SH.property, prop)])
 
 
@@ -550,8 +711,15 @@ def compile_document(doc: ResolvedDocument) -> dict[str, str]:
     return {f"{doc.source.stem}.ttl": text}
 
 
-_PREFIXES = (("rdf", str(RDF)), ("rdfs", str(RDFS)), ("sh", str(SH)), ("xsd", str(XSD)),
-             ("ndt", str(NDT)), ("key", str(KEY)), ("size", str(SIZE)))
+_PREFIXES = (
+    ("rdf", str(RDF)),
+    ("rdfs", str(RDFS)),
+    ("sh", str(SH)),
+    ("xsd", str(XSD)),
+    ("ndt", str(NDT)),
+    ("key", str(KEY)),
+    ("size", str(SIZE)),
+)
 _LOCAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
@@ -567,8 +735,7 @@ def write_turtle(triples: Iterable[tuple[Node, Node, Node]], base: str) -> str:
         by_subject.setdefault(subject, []).append((predicate, obj))
         if isinstance(obj, BNode):
             references[obj] = references.get(obj, 0) + 1
-    inline = {node for node in by_subject if isinstance(node, BNode)
-              and references.get(node) == 1}
+    inline = {node for node in by_subject if isinstance(node, BNode) and references.get(node) == 1}
 
     def term(node: Node) -> str:
         if isinstance(node, BNode):
@@ -583,10 +750,10 @@ def write_turtle(triples: Iterable[tuple[Node, Node, Node]], base: str) -> str:
         if node == RDF.nil:
             return "()"
         for prefix, namespace in _PREFIXES:
-            if text.startswith(namespace) and _LOCAL.fullmatch(text[len(namespace):]):
-                return f"{prefix}:{text[len(namespace):]}"
+            if text.startswith(namespace) and _LOCAL.fullmatch(text[len(namespace) :]):
+                return f"{prefix}:{text[len(namespace) :]}"
         if text.startswith(base + "#"):
-            return f"<{text[len(base):]}>"
+            return f"<{text[len(base) :]}>"
         return f"<{text}>"
 
     def literal(node: Literal) -> str:
@@ -604,8 +771,11 @@ def write_turtle(triples: Iterable[tuple[Node, Node, Node]], base: str) -> str:
         found: list[Node] = []
         while node != RDF.nil:
             pairs = by_subject.get(node, [])
-            if (node not in inline and found) or len(pairs) != 2 or \
-                    {p for p, _ in pairs} != {RDF.first, RDF.rest}:
+            if (
+                (node not in inline and found)
+                or len(pairs) != 2
+                or {p for p, _ in pairs} != {RDF.first, RDF.rest}
+            ):
                 return None
             first = next(o for p, o in pairs if p == RDF.first)
             node = next(o for p, o in pairs if p == RDF.rest)
@@ -623,8 +793,7 @@ def write_turtle(triples: Iterable[tuple[Node, Node, Node]], base: str) -> str:
         for predicate, obj in by_subject[node]:
             grouped.setdefault(predicate, []).append(term(obj))
         order = sorted(grouped, key=lambda p: (p != RDF.type, term(p)))
-        return f" ;\n{indent}".join(
-            f"{term(p)} {', '.join(sorted(grouped[p]))}" for p in order)
+        return f" ;\n{indent}".join(f"{term(p)} {', '.join(sorted(grouped[p]))}" for p in order)
 
     lines = [f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in _PREFIXES]
     lines += [f"@base <{base}> .", ""]

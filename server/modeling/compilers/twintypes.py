@@ -54,8 +54,7 @@ _Scalar = (str, int, float, bool)
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _is_count(value: Any) -> bool:
@@ -97,8 +96,16 @@ class DataSchema:
 
     @property
     def has_numeric_facets(self) -> bool:
-        return any(v is not None for v in (self.minimum, self.maximum, self.exclusive_minimum,
-                                           self.exclusive_maximum, self.multiple_of))
+        return any(
+            v is not None
+            for v in (
+                self.minimum,
+                self.maximum,
+                self.exclusive_minimum,
+                self.exclusive_maximum,
+                self.multiple_of,
+            )
+        )
 
     @property
     def has_string_facets(self) -> bool:
@@ -106,8 +113,12 @@ class DataSchema:
 
     @property
     def has_array_facets(self) -> bool:
-        return (self.items is not None or self.min_items is not None
-                or self.max_items is not None or self.unique_items)
+        return (
+            self.items is not None
+            or self.min_items is not None
+            or self.max_items is not None
+            or self.unique_items
+        )
 
     @property
     def has_object_facets(self) -> bool:
@@ -166,8 +177,11 @@ class TwinType:
 # -- data qualities ------------------------------------------------------------------
 
 
-def data_schema(node: dict[str, Any], pointer: str, nullable_default: bool = True,
-                ) -> DataSchema:
+def data_schema(
+    node: dict[str, Any],
+    pointer: str,
+    nullable_default: bool = True,
+) -> DataSchema:
     """Normalize one set of data qualities (RFC 9880 §4.7) found at ``pointer``."""
     warnings: list[str] = []
     annotations: list[tuple[str, Any]] = []
@@ -199,10 +213,15 @@ def data_schema(node: dict[str, Any], pointer: str, nullable_default: bool = Tru
     if isinstance(choices, dict):
         values["choices"] = tuple(
             (name, data_schema(alt, f"{pointer}/sdfChoice/{pointers.escape_token(name)}"))
-            for name, alt in choices.items() if isinstance(alt, dict))
-    for quality, attr in (("minimum", "minimum"), ("maximum", "maximum"),
-                          ("exclusiveMinimum", "exclusive_minimum"),
-                          ("exclusiveMaximum", "exclusive_maximum")):
+            for name, alt in choices.items()
+            if isinstance(alt, dict)
+        )
+    for quality, attr in (
+        ("minimum", "minimum"),
+        ("maximum", "maximum"),
+        ("exclusiveMinimum", "exclusive_minimum"),
+        ("exclusiveMaximum", "exclusive_maximum"),
+    ):
         if quality in node:
             if _is_number(node[quality]):
                 values[attr] = node[quality]
@@ -214,8 +233,12 @@ def data_schema(node: dict[str, Any], pointer: str, nullable_default: bool = Tru
             values["multiple_of"] = step
         else:
             warn("multipleOf", "not a positive number")
-    for quality, attr in (("minLength", "min_length"), ("maxLength", "max_length"),
-                          ("minItems", "min_items"), ("maxItems", "max_items")):
+    for quality, attr in (
+        ("minLength", "min_length"),
+        ("maxLength", "max_length"),
+        ("minItems", "min_items"),
+        ("maxItems", "max_items"),
+    ):
         if quality in node:
             if _is_count(node[quality]):
                 values[attr] = node[quality]
@@ -229,8 +252,10 @@ def data_schema(node: dict[str, Any], pointer: str, nullable_default: bool = Tru
                 raise UnsupportedPattern("not a string")
             patterns.append((translate(raw), "pattern"))
         except UnsupportedPattern as exc:
-            warn("pattern", f"pattern {raw!r} cannot be checked alike by SHACL and JSON "
-                            f"Schema ({exc})")
+            warn(
+                "pattern",
+                f"pattern {raw!r} cannot be checked alike by SHACL and JSON Schema ({exc})",
+            )
     if "format" in node:
         fmt = node["format"]
         if fmt in FORMATS:
@@ -253,12 +278,13 @@ def data_schema(node: dict[str, Any], pointer: str, nullable_default: bool = Tru
     if isinstance(properties, dict):
         values["properties"] = tuple(
             (name, data_schema(member, f"{pointer}/properties/{pointers.escape_token(name)}"))
-            for name, member in properties.items() if isinstance(member, dict))
+            for name, member in properties.items()
+            if isinstance(member, dict)
+        )
     required = node.get("required")
     if isinstance(required, list):
         values["required"] = tuple(dict.fromkeys(r for r in required if isinstance(r, str)))
-    for quality, attr in (("label", "label"), ("description", "description"),
-                          ("unit", "unit")):
+    for quality, attr in (("label", "label"), ("description", "description"), ("unit", "unit")):
         if isinstance(node.get(quality), str):
             values[attr] = node[quality]
     if isinstance(node.get("default"), _Scalar):
@@ -270,8 +296,9 @@ def data_schema(node: dict[str, Any], pointer: str, nullable_default: bool = Tru
     if "items" in values:
         nested.extend(values["items"].warnings)
     nested.extend(w for _, member in values.get("properties", ()) for w in member.warnings)
-    return DataSchema(pointer=pointer, annotations=tuple(annotations),
-                      warnings=(*warnings, *nested), **values)
+    return DataSchema(
+        pointer=pointer, annotations=tuple(annotations), warnings=(*warnings, *nested), **values
+    )
 
 
 # -- twin types ----------------------------------------------------------------------
@@ -327,11 +354,16 @@ def _required_pointers(doc: ResolvedDocument) -> tuple[set[str], list[str]]:
             continue
         owner = _grouping_of(definition.pointer)
         for entry in entries:
-            placed = (_place_required(doc, owner, entry)
-                      if owner is not None and isinstance(entry, str) else None)
+            placed = (
+                _place_required(doc, owner, entry)
+                if owner is not None and isinstance(entry, str)
+                else None
+            )
             if placed is None:
-                warnings.append(f"{definition.pointer}/sdfRequired: entry {entry!r} names no "
-                                "member of this grouping; not enforced")
+                warnings.append(
+                    f"{definition.pointer}/sdfRequired: entry {entry!r} names no "
+                    "member of this grouping; not enforced"
+                )
             else:
                 required.add(placed)
     return required, warnings
@@ -360,12 +392,15 @@ def twin_types(doc: ResolvedDocument) -> DocumentTypes:
         node = definition.node
         found[definition.pointer] = TwinType(
             kind="object" if definition.group == "sdfObject" else "thing",
-            name=definition.name, pointer=definition.pointer,
+            name=definition.name,
+            pointer=definition.pointer,
             global_name=doc.global_name(definition.pointer),
             class_iri=str(model_class_iri(doc.base_uri, definition.pointer)),
             label=node.get("label") if isinstance(node.get("label"), str) else None,
-            description=(node.get("description")
-                         if isinstance(node.get("description"), str) else None))
+            description=(
+                node.get("description") if isinstance(node.get("description"), str) else None
+            ),
+        )
     for definition in groupings:
         twin_type = found[definition.pointer]
         properties = definition.node.get("sdfProperty")
@@ -378,13 +413,19 @@ def twin_types(doc: ResolvedDocument) -> DocumentTypes:
                 twin_type.warnings.extend(schema.warnings)
                 twin_type.members.append(Member(name, schema, pointer in required))
         if twin_type.kind == "thing":
-            _add_slots(twin_type, definition.node, definition.pointer, "", None, found,
-                       required)
+            _add_slots(twin_type, definition.node, definition.pointer, "", None, found, required)
     return DocumentTypes(list(found.values()), warnings)
 
 
-def _add_slots(owner: TwinType, node: dict[str, Any], pointer: str, prefix: str,
-               parent: str | None, found: dict[str, TwinType], required: set[str]) -> None:
+def _add_slots(
+    owner: TwinType,
+    node: dict[str, Any],
+    pointer: str,
+    prefix: str,
+    parent: str | None,
+    found: dict[str, TwinType],
+    required: set[str],
+) -> None:
     """Add the feature slots of the children of ``node`` (a thing) to ``owner``."""
     for group in _GROUPINGS:
         children = node.get(group)
@@ -397,18 +438,22 @@ def _add_slots(owner: TwinType, node: dict[str, Any], pointer: str, prefix: str,
             target = found[child_pointer]
             array = "minItems" in child or "maxItems" in child
             feature_id = prefix + name
-            owner.slots.append(FeatureSlot(feature_id, array, target,
-                                           child_pointer in required, parent))
+            owner.slots.append(
+                FeatureSlot(feature_id, array, target, child_pointer in required, parent)
+            )
             if array and ("minItems" in child or "maxItems" in child):
                 owner.warnings.append(
                     f"{child_pointer}: the number of {name!r} features (minItems/maxItems) "
-                    "is not enforced")
+                    "is not enforced"
+                )
             if group == "sdfThing":
                 if array:
                     if any(isinstance(child.get(g), dict) and child.get(g) for g in _GROUPINGS):
                         owner.warnings.append(
                             f"{child_pointer}: children of an array of sdfThings have no "
-                            "feature ids; not enforced")
+                            "feature ids; not enforced"
+                        )
                     continue
-                _add_slots(owner, child, child_pointer, feature_id + ".", feature_id, found,
-                           required)
+                _add_slots(
+                    owner, child, child_pointer, feature_id + ".", feature_id, found, required
+                )

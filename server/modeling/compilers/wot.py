@@ -92,14 +92,44 @@ TM_SUFFIX = ".tm.jsonld"
 
 GROUPINGS = ("sdfThing", "sdfObject")
 # TD 1.1 context terms a namespace prefix must not redefine (they are protected).
-_RESERVED_PREFIXES = frozenset({"sdf", "tm", "td", "jsonschema", "wotsec", "hctl", "htv",
-                                "schema", "rdf", "rdfs", "xsd", "dct"})
+_RESERVED_PREFIXES = frozenset(
+    {
+        "sdf",
+        "tm",
+        "td",
+        "jsonschema",
+        "wotsec",
+        "hctl",
+        "htv",
+        "schema",
+        "rdf",
+        "rdfs",
+        "xsd",
+        "dct",
+    }
+)
 #: Data qualities that keep their name (RFC 9880 §4.7 ↔ TD 1.1 §5.3.2). ``uniqueItems``
 #: has no TD term but is JSON Schema, which a DataSchema is read as.
 JSON_SCHEMA_QUALITIES = (
-    "type", "const", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "multipleOf", "minLength", "maxLength", "pattern", "format", "minItems", "maxItems",
-    "uniqueItems", "unit", "enum", "required")
+    "type",
+    "const",
+    "default",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "unit",
+    "enum",
+    "required",
+)
 _PROPERTY_QUALITIES = ("readable", "writable", "observable")
 _TD_AFFORDANCE = {"sdfProperty": "properties", "sdfAction": "actions", "sdfEvent": "events"}
 
@@ -138,7 +168,8 @@ def thing_models(doc: ResolvedDocument, base_url: str = TM_BASE) -> dict[str, di
         if path in models:
             raise WotCompileError(
                 f"{doc.source.path}:{pointer}: TM path {path!r} is already used by another "
-                "definition (an sdfThing and an sdfObject with the same name?)")
+                "definition (an sdfThing and an sdfObject with the same name?)"
+            )
         models[path] = _build(doc, pointer, required, base_url)
     return models
 
@@ -158,8 +189,10 @@ def thing_model(doc: ResolvedDocument, pointer: str, base_url: str = TM_BASE) ->
 
 def compile_document(doc: ResolvedDocument, base_url: str = TM_BASE) -> dict[str, str]:
     """Compile ``doc`` to ``{path: JSON text}``, one Thing Model per file."""
-    return {path: json.dumps(tm, indent=2, ensure_ascii=False) + "\n"
-            for path, tm in thing_models(doc, base_url).items()}
+    return {
+        path: json.dumps(tm, indent=2, ensure_ascii=False) + "\n"
+        for path, tm in thing_models(doc, base_url).items()
+    }
 
 
 def data_schema(node: dict[str, Any]) -> dict[str, Any]:
@@ -177,8 +210,10 @@ def data_schema(node: dict[str, Any]) -> dict[str, Any]:
         elif key == "items" and isinstance(value, dict):
             out["items"] = data_schema(value)
         elif key == "properties" and isinstance(value, dict):
-            out["properties"] = {name: data_schema(member) if isinstance(member, dict) else member
-                                 for name, member in value.items()}
+            out["properties"] = {
+                name: data_schema(member) if isinstance(member, dict) else member
+                for name, member in value.items()
+            }
         elif key == "sdfChoice" and isinstance(value, dict):
             out["oneOf"] = [_alternative(name, alt) for name, alt in value.items()]
         else:
@@ -221,9 +256,10 @@ def _walk_groupings(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, di
 
 
 def _has_definitions(body: dict[str, Any], required: _Requirements) -> bool:
-    return (any(isinstance(body.get(group), dict) and body[group]
-                for group in (*AFFORDANCE_GROUPS, "sdfData"))
-            or bool(required.other.get("")))
+    return any(
+        isinstance(body.get(group), dict) and body[group]
+        for group in (*AFFORDANCE_GROUPS, "sdfData")
+    ) or bool(required.other.get(""))
 
 
 @dataclass
@@ -248,8 +284,11 @@ class _Requirements:
     def _place(self, doc: ResolvedDocument, owner: str, entry: Any) -> None:
         # Compare with the base URI + "#": a namespace URI may end in "#" itself.
         local = doc.base_uri + "#"
-        if isinstance(entry, str) and entry.startswith(local) \
-                and self._place_local(doc.body, entry[len(local):]):
+        if (
+            isinstance(entry, str)
+            and entry.startswith(local)
+            and self._place_local(doc.body, entry[len(local) :])
+        ):
             return
         bucket = self.other.setdefault(owner, [])
         if entry not in bucket:
@@ -278,8 +317,7 @@ class _Requirements:
         return False
 
 
-def _required_entries(node: dict[str, Any], at: str, owner: str
-                      ) -> Iterator[tuple[str, list[Any]]]:
+def _required_entries(node: dict[str, Any], at: str, owner: str) -> Iterator[tuple[str, list[Any]]]:
     """Yield (enclosing grouping pointer, sdfRequired list) for every definition."""
     entries = node.get("sdfRequired")
     if isinstance(entries, list):
@@ -291,8 +329,9 @@ def _required_entries(node: dict[str, Any], at: str, owner: str
         for name, child in members.items():
             if isinstance(child, dict):
                 pointer = at + pointers.join(group, name)
-                yield from _required_entries(child, pointer,
-                                             pointer if group in GROUPINGS else owner)
+                yield from _required_entries(
+                    child, pointer, pointer if group in GROUPINGS else owner
+                )
 
 
 def _context(doc: ResolvedDocument) -> tuple[list[Any], dict[str, str]]:
@@ -309,8 +348,9 @@ def _context(doc: ResolvedDocument) -> tuple[list[Any], dict[str, str]]:
     return [TD_CONTEXT, terms], left_out
 
 
-def _build(doc: ResolvedDocument, pointer: str, required: _Requirements,
-           base_url: str) -> dict[str, Any]:
+def _build(
+    doc: ResolvedDocument, pointer: str, required: _Requirements, base_url: str
+) -> dict[str, Any]:
     body = doc.body
     context, left_out = _context(doc)
     tm: dict[str, Any] = {"@context": context, "@type": "tm:ThingModel"}
@@ -331,41 +371,51 @@ def _build(doc: ResolvedDocument, pointer: str, required: _Requirements,
         for group in GROUPINGS:
             for name, child in (node.get(group) or {}).items():
                 if isinstance(child, dict):
-                    links.append({"rel": "tm:submodel",
-                                  "href": tm_url(doc, pointer + pointers.join(group, name),
-                                                 base_url),
-                                  "type": TM_MEDIA_TYPE, "instanceName": name})
+                    links.append(
+                        {
+                            "rel": "tm:submodel",
+                            "href": tm_url(doc, pointer + pointers.join(group, name), base_url),
+                            "type": TM_MEDIA_TYPE,
+                            "instanceName": name,
+                        }
+                    )
         if not links:
             del tm["links"]
     if isinstance(node.get("sdfData"), dict) and node["sdfData"]:
-        tm["schemaDefinitions"] = {name: data_schema(value) if isinstance(value, dict) else value
-                                   for name, value in node["sdfData"].items()}
+        tm["schemaDefinitions"] = {
+            name: data_schema(value) if isinstance(value, dict) else value
+            for name, value in node["sdfData"].items()
+        }
     names: list[str] = []
     for group, td_group in _TD_AFFORDANCE.items():
         members = node.get(group)
         if not isinstance(members, dict) or not members:
             continue
-        tm[td_group] = {name: _affordance(group, value) for name, value in members.items()
-                        if isinstance(value, dict)}
+        tm[td_group] = {
+            name: _affordance(group, value)
+            for name, value in members.items()
+            if isinstance(value, dict)
+        }
         names += ["#" + pointers.join(td_group, name) for name in tm[td_group]]
     _requirement_terms(pointer, names, required, tm)
     if pointer != "":
-        handled = {"label", "description", "sdfData", "sdfRequired",
-                   *GROUPINGS, *AFFORDANCE_GROUPS}
+        handled = {"label", "description", "sdfData", "sdfRequired", *GROUPINGS, *AFFORDANCE_GROUPS}
         for key, value in node.items():
             if key not in handled:
                 tm[_extension_term(key)] = value
     return tm
 
 
-def _document_terms(body: dict[str, Any], info: dict[str, Any], left_out: dict[str, str],
-                    tm: dict[str, Any]) -> None:
+def _document_terms(
+    body: dict[str, Any], info: dict[str, Any], left_out: dict[str, str], tm: dict[str, Any]
+) -> None:
     if isinstance(info.get("version"), str):
         tm["version"] = {"model": info["version"]}
     if isinstance(info.get("license"), str):
         tm["links"] = [{"rel": "license", "href": info["license"]}]
-    rest = {k: v for k, v in info.items()
-            if k not in ("version", "license") or not isinstance(v, str)}
+    rest = {
+        k: v for k, v in info.items() if k not in ("version", "license") or not isinstance(v, str)
+    }
     if rest:
         tm["sdf:info"] = rest
     if isinstance(body.get("defaultNamespace"), str):
@@ -377,8 +427,11 @@ def _document_terms(body: dict[str, Any], info: dict[str, Any], left_out: dict[s
 def _affordance(group: str, node: dict[str, Any]) -> dict[str, Any]:
     if group == "sdfProperty":
         # nullable: true is the default the resolver filled in (RFC 9880 §4.7.1), not news.
-        quality_keys = {k: v for k, v in node.items() if k not in _PROPERTY_QUALITIES
-                        and not (k == "nullable" and v is True)}
+        quality_keys = {
+            k: v
+            for k, v in node.items()
+            if k not in _PROPERTY_QUALITIES and not (k == "nullable" and v is True)
+        }
         out = data_schema(quality_keys)
         if node.get("writable", True) is False:
             out["readOnly"] = True
@@ -391,8 +444,11 @@ def _affordance(group: str, node: dict[str, Any]) -> dict[str, Any]:
         out["title"] = node["label"]
     if "description" in node:
         out["description"] = node["description"]
-    data_keys = ({"sdfInputData": "input", "sdfOutputData": "output"} if group == "sdfAction"
-                 else {"sdfOutputData": "data"})
+    data_keys = (
+        {"sdfInputData": "input", "sdfOutputData": "output"}
+        if group == "sdfAction"
+        else {"sdfOutputData": "data"}
+    )
     for key, value in node.items():
         if key in ("label", "description", "sdfRequired"):
             continue
@@ -403,8 +459,9 @@ def _affordance(group: str, node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _requirement_terms(pointer: str, names: list[str], required: _Requirements,
-                       tm: dict[str, Any]) -> None:
+def _requirement_terms(
+    pointer: str, names: list[str], required: _Requirements, tm: dict[str, Any]
+) -> None:
     wanted = required.affordances.get(pointer, [])
     if wanted:
         tm["tm:required"] = list(wanted)

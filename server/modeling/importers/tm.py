@@ -43,8 +43,16 @@ Loader: TypeAlias = Callable[[str], dict[str, Any]]
 
 _SDF_GROUP = {"properties": "sdfProperty", "actions": "sdfAction", "events": "sdfEvent"}
 # sdf: terms the compiler writes at TM level that are not qualities of the definition.
-_TM_LEVEL_TERMS = frozenset({"sdf:globalName", "sdf:info", "sdf:defaultNamespace",
-                             "sdf:namespace", "sdf:required", "sdf:requiredElsewhere"})
+_TM_LEVEL_TERMS = frozenset(
+    {
+        "sdf:globalName",
+        "sdf:info",
+        "sdf:defaultNamespace",
+        "sdf:namespace",
+        "sdf:required",
+        "sdf:requiredElsewhere",
+    }
+)
 # Prefixes whose terms belong to WoT itself, never to an SDF quality.
 _WOT_PREFIXES = ("tm:", "td:", "htv:", "hctl:", "wotsec:")
 
@@ -53,8 +61,12 @@ class TmImportError(Exception):
     """A Thing Model that cannot be imported; the message names the offending member."""
 
 
-def import_tm(tm: dict[str, Any], *, url: str | None = None,
-              load: Loader | Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def import_tm(
+    tm: dict[str, Any],
+    *,
+    url: str | None = None,
+    load: Loader | Mapping[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Import one TM (and, through ``load``, its submodels) as an SDF document.
 
     ``url`` is where the TM lives, used to resolve relative submodel ``href``s;
@@ -99,14 +111,14 @@ def import_tm_file(path: str | Path, base_url: str = TM_BASE) -> dict[str, Any]:
 
     def load(target: str) -> dict[str, Any]:
         if target.startswith(base_url):
-            relative = target[len(base_url):]
+            relative = target[len(base_url) :]
             for folder in (path.parent, *path.parent.parents):
                 candidate = folder / relative
                 if candidate.is_file():
                     return _read_json(candidate)
             raise TmImportError(f"{path}: submodel {target} not found beside the file")
         if target.startswith("file:"):
-            return _read_json(Path(target[len("file:"):]))
+            return _read_json(Path(target[len("file:") :]))
         raise TmImportError(f"{path}: submodel {target} is not a local file")
 
     return import_tm(tm, url=path.resolve().as_uri(), load=load)
@@ -138,9 +150,10 @@ def sdf_data(schema: dict[str, Any], sdf_data_at: str = "") -> dict[str, Any]:
             if isinstance(value, dict):
                 out["items"] = sdf_data(value, sdf_data_at)
         elif key == "properties" and isinstance(value, dict):
-            out["properties"] = {name: sdf_data(member, sdf_data_at)
-                                 if isinstance(member, dict) else member
-                                 for name, member in value.items()}
+            out["properties"] = {
+                name: sdf_data(member, sdf_data_at) if isinstance(member, dict) else member
+                for name, member in value.items()
+            }
         elif key == "oneOf" and isinstance(value, list):
             out["sdfChoice"] = _choices(value, sdf_data_at)
         elif key == "tm:ref":
@@ -149,7 +162,7 @@ def sdf_data(schema: dict[str, Any], sdf_data_at: str = "") -> dict[str, Any]:
             if "sdf:contentFormat" not in schema:
                 out["contentFormat"] = value
         elif key.startswith("sdf:"):
-            out[key[len("sdf:"):]] = value
+            out[key[len("sdf:") :]] = value
         elif ":" in key and not key.startswith(_WOT_PREFIXES):
             out[key] = value
     return out
@@ -160,8 +173,10 @@ def sdf_data(schema: dict[str, Any], sdf_data_at: str = "") -> dict[str, Any]:
 
 def _as_loader(load: Loader | Mapping[str, dict[str, Any]] | None) -> Loader:
     if load is None:
+
         def missing(target: str) -> dict[str, Any]:
             raise TmImportError(f"submodel {target} cannot be loaded (no loader given)")
+
         return missing
     if isinstance(load, Mapping):
         models = load
@@ -170,6 +185,7 @@ def _as_loader(load: Loader | Mapping[str, dict[str, Any]] | None) -> Loader:
             if target not in models:
                 raise TmImportError(f"submodel {target} is not among the given Thing Models")
             return models[target]
+
         return lookup
     return load
 
@@ -207,16 +223,22 @@ def _sdf_ref(target: Any, sdf_data_at: str) -> str:
     if isinstance(target, str) and target.startswith(prefix):
         name = pointers.split(target[1:])[1]
         return "#" + sdf_data_at + pointers.join("sdfData", name)
-    raise TmImportError(f"tm:ref {target!r}: only references to this TM's "
-                        "schemaDefinitions can be imported")
+    raise TmImportError(
+        f"tm:ref {target!r}: only references to this TM's schemaDefinitions can be imported"
+    )
 
 
 def _submodel_links(tm: dict[str, Any]) -> list[dict[str, Any]]:
     links = tm.get("links")
     if not isinstance(links, list):
         return []
-    return [link for link in links if isinstance(link, dict)
-            and link.get("rel") == "tm:submodel" and isinstance(link.get("href"), str)]
+    return [
+        link
+        for link in links
+        if isinstance(link, dict)
+        and link.get("rel") == "tm:submodel"
+        and isinstance(link.get("href"), str)
+    ]
 
 
 def _split_global(name: str) -> tuple[str, str] | None:
@@ -224,7 +246,7 @@ def _split_global(name: str) -> tuple[str, str] | None:
     if name.endswith("#"):
         return name[:-1], ""
     at = name.find("#/")
-    return (name[:at], name[at + 1:]) if at >= 0 else None
+    return (name[:at], name[at + 1 :]) if at >= 0 else None
 
 
 def _global_name(tm: dict[str, Any]) -> tuple[str, list[str]] | None:
@@ -256,8 +278,13 @@ def _document_terms(tm: dict[str, Any]) -> dict[str, Any]:
     context = tm.get("@context")
     for entry in context if isinstance(context, list) else [context]:
         if isinstance(entry, dict):
-            namespace.update({k: v for k, v in entry.items() if isinstance(v, str)
-                              and k != "sdf" and not k.startswith("@")})
+            namespace.update(
+                {
+                    k: v
+                    for k, v in entry.items()
+                    if isinstance(v, str) and k != "sdf" and not k.startswith("@")
+                }
+            )
     extra = tm.get("sdf:namespace")
     if isinstance(extra, dict):
         namespace.update(extra)
@@ -268,8 +295,7 @@ def _document_terms(tm: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _place_root(doc: dict[str, Any], tm: dict[str, Any], url: str | None,
-                load: Loader) -> None:
+def _place_root(doc: dict[str, Any], tm: dict[str, Any], url: str | None, load: Loader) -> None:
     named = _global_name(tm)
     if named is not None and not named[1]:
         _definitions(doc, tm)
@@ -287,13 +313,19 @@ def _place_root(doc: dict[str, Any], tm: dict[str, Any], url: str | None,
 def _definitions(doc: dict[str, Any], tm: dict[str, Any]) -> None:
     """The definitions TM: top-level affordances and sdfData of the document."""
     if isinstance(tm.get("schemaDefinitions"), dict):
-        doc["sdfData"] = {name: sdf_data(schema) for name, schema
-                          in tm["schemaDefinitions"].items() if isinstance(schema, dict)}
+        doc["sdfData"] = {
+            name: sdf_data(schema)
+            for name, schema in tm["schemaDefinitions"].items()
+            if isinstance(schema, dict)
+        }
     for td_group, group in _SDF_GROUP.items():
         members = tm.get(td_group)
         if isinstance(members, dict) and members:
-            doc[group] = {name: _affordance(td_group, value, "")
-                          for name, value in members.items() if isinstance(value, dict)}
+            doc[group] = {
+                name: _affordance(td_group, value, "")
+                for name, value in members.items()
+                if isinstance(value, dict)
+            }
     for entry in _required_affordances(tm):
         td_group, name = pointers.split(entry)
         affordance = doc.get(_SDF_GROUP[td_group], {}).get(name)
@@ -304,13 +336,17 @@ def _definitions(doc: dict[str, Any], tm: dict[str, Any]) -> None:
     if isinstance(elsewhere, list) and elsewhere:
         # The top level has no sdfRequired of its own; any top-level definition may hold
         # them, since an entry names its target wherever it is written (RFC 9880 §4.5).
-        holder = next(definition for group in (*_SDF_GROUP.values(), "sdfData")
-                      for definition in doc.get(group, {}).values())
+        holder = next(
+            definition
+            for group in (*_SDF_GROUP.values(), "sdfData")
+            for definition in doc.get(group, {}).values()
+        )
         holder.setdefault("sdfRequired", []).extend(_compact(e, tm) for e in elsewhere)
 
 
-def _grouping(tm: dict[str, Any], pointer: str, url: str | None, load: Loader,
-              stack: tuple[str, ...]) -> dict[str, Any]:
+def _grouping(
+    tm: dict[str, Any], pointer: str, url: str | None, load: Loader, stack: tuple[str, ...]
+) -> dict[str, Any]:
     node: dict[str, Any] = {}
     name = pointers.split(pointer)[-1]
     title = tm.get("title")
@@ -334,16 +370,23 @@ def _grouping(tm: dict[str, Any], pointer: str, url: str | None, load: Loader,
         members = node.setdefault(child_group, {})
         if child_name in members:
             raise TmImportError(f"{pointer}: two submodels named {child_name!r}")
-        members[child_name] = _grouping(child, pointer + pointers.join(child_group, child_name),
-                                        target, load, (*stack, target))
+        members[child_name] = _grouping(
+            child, pointer + pointers.join(child_group, child_name), target, load, (*stack, target)
+        )
     if isinstance(tm.get("schemaDefinitions"), dict):
-        node["sdfData"] = {key: sdf_data(schema, pointer) for key, schema
-                           in tm["schemaDefinitions"].items() if isinstance(schema, dict)}
+        node["sdfData"] = {
+            key: sdf_data(schema, pointer)
+            for key, schema in tm["schemaDefinitions"].items()
+            if isinstance(schema, dict)
+        }
     for td_group, group in _SDF_GROUP.items():
         members = tm.get(td_group)
         if isinstance(members, dict) and members:
-            node[group] = {key: _affordance(td_group, value, pointer)
-                           for key, value in members.items() if isinstance(value, dict)}
+            node[group] = {
+                key: _affordance(td_group, value, pointer)
+                for key, value in members.items()
+                if isinstance(value, dict)
+            }
     required: list[Any] = []
     for entry in _required_affordances(tm):
         td_group, key = pointers.split(entry)
@@ -358,7 +401,7 @@ def _grouping(tm: dict[str, Any], pointer: str, url: str | None, load: Loader,
     for key, value in tm.items():
         if key.startswith("sdf:"):
             if key not in _TM_LEVEL_TERMS:
-                node[key[len("sdf:"):]] = value
+                node[key[len("sdf:") :]] = value
         elif ":" in key and not key.startswith(_WOT_PREFIXES):
             node[key] = value
         elif key == "tm:ref" or (key == "links" and _links_extend(value)):
@@ -367,22 +410,28 @@ def _grouping(tm: dict[str, Any], pointer: str, url: str | None, load: Loader,
 
 
 def _links_extend(links: Any) -> bool:
-    return isinstance(links, list) and any(isinstance(link, dict)
-                                           and link.get("rel") == "tm:extends"
-                                           for link in links)
+    return isinstance(links, list) and any(
+        isinstance(link, dict) and link.get("rel") == "tm:extends" for link in links
+    )
 
 
 def _required_affordances(tm: dict[str, Any]) -> list[str]:
     """Pointers such as ``/properties/x`` of the affordances the TM requires."""
-    present = [pointers.join(td_group, name) for td_group in _SDF_GROUP
-               for name in (tm.get(td_group) or {})]
+    present = [
+        pointers.join(td_group, name)
+        for td_group in _SDF_GROUP
+        for name in (tm.get(td_group) or {})
+    ]
     explicit = tm.get("tm:required")
     if isinstance(explicit, list):
         wanted = [entry.lstrip("#") for entry in explicit if isinstance(entry, str)]
         return [entry for entry in wanted if entry in present]
     optional = tm.get("tm:optional")
-    skipped = {entry.lstrip("#") for entry in optional if isinstance(entry, str)} \
-        if isinstance(optional, list) else set()
+    skipped = (
+        {entry.lstrip("#") for entry in optional if isinstance(entry, str)}
+        if isinstance(optional, list)
+        else set()
+    )
     return [entry for entry in present if entry not in skipped]
 
 
@@ -406,8 +455,10 @@ def _compact(entry: Any, tm: dict[str, Any]) -> Any:
 
 def _affordance(td_group: str, node: dict[str, Any], grouping: str) -> dict[str, Any]:
     if td_group == "properties":
-        out = sdf_data({k: v for k, v in node.items()
-                        if k not in ("readOnly", "writeOnly", "observable")}, grouping)
+        out = sdf_data(
+            {k: v for k, v in node.items() if k not in ("readOnly", "writeOnly", "observable")},
+            grouping,
+        )
         if node.get("readOnly") is True:
             out["writable"] = False
         if node.get("writeOnly") is True:
@@ -415,8 +466,11 @@ def _affordance(td_group: str, node: dict[str, Any], grouping: str) -> dict[str,
         out["observable"] = node.get("observable") is True
         return out
     out = {}
-    data_keys = ({"input": "sdfInputData", "output": "sdfOutputData"} if td_group == "actions"
-                 else {"data": "sdfOutputData"})
+    data_keys = (
+        {"input": "sdfInputData", "output": "sdfOutputData"}
+        if td_group == "actions"
+        else {"data": "sdfOutputData"}
+    )
     for key, value in node.items():
         if key == "title":
             out["label"] = value
@@ -427,7 +481,7 @@ def _affordance(td_group: str, node: dict[str, Any], grouping: str) -> dict[str,
         elif key == "tm:ref":
             raise TmImportError(f"tm:ref {value!r} on an affordance is not supported")
         elif key.startswith("sdf:"):
-            out[key[len("sdf:"):]] = value
+            out[key[len("sdf:") :]] = value
         elif ":" in key and not key.startswith(_WOT_PREFIXES):
             out[key] = value
     return out

@@ -32,8 +32,11 @@ Handler = Callable[[Request], Awaitable[Response]]
 class MethodDispatch:
     """An ASGI app that picks the handler by method (``HEAD`` is served by ``GET``)."""
 
-    def __init__(self, handlers: dict[str, Handler],
-                 allowed: Callable[[Request], tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self,
+        handlers: dict[str, Handler],
+        allowed: Callable[[Request], tuple[str, ...]] | None = None,
+    ) -> None:
         self._handlers = handlers
         self._allowed = allowed
 
@@ -63,22 +66,34 @@ def _thing_methods(request: Request) -> tuple[str, ...]:
 
 def ditto_routes() -> list[BaseRoute]:
     """Every route of the Ditto HTTP API v2 and WebSocket that ndtwin serves."""
+
     def route(path: str, app: MethodDispatch) -> Route:
         # An ASGI app as endpoint takes every method; the dispatcher decides.
         return Route(path, app, include_in_schema=False)
 
     policies = MethodDispatch({m: meta.policies for m in ("GET", "PUT", "PATCH", "DELETE")})
     return [
-        route(THINGS, MethodDispatch({"GET": things.list_things,
-                                      "POST": things.create_thing})),
-        route(THINGS + "/{rest:path}", MethodDispatch(
-            {"GET": things.get_resource, "PUT": things.put_resource,
-             "PATCH": things.merge_resource, "DELETE": things.delete_resource},
-            _thing_methods)),
-        route("/api/2/search/things", MethodDispatch({"GET": search.search_things,
-                                                      "POST": search.search_things})),
-        route("/api/2/search/things/count", MethodDispatch({"GET": search.count_things,
-                                                            "POST": search.count_things})),
+        route(THINGS, MethodDispatch({"GET": things.list_things, "POST": things.create_thing})),
+        route(
+            THINGS + "/{rest:path}",
+            MethodDispatch(
+                {
+                    "GET": things.get_resource,
+                    "PUT": things.put_resource,
+                    "PATCH": things.merge_resource,
+                    "DELETE": things.delete_resource,
+                },
+                _thing_methods,
+            ),
+        ),
+        route(
+            "/api/2/search/things",
+            MethodDispatch({"GET": search.search_things, "POST": search.search_things}),
+        ),
+        route(
+            "/api/2/search/things/count",
+            MethodDispatch({"GET": search.count_things, "POST": search.count_things}),
+        ),
         route("/api/2/whoami", MethodDispatch({"GET": meta.whoami})),
         route("/api/2/policies", policies),
         route("/api/2/policies/{rest:path}", policies),

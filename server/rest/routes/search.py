@@ -43,8 +43,9 @@ async def _params(request: Request, allowed: frozenset[str]) -> Mapping[str, str
         raise errors.BadRequest("The form body is not UTF-8.") from exc
     unknown = sorted(set(form) - allowed)
     if unknown:
-        raise errors.BadRequest(f"Unknown form field(s): {', '.join(unknown)}; expected "
-                                f"{', '.join(sorted(allowed))}.")
+        raise errors.BadRequest(
+            f"Unknown form field(s): {', '.join(unknown)}; expected {', '.join(sorted(allowed))}."
+        )
     return {**request.query_params, **form}
 
 
@@ -59,8 +60,14 @@ async def search_things(request: Request) -> Response:
     params = await _params(request, _SEARCH_FIELDS)
     option = search_option(params.get("option"))
     namespaces = search_namespaces(params.get("namespaces"))
-    items, cursor = await call(rest_state(request).core.twins.search, caller, _filter(params),
-                               option, check_fields(params.get("fields")), namespaces)
+    items, cursor = await call(
+        rest_state(request).core.twins.search,
+        caller,
+        _filter(params),
+        option,
+        check_fields(params.get("fields")),
+        namespaces,
+    )
     body: dict[str, object] = {"items": items}
     if cursor is not None:
         body["cursor"] = cursor
@@ -72,6 +79,5 @@ async def count_things(request: Request) -> Response:
     caller = await authenticate(request)
     params = await _params(request, _COUNT_FIELDS)
     namespaces = search_namespaces(params.get("namespaces"))
-    count = await call(rest_state(request).core.twins.count, caller, _filter(params),
-                       namespaces)
+    count = await call(rest_state(request).core.twins.count, caller, _filter(params), namespaces)
     return json_response(count)

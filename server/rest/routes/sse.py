@@ -55,8 +55,7 @@ def _selector(fields: str | None, at_root: bool) -> FieldSelector | None:
     if not fields:
         return None
     try:
-        return FieldSelector.parse(fields) if at_root else FieldSelector.parse(fields,
-                                                                               roots=None)
+        return FieldSelector.parse(fields) if at_root else FieldSelector.parse(fields, roots=None)
     except FieldSelectionError as exc:
         raise errors.FieldSelectionInvalid(str(exc)) from exc
 
@@ -72,8 +71,13 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_meta(event: ChangeEvent, data: dict[str, Any]) -> dict[str, Any]:
-    return {**data, "_revision": event.revision, "_modified": format_time(event.timestamp),
-            "_namespace": event.entity_id.partition(":")[0], "_context": context_of(event)}
+    return {
+        **data,
+        "_revision": event.revision,
+        "_modified": format_time(event.timestamp),
+        "_namespace": event.entity_id.partition(":")[0],
+        "_context": context_of(event),
+    }
 
 
 async def things_stream(request: Request, caller: Caller) -> Response:
@@ -132,16 +136,16 @@ async def thing_stream(request: Request, caller: Caller, target: ThingTarget) ->
 def _relative(event: ChangeEvent, wanted: list[str]) -> Any:
     """The part of an event's change at (or below) the path ``wanted``."""
     changed = split_pointer(event.path)
-    if changed[:len(wanted)] == wanted:
+    if changed[: len(wanted)] == wanted:
         # The change is at or below the wanted path: nest its value below it.
         value: Any = event.value
-        for key in reversed(changed[len(wanted):]):
+        for key in reversed(changed[len(wanted) :]):
             value = {key: value}
         return value
-    if wanted[:len(changed)] == changed:
+    if wanted[: len(changed)] == changed:
         # The change is above: cut the wanted part out of its value, if it holds one.
         node: Any = event.value
-        for key in wanted[len(changed):]:
+        for key in wanted[len(changed) :]:
             if not isinstance(node, dict) or key not in node:
                 return None if event.action == "deleted" else _SKIP
             node = node[key]
@@ -149,8 +153,9 @@ def _relative(event: ChangeEvent, wanted: list[str]) -> Any:
     return _SKIP
 
 
-async def _current(request: Request, caller: Caller, thing_id: str,
-                   selector: FieldSelector) -> dict[str, Any]:
+async def _current(
+    request: Request, caller: Caller, thing_id: str, selector: FieldSelector
+) -> dict[str, Any]:
     state = rest_state(request)
     try:
         record = await call(state.core.twins.get_record, caller, thing_id)
@@ -181,5 +186,8 @@ async def _respond(request: Request, caller: Caller, render: Render) -> Response
         finally:
             subscription.close()
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

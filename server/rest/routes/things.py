@@ -54,8 +54,9 @@ def search_option(option: str | None) -> str | None:
     try:
         parse_options(option)
     except errors.RqlExpressionInvalid as exc:
-        raise errors.SearchOptionInvalid(f"The option '{option}' is not valid: "
-                                         f"{exc.message}") from exc
+        raise errors.SearchOptionInvalid(
+            f"The option '{option}' is not valid: {exc.message}"
+        ) from exc
     return option
 
 
@@ -70,8 +71,7 @@ def search_namespaces(raw: str | None) -> list[str] | None:
         try:
             validate_namespace(name)
         except errors.NamespaceInvalid as exc:
-            raise errors.SearchNamespacesInvalid(
-                f"The namespace '{name}' is not valid.") from exc
+            raise errors.SearchNamespacesInvalid(f"The namespace '{name}' is not valid.") from exc
         if name == "":
             raise errors.SearchNamespacesInvalid("A namespace in the list is empty.")
     return names
@@ -95,8 +95,7 @@ async def list_things(request: Request) -> Response:
         wanted = [i for i in ids.split(",") if i]
         items = await call(state.core.twins.get_many, caller, wanted, fields)
         return json_response(items)
-    items, cursor = await call(state.core.twins.search, caller, None, option, fields,
-                               namespaces)
+    items, cursor = await call(state.core.twins.search, caller, None, option, fields, namespaces)
     url = str(request.url)
     links = [f'<{url}>; rel="canonical"']
     if cursor is not None:
@@ -120,8 +119,7 @@ async def create_thing(request: Request) -> Response:
     if not required:
         return Response(status_code=202)
     location = thing_url(request, result.record.thing_id)
-    return json_response(result.value, 201,
-                         {"Location": location, "ETag": result.etag or ""})
+    return json_response(result.value, 201, {"Location": location, "ETag": result.etag or ""})
 
 
 # -- /api/2/things/{thingId}[/...] ---------------------------------------------------
@@ -141,8 +139,17 @@ async def get_resource(request: Request) -> Response:
     at_revision, at_time = headers.historical()
     fields = request.query_params.get("fields") or None
     try:
-        value, etag = await call(retrieve, state.core, caller, target.thing_id, target.path,
-                                 fields, pre, at_revision, at_time)
+        value, etag = await call(
+            retrieve,
+            state.core,
+            caller,
+            target.thing_id,
+            target.path,
+            fields,
+            pre,
+            at_revision,
+            at_time,
+        )
     except errors.PreconditionNotModified as exc:
         _, etag = await call(retrieve, state.core, caller, target.thing_id, target.path, None)
         return error_response(exc, {"ETag": etag})
@@ -177,8 +184,7 @@ async def merge_resource(request: Request) -> Response:
     pre = headers.preconditions()
     if not pre.empty:
         check_merge_body(target, body)
-    result = await call(state.core.twins.merge, caller, target.thing_id, target.path, body,
-                        pre)
+    result = await call(state.core.twins.merge, caller, target.thing_id, target.path, body, pre)
     return _written(request, target, options, result)
 
 
@@ -191,8 +197,9 @@ async def delete_resource(request: Request) -> Response:
     state = rest_state(request)
     headers = ditto_headers(request)
     required = headers.response_required
-    await call(state.core.twins.delete, caller, target.thing_id, target.path,
-               headers.preconditions())
+    await call(
+        state.core.twins.delete, caller, target.thing_id, target.path, headers.preconditions()
+    )
     if not required:
         return Response(status_code=202)
     return Response(status_code=204)
@@ -211,11 +218,13 @@ class _WriteOptions:
         return cls(headers.response_required, headers.if_equal_skip)
 
 
-def _written(request: Request, target: ThingTarget, options: _WriteOptions,
-             result: WriteResult) -> Response:
+def _written(
+    request: Request, target: ThingTarget, options: _WriteOptions, result: WriteResult
+) -> Response:
     if options.if_equal_skip and result.event is None and not result.created:
         raise errors.PreconditionFailed(
-            "The resource already has this value and 'if-equal' is 'skip'.")
+            "The resource already has this value and 'if-equal' is 'skip'."
+        )
     if not options.response_required:
         return Response(status_code=202)
     if target.is_thing:
@@ -240,8 +249,9 @@ async def _description(request: Request, caller: Any, target: ThingTarget) -> Re
         feature_id = target.feature_id
         if feature_id not in (record.doc.get("features") or {}):
             raise errors.FeatureNotFound(record.thing_id, feature_id)
-        td = await call(state.descriptions.for_feature, record.doc, feature_id,
-                        record.revision, url)
+        td = await call(
+            state.descriptions.for_feature, record.doc, feature_id, record.revision, url
+        )
     else:
         td = await call(state.descriptions.for_thing, record.doc, record.revision, url)
     return Response(dumps(td), media_type=TD_MEDIA_TYPE)

@@ -137,15 +137,13 @@ class _Session:
             if head.startswith("START"):
                 params = {k: v[-1] for k, v in parse_qs(query).items()}
                 try:
-                    event_filter = EventFilter.parse(params.get("namespaces"),
-                                                     params.get("filter"))
+                    event_filter = EventFilter.parse(params.get("namespaces"), params.get("filter"))
                 except errors.NdtError as exc:
                     await self.send_json(error_envelope(exc, None, None))
                     return
                 await self.stop_events()
                 self._subscription = await self._state.hub.subscribe(self._caller)
-                self._events = asyncio.create_task(self.forward(self._subscription,
-                                                                event_filter))
+                self._events = asyncio.create_task(self.forward(self._subscription, event_filter))
             else:
                 await self.stop_events()
         await self.send(f"{head}:ACK")

@@ -75,15 +75,19 @@ class OwnMosquitto:
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {directory}/\nautosave_interval 1\n"
-            "max_queued_messages 0\nmax_inflight_messages 0\nuser root\n")
+            "max_queued_messages 0\nmax_inflight_messages 0\nuser root\n"
+        )
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(["mosquitto", "-c", str(self.config)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            ["mosquitto", "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while not broker_up(port=self.port):
             if time.monotonic() > deadline:
@@ -110,8 +114,9 @@ def own_mosquitto(tmp_path: Path) -> Iterator[OwnMosquitto]:
 def forget_session(url: str, client_id: str) -> None:
     """Remove a persistent session the test left on a shared broker."""
     host, port = url.removeprefix("mqtt://").split(":")
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=paho.MQTTv5)
+    client = paho.Client(
+        paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
+    )
     try:
         client.connect(host, int(port), clean_start=True)
         client.loop_start()
@@ -122,8 +127,7 @@ def forget_session(url: str, client_id: str) -> None:
         pass
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 30.0,
-               interval: float = 0.05) -> Any:
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -141,11 +145,14 @@ class Collector:
         host, port = url.removeprefix("mqtt://").split(":")
         self.messages: list[tuple[str, dict[str, Any]]] = []
         protocol = paho.MQTTv5 if mqtt5 else paho.MQTTv311
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2,
-                                  client_id=f"collector-{uuid.uuid4().hex[:8]}",
-                                  protocol=protocol)
+        self.client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id=f"collector-{uuid.uuid4().hex[:8]}",
+            protocol=protocol,
+        )
         self.client.on_message = lambda c, u, m: self.messages.append(
-            (m.topic, json.loads(m.payload)))
+            (m.topic, json.loads(m.payload))
+        )
         subscribed: list[int] = []
         self.client.on_subscribe = lambda *a: subscribed.append(1)
         self.client.connect(host, int(port))

@@ -38,19 +38,36 @@ T0 = int(time.time() * 1000) - 3_600_000
 
 
 def cell_record(device: str, i: int) -> bytes:
-    return orjson.dumps({"schema": "ndtwin/1", "deviceId": device, "seq": i,
-                         "ts": T0 + i * 1000,
-                         "cells": [{"rat": "lte", "mcc": "001", "mnc": "01", "eci": 777,
-                                    "pci": 3, "rsrp": -70 - i % 40}]})
+    return orjson.dumps(
+        {
+            "schema": "ndtwin/1",
+            "deviceId": device,
+            "seq": i,
+            "ts": T0 + i * 1000,
+            "cells": [
+                {
+                    "rat": "lte",
+                    "mcc": "001",
+                    "mnc": "01",
+                    "eci": 777,
+                    "pci": 3,
+                    "rsrp": -70 - i % 40,
+                }
+            ],
+        }
+    )
 
 
-def publish(url: str, prefix: str, device: str, indices: range, extra: list[tuple[str, bytes]]
-            | None = None) -> tuple[int, int]:
+def publish(
+    url: str, prefix: str, device: str, indices: range, extra: list[tuple[str, bytes]] | None = None
+) -> tuple[int, int]:
     """Publish cell records with QoS 1; returns (published, acknowledged by the broker)."""
     topics = TopicScheme(prefix)
     link = open_link(parse_broker_url(url), f"pub-{uuid.uuid4().hex[:8]}", status_topic=None)
-    infos = [link.publish(topics.telemetry("demo", device, "cell"), cell_record(device, i))
-             for i in indices]
+    infos = [
+        link.publish(topics.telemetry("demo", device, "cell"), cell_record(device, i))
+        for i in indices
+    ]
     infos += [link.publish(topic, payload) for topic, payload in extra or []]
     acked = link.wait_published(infos, 60)
     link.close(clean=False)
@@ -68,8 +85,9 @@ def expected(indices: range) -> set[float]:
 
 
 def config(url: str, prefix: str, client_id: str, **extra: Any) -> Any:
-    return load_config({"client_id": client_id, "topic_prefix": prefix, "batch_wait_ms": 5,
-                        **extra}, url)
+    return load_config(
+        {"client_id": client_id, "topic_prefix": prefix, "batch_wait_ms": 5, **extra}, url
+    )
 
 
 async def until(condition: Any, timeout: float = 20) -> None:
@@ -89,29 +107,41 @@ async def wait_for(core: Core, device: str, want: set[float], timeout: float = 6
         await asyncio.sleep(0.1)
 
 
-def test_mosquitto_bad_input_goes_to_dead_letters(core: Core, system_mosquitto: str,
-                                                  prefix: str) -> None:
+def test_mosquitto_bad_input_goes_to_dead_letters(
+    core: Core, system_mosquitto: str, prefix: str
+) -> None:
     client_id = f"ad-{uuid.uuid4().hex[:8]}"
     topics = TopicScheme(prefix)
     dlq = Collector(system_mosquitto, f"{prefix}/+/+/dlq/#")
     curated = Collector(system_mosquitto, f"{prefix}/+/+/curated/#")
     bad = [
         (topics.telemetry("demo", "p1", "cell"), b"{oops"),
-        (topics.telemetry("demo", "p1", "wifi"), orjson.dumps({"schema": "ndtwin/1",
-                                                               "ts": 1, "wifi": []})),
+        (
+            topics.telemetry("demo", "p1", "wifi"),
+            orjson.dumps({"schema": "ndtwin/1", "ts": 1, "wifi": []}),
+        ),
         # Not subscribed to (one filter per signal type), so never seen: no dead letter.
         (f"{prefix}/demo/p1/tele/radar", b"{}"),
         (topics.telemetry("nobody", "p1", "cell"), cell_record("p1", 0)),
-        (topics.telemetry("demo", "p1", "cell"), orjson.dumps({
-            "schema": "ndtwin/1", "ts": T0 + 500_000,
-            "cells": [{"rat": "lte", "mcc": "001", "mnc": "01", "eci": 777, "pci": 3,
-                       "rsrp": -30}]})),
+        (
+            topics.telemetry("demo", "p1", "cell"),
+            orjson.dumps(
+                {
+                    "schema": "ndtwin/1",
+                    "ts": T0 + 500_000,
+                    "cells": [
+                        {"rat": "lte", "mcc": "001", "mnc": "01", "eci": 777, "pci": 3, "rsrp": -30}
+                    ],
+                }
+            ),
+        ),
     ]
 
     async def scenario() -> None:
         async with MqttAdapter(core, config(system_mosquitto, prefix, client_id)) as adapter:
-            sent, acked = await asyncio.to_thread(publish, system_mosquitto, prefix, "p1",
-                                                  range(5), bad)
+            sent, acked = await asyncio.to_thread(
+                publish, system_mosquitto, prefix, "p1", range(5), bad
+            )
             assert sent == acked == 10
             await wait_for(core, "p1", expected(range(5)) | {T0 / 1000 + 500})
             assert adapter.client is not None
@@ -124,21 +154,28 @@ def test_mosquitto_bad_input_goes_to_dead_letters(core: Core, system_mosquitto: 
         dlq.close()
         curated.close()
         forget_session(system_mosquitto, client_id)
-    reasons = {topic.split("/")[-1] + ":" + body["reasons"][0].split(":")[0]
-               for topic, body in dlq.messages}
-    assert reasons == {"cell:malformed JSON", "wifi:ts 1 is before 2000-01-01 (a since-boot "
-                       "time?)", "cell:unknown tenant 'nobody'"}
+    reasons = {
+        topic.split("/")[-1] + ":" + body["reasons"][0].split(":")[0]
+        for topic, body in dlq.messages
+    }
+    assert reasons == {
+        "cell:malformed JSON",
+        "wifi:ts 1 is before 2000-01-01 (a since-boot time?)",
+        "cell:unknown tenant 'nobody'",
+    }
     assert all("payload" in body for _, body in dlq.messages)
     # The out-of-range RSRP was nulled with its reason; the record itself was kept.
     [nulled] = [b for _, b in curated.messages if b["issues"]]
-    assert nulled["issues"] == [{"path": "/cells/0/rsrp", "value": -30,
-                                 "reason": "-30.0 is above the maximum -44"}]
+    assert nulled["issues"] == [
+        {"path": "/cells/0/rsrp", "value": -30, "reason": "-30.0 is above the maximum -44"}
+    ]
     props = core.relationships.get(CALLER, "device:p1~cell:lte-00101-777").properties
     assert "rsrp" not in props and props["level"] == 0
 
 
-def test_adapter_restart_loses_no_acknowledged_record(core: Core, own_mosquitto: OwnMosquitto,
-                                                      prefix: str) -> None:
+def test_adapter_restart_loses_no_acknowledged_record(
+    core: Core, own_mosquitto: OwnMosquitto, prefix: str
+) -> None:
     url = own_mosquitto.url
     cfg = config(url, prefix, "restarting-adapter")
 
@@ -162,8 +199,9 @@ def test_adapter_restart_loses_no_acknowledged_record(core: Core, own_mosquitto:
     assert committed(core, "p1") == expected(range(80))
 
 
-def test_broker_restart_loses_no_acknowledged_record(core: Core, own_mosquitto: OwnMosquitto,
-                                                     prefix: str) -> None:
+def test_broker_restart_loses_no_acknowledged_record(
+    core: Core, own_mosquitto: OwnMosquitto, prefix: str
+) -> None:
     url = own_mosquitto.url
 
     async def scenario() -> None:
@@ -184,8 +222,9 @@ def test_broker_restart_loses_no_acknowledged_record(core: Core, own_mosquitto: 
     asyncio.run(scenario())
 
 
-def test_shared_subscription_splits_the_load(core: Core, system_mosquitto: str,
-                                             prefix: str) -> None:
+def test_shared_subscription_splits_the_load(
+    core: Core, system_mosquitto: str, prefix: str
+) -> None:
     ids = [f"ad-{uuid.uuid4().hex[:8]}" for _ in range(2)]
 
     async def scenario() -> list[int]:
@@ -195,8 +234,7 @@ def test_shared_subscription_splits_the_load(core: Core, system_mosquitto: str,
         try:
             for n in range(4):
                 await asyncio.to_thread(publish, system_mosquitto, prefix, f"p{n}", range(15))
-            await until(lambda: sum(a.controller.stats.committed_items for a in adapters)
-                        >= 60, 60)
+            await until(lambda: sum(a.controller.stats.committed_items for a in adapters) >= 60, 60)
             return [a.controller.stats.committed_items for a in adapters]
         finally:
             for adapter in adapters:
@@ -220,23 +258,33 @@ def test_shared_subscription_splits_the_load(core: Core, system_mosquitto: str,
         assert 1 <= props["sampleCount"] <= 15
 
 
-def test_embedded_broker_end_to_end_and_restarts(core: Core, tmp_path: Path,
-                                                 prefix: str) -> None:
+def test_embedded_broker_end_to_end_and_restarts(core: Core, tmp_path: Path, prefix: str) -> None:
     port = free_port()
 
     class Settings:
         mqtt = "embedded"
-        adapters = {"mqtt": {"embedded_port": port, "topic_prefix": prefix,
-                             "client_id": "embedded-adapter", "batch_wait_ms": 5}}
+        adapters = {
+            "mqtt": {
+                "embedded_port": port,
+                "topic_prefix": prefix,
+                "client_id": "embedded-adapter",
+                "batch_wait_ms": 5,
+            }
+        }
 
     async def scenario() -> None:
         url = f"mqtt://127.0.0.1:{port}"
         handle = await setup(core, Settings())
         assert isinstance(handle, MqttAdapter) and handle.broker is not None
         assert not handle.config.mqtt5  # amqtt speaks MQTT 3.1.1
-        sent, acked = await asyncio.to_thread(publish, url, prefix, "p1", range(20),
-                                              [(TopicScheme(prefix).telemetry(
-                                                  "demo", "p1", "cell"), b"not json")])
+        sent, acked = await asyncio.to_thread(
+            publish,
+            url,
+            prefix,
+            "p1",
+            range(20),
+            [(TopicScheme(prefix).telemetry("demo", "p1", "cell"), b"not json")],
+        )
         assert sent == acked == 21
         await wait_for(core, "p1", expected(range(20)))
         # Adapter restart with the broker still up: the session and its queue survive.

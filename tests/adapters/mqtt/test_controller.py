@@ -23,13 +23,23 @@ def record(ts: int, **member: Any) -> bytes:
 
 
 def lte(rsrp: float, eci: int = 5000, pci: int = 9) -> dict[str, Any]:
-    return {"rat": "lte", "mcc": "001", "mnc": "01", "eci": eci, "pci": pci, "rsrp": rsrp,
-            "connectionStatus": "primary"}
+    return {
+        "rat": "lte",
+        "mcc": "001",
+        "mnc": "01",
+        "eci": eci,
+        "pci": pci,
+        "rsrp": rsrp,
+        "connectionStatus": "primary",
+    }
 
 
-async def ingest(core: Core, messages: list[tuple[str, bytes]],
-                 config: MqttConfig | None = None,
-                 controller: TwinController | None = None) -> list[list[str]]:
+async def ingest(
+    core: Core,
+    messages: list[tuple[str, bytes]],
+    config: MqttConfig | None = None,
+    controller: TwinController | None = None,
+) -> list[list[str]]:
     """Feed messages through handler and controller; returns each dead letter's reasons."""
     config = config or MqttConfig(batch_wait_ms=5)
     own = controller is None
@@ -37,9 +47,12 @@ async def ingest(core: Core, messages: list[tuple[str, bytes]],
     if own:
         await controller.start()
     letters: list[list[str]] = []
-    handler = SignalHandler(core.catalog, config, controller,  # type: ignore[arg-type]
-                            lambda t, p, q, r: letters.append(orjson.loads(p)["reasons"])
-                            if "/dlq/" in t else None)
+    handler = SignalHandler(
+        core.catalog,
+        config,
+        controller,  # type: ignore[arg-type]
+        lambda t, p, q, r: letters.append(orjson.loads(p)["reasons"]) if "/dlq/" in t else None,
+    )
     finished: list[int] = []
     for topic, payload in messages:
         await handler.handle(topic, payload, time.time(), lambda: finished.append(1))
@@ -60,29 +73,51 @@ def history(core: Core, thing: str, path: str) -> list[Any]:
 
 def test_twins_relationships_and_history_follow_records(core: Core) -> None:
     topic = "dt/v1/demo/p1/tele/cell"
-    asyncio.run(ingest(core, [(topic, record(T0, cells=[lte(-90)])),
-                              (topic, record(T0 + 1000, cells=[lte(-90)])),
-                              (topic, record(T0 + 2000, cells=[lte(-95)]))]))
+    asyncio.run(
+        ingest(
+            core,
+            [
+                (topic, record(T0, cells=[lte(-90)])),
+                (topic, record(T0 + 1000, cells=[lte(-90)])),
+                (topic, record(T0 + 2000, cells=[lte(-95)])),
+            ],
+        )
+    )
     assert core.catalog is not None
     device = core.twins.get_record(CALLER, "device:p1")
     assert device.doc["definition"] == core.catalog.by_name("EndDevice").tm_url
     assert device.doc["attributes"]["lastSeen"] == (T0 + 2000) / 1000
     cell = core.twins.get_record(CALLER, "cell:lte-00101-5000")
     assert cell.doc["definition"] == core.catalog.by_name("LteCell").tm_url
-    assert cell.doc["attributes"] == {"mcc": "001", "mnc": "01", "eci": 5000, "pci": 9,
-                                      "lastSeen": T0 / 1000}
+    assert cell.doc["attributes"] == {
+        "mcc": "001",
+        "mnc": "01",
+        "eci": 5000,
+        "pci": 9,
+        "lastSeen": T0 / 1000,
+    }
     rel = core.relationships.get(CALLER, "device:p1~cell:lte-00101-5000")
-    assert (rel.source, rel.target, rel.type) == ("device:p1", "cell:lte-00101-5000",
-                                                  "observes")
+    assert (rel.source, rel.target, rel.type) == ("device:p1", "cell:lte-00101-5000", "observes")
     assert rel.properties == {
-        "deviceId": "device:p1", "sourceId": "cell:lte-00101-5000", "sourceType": "lteCell",
-        "connectionStatus": "primary", "rsrp": -95.0, "level": 4, "quality": "fair",
-        "firstSeen": T0 / 1000, "lastSeen": (T0 + 2000) / 1000, "sampleCount": 3}
+        "deviceId": "device:p1",
+        "sourceId": "cell:lte-00101-5000",
+        "sourceType": "lteCell",
+        "connectionStatus": "primary",
+        "rsrp": -95.0,
+        "level": 4,
+        "quality": "fair",
+        "firstSeen": T0 / 1000,
+        "lastSeen": (T0 + 2000) / 1000,
+        "sampleCount": 3,
+    }
     prefix = "/relationships/device:p1~cell:lte-00101-5000/properties"
     # One history point per change: -90 twice is one point.
     assert history(core, "device:p1", f"{prefix}/rsrp") == [-90.0, -95.0]
     assert history(core, "device:p1", f"{prefix}/lastSeen") == [
-        T0 / 1000, (T0 + 1000) / 1000, (T0 + 2000) / 1000]
+        T0 / 1000,
+        (T0 + 1000) / 1000,
+        (T0 + 2000) / 1000,
+    ]
 
 
 def test_redelivery_is_a_no_op(core: Core) -> None:
@@ -93,14 +128,20 @@ def test_redelivery_is_a_no_op(core: Core) -> None:
     # A fresh handler (as after an adapter restart) gets the same record again.
     asyncio.run(ingest(core, [message]))
     assert core.last_seq(CALLER) == seq
-    assert core.relationships.get(CALLER, "device:p1~cell:lte-00101-5000") \
-        .properties["sampleCount"] == 1
+    assert (
+        core.relationships.get(CALLER, "device:p1~cell:lte-00101-5000").properties["sampleCount"]
+        == 1
+    )
 
 
 def test_late_record_counts_but_does_not_roll_back(core: Core) -> None:
     topic = "dt/v1/demo/p1/tele/cell"
-    asyncio.run(ingest(core, [(topic, record(T0, cells=[lte(-80)])),
-                              (topic, record(T0 - 2000, cells=[lte(-110)]))]))
+    asyncio.run(
+        ingest(
+            core,
+            [(topic, record(T0, cells=[lte(-80)])), (topic, record(T0 - 2000, cells=[lte(-110)]))],
+        )
+    )
     props = core.relationships.get(CALLER, "device:p1~cell:lte-00101-5000").properties
     assert props["rsrp"] == -80.0
     assert props["sampleCount"] == 2
@@ -108,16 +149,28 @@ def test_late_record_counts_but_does_not_roll_back(core: Core) -> None:
 
 
 def test_status_meta_sensor_and_unknown_tenant(core: Core) -> None:
-    letters = asyncio.run(ingest(core, [
-        ("dt/v1/demo/s1/meta", orjson.dumps({"model": "CO2 node", "manufacturer": "ACME",
-                                             "deviceClass": "iotNode"})),
-        ("dt/v1/demo/s1/tele/env", record(T0, env={"co2": 612.5, "occupancy": True})),
-        ("dt/v1/demo/s1/status", orjson.dumps({"state": "offline", "ts": T0 + 5})),
-        ("dt/v1/ghost/s1/tele/env", record(T0, env={"co2": 500})),
-    ]))
+    letters = asyncio.run(
+        ingest(
+            core,
+            [
+                (
+                    "dt/v1/demo/s1/meta",
+                    orjson.dumps(
+                        {"model": "CO2 node", "manufacturer": "ACME", "deviceClass": "iotNode"}
+                    ),
+                ),
+                ("dt/v1/demo/s1/tele/env", record(T0, env={"co2": 612.5, "occupancy": True})),
+                ("dt/v1/demo/s1/status", orjson.dumps({"state": "offline", "ts": T0 + 5})),
+                ("dt/v1/ghost/s1/tele/env", record(T0, env={"co2": 500})),
+            ],
+        )
+    )
     device = core.twins.get_record(CALLER, "device:s1").doc["attributes"]
     assert (device["model"], device["manufacturer"], device["deviceClass"]) == (
-        "CO2 node", "ACME", "iotNode")
+        "CO2 node",
+        "ACME",
+        "iotNode",
+    )
     assert device["online"] is False
     sensor = core.twins.get_record(CALLER, "sensor:s1").doc["attributes"]
     assert sensor == {"co2": 612.5, "occupancy": "occupied", "lastSeen": T0 / 1000}
@@ -127,20 +180,27 @@ def test_status_meta_sensor_and_unknown_tenant(core: Core) -> None:
 def test_ttl_expiry_then_orphan_removal(core: Core) -> None:
     config = MqttConfig(batch_wait_ms=5, relationship_ttl_s=0.3, orphan_grace_s=0.3)
 
-    async def scenario() -> tuple[tuple[int, int], tuple[int, int], list[str],
-                                  tuple[int, int]]:
+    async def scenario() -> tuple[tuple[int, int], tuple[int, int], list[str], tuple[int, int]]:
         controller = TwinController(core, config)
         await controller.start()
-        await ingest(core, [
-            ("dt/v1/demo/p1/tele/cell", record(T0, cells=[lte(-80), lte(-99, 6000, 10)])),
-            ("dt/v1/demo/p2/tele/cell", record(T0, cells=[lte(-85)]))],
-            config, controller)
+        await ingest(
+            core,
+            [
+                ("dt/v1/demo/p1/tele/cell", record(T0, cells=[lte(-80), lte(-99, 6000, 10)])),
+                ("dt/v1/demo/p2/tele/cell", record(T0, cells=[lte(-85)])),
+            ],
+            config,
+            controller,
+        )
         early = controller.sweep()
         await asyncio.sleep(0.2)
         # p2 hears cell 5000 again: only its relationship is refreshed.
-        await ingest(core, [("dt/v1/demo/p2/tele/cell", record(T0 + 1000,
-                                                               cells=[lte(-84)]))],
-                     config, controller)
+        await ingest(
+            core,
+            [("dt/v1/demo/p2/tele/cell", record(T0 + 1000, cells=[lte(-84)]))],
+            config,
+            controller,
+        )
         await asyncio.sleep(0.2)
         expired = controller.sweep()
         remaining = [r.id for r in core.relationships.list(CALLER, size=100)[0]]
@@ -165,9 +225,19 @@ def test_ttl_expiry_then_orphan_removal(core: Core) -> None:
 
 @pytest.mark.parametrize("bad", [b"\xff\xfe", b"{}", b"[]", b"null"])
 def test_never_crashes_on_input(core: Core, bad: bytes) -> None:
-    letters = asyncio.run(ingest(core, [("dt/v1/demo/p1/tele/wifi", bad),
-                                        ("dt/v1/demo/p1/tele/wifi", record(T0, wifi=[
-                                            {"bssid": "02:00:00:00:00:01",
-                                             "frequency": 2412, "level": -50}]))]))
+    letters = asyncio.run(
+        ingest(
+            core,
+            [
+                ("dt/v1/demo/p1/tele/wifi", bad),
+                (
+                    "dt/v1/demo/p1/tele/wifi",
+                    record(
+                        T0, wifi=[{"bssid": "02:00:00:00:00:01", "frequency": 2412, "level": -50}]
+                    ),
+                ),
+            ],
+        )
+    )
     assert len(letters) == 1
     assert core.twins.get_record(CALLER, "wifi:020000000001")

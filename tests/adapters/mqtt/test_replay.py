@@ -35,16 +35,21 @@ def test_occupancy_replay_value_for_value(tmp_path: Path) -> None:
     assert len(records) == 30
     core = make_core(tmp_path / "data")
     try:
-        asyncio.run(ingest(core, [(TOPICS.telemetry("demo", r.device, r.signal),
-                                   orjson.dumps(r.record)) for r in records]))
+        asyncio.run(
+            ingest(
+                core,
+                [
+                    (TOPICS.telemetry("demo", r.device, r.signal), orjson.dumps(r.record))
+                    for r in records
+                ],
+            )
+        )
         twin = core.twins.get_record(CALLER, "sensor:uci-office").doc["attributes"]
         last = rows[-1]
         assert twin["co2"] == float(last[5]) and twin["temperature"] == float(last[2])
         assert twin["occupancy"] == ("occupied" if last[7] == "1" else "vacant")
-        for column, path in ((5, "co2"), (2, "temperature"), (3, "humidity"),
-                             (4, "illuminance")):
-            points = core.history(CALLER, "sensor:uci-office", f"/attributes/{path}",
-                                  EPOCH, FAR)
+        for column, path in ((5, "co2"), (2, "temperature"), (3, "humidity"), (4, "illuminance")):
+            points = core.history(CALLER, "sensor:uci-office", f"/attributes/{path}", EPOCH, FAR)
             assert [p.value for p in points] == changes([float(r[column]) for r in rows])
     finally:
         core.close()
@@ -57,8 +62,15 @@ def test_cork_replay_value_for_value(tmp_path: Path) -> None:
     assert cells and all(r.device == cells[0].device for r in records)
     core = make_core(tmp_path / "data")
     try:
-        letters = asyncio.run(ingest(core, [(TOPICS.telemetry("demo", r.device, r.signal),
-                                             orjson.dumps(r.record)) for r in records]))
+        letters = asyncio.run(
+            ingest(
+                core,
+                [
+                    (TOPICS.telemetry("demo", r.device, r.signal), orjson.dumps(r.record))
+                    for r in records
+                ],
+            )
+        )
         assert letters == []
         device = f"device:{cells[0].device}"
         # Expected values from the CSV, by the documented rules (netmonster ranges).
@@ -68,19 +80,18 @@ def test_cork_replay_value_for_value(tmp_path: Path) -> None:
             rid = f"{device}~cell:lte-x-{lte['eci']}"
             rsrp = lte.get("rsrp")
             ok = isinstance(rsrp, int | float) and -140 <= rsrp <= -44
-            series.setdefault(rid, []).append((record.record["ts"] / 1000,
-                                               float(rsrp) if ok else None))
+            series.setdefault(rid, []).append(
+                (record.record["ts"] / 1000, float(rsrp) if ok else None)
+            )
         for rid, points in series.items():
             rel = core.relationships.get(CALLER, rid)
             assert rel.properties["sampleCount"] == len(points)
             assert rel.properties["lastSeen"] == points[-1][0]
             assert rel.properties.get("rsrp") == points[-1][1]
             prefix = f"/relationships/{rid}/properties"
-            seen = [p.value for p in core.history(CALLER, device, f"{prefix}/lastSeen",
-                                                  EPOCH, FAR)]
+            seen = [p.value for p in core.history(CALLER, device, f"{prefix}/lastSeen", EPOCH, FAR)]
             assert seen == [t for t, _ in points]
-            rsrp = [p.value for p in core.history(CALLER, device, f"{prefix}/rsrp",
-                                                  EPOCH, FAR)]
+            rsrp = [p.value for p in core.history(CALLER, device, f"{prefix}/rsrp", EPOCH, FAR)]
             assert rsrp == changes([v for _, v in points])
         loc = core.twins.get_record(CALLER, device).doc["attributes"]["location"]
         last = [r for r in records if r.signal == "loc"][-1].record["loc"]

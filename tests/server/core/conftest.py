@@ -26,11 +26,19 @@ class RuleValidator(TwinValidator):
         level = doc.get("attributes", {}).get("level", 0)
         if isinstance(level, int) and 0 <= level <= 4:
             return []
-        return [ValidationDetail(doc.get("thingId", "?"), "/attributes/level",
-                                 "sh:maxInclusive", level, "level must be within 0..4")]
+        return [
+            ValidationDetail(
+                doc.get("thingId", "?"),
+                "/attributes/level",
+                "sh:maxInclusive",
+                level,
+                "level must be within 0..4",
+            )
+        ]
 
-    def validate_relationship(self, rel_type: str, properties: dict[str, Any]
-                              ) -> list[ValidationDetail]:
+    def validate_relationship(
+        self, rel_type: str, properties: dict[str, Any]
+    ) -> list[ValidationDetail]:
         return self.validate_twin({"attributes": properties})
 
 

@@ -76,42 +76,70 @@ def test_invalid_write_leaves_no_trace(core: Core, demo: Caller, catalog: ModelC
 
 def test_unknown_model_in_our_namespace_is_rejected(core: Core, demo: Caller) -> None:
     with pytest.raises(errors.PayloadValidationError):
-        core.twins.put(demo, "campus:x", "/", {
-            "definition": "https://w3id.org/ndtwin/tm/cellular/LteCel.tm.jsonld"})
+        core.twins.put(
+            demo,
+            "campus:x",
+            "/",
+            {"definition": "https://w3id.org/ndtwin/tm/cellular/LteCel.tm.jsonld"},
+        )
 
 
-def test_relationships_need_both_twins_and_cascade(core: Core, demo: Caller,
-                                                   catalog: ModelCatalog) -> None:
+def test_relationships_need_both_twins_and_cascade(
+    core: Core, demo: Caller, catalog: ModelCatalog
+) -> None:
     core.twins.put(demo, "campus:cell-1", "/", _cell(catalog))
     observation = catalog.by_name("Observation").skeleton()["attributes"]  # type: ignore
     with pytest.raises(errors.ThingNotFound):
-        core.relationships.put(demo, "r1", {"source": "campus:phone-1",
-                                            "target": "campus:cell-1", "type": "observes",
-                                            "properties": observation})
+        core.relationships.put(
+            demo,
+            "r1",
+            {
+                "source": "campus:phone-1",
+                "target": "campus:cell-1",
+                "type": "observes",
+                "properties": observation,
+            },
+        )
     core.twins.put(demo, "campus:phone-1", "/", catalog.by_name("EndDevice").skeleton())  # type: ignore
-    record, created = core.relationships.put(demo, "r1", {
-        "source": "campus:phone-1", "target": "campus:cell-1", "type": "observes",
-        "properties": observation})
+    record, created = core.relationships.put(
+        demo,
+        "r1",
+        {
+            "source": "campus:phone-1",
+            "target": "campus:cell-1",
+            "type": "observes",
+            "properties": observation,
+        },
+    )
     assert created and record.revision == 1
     edges = _rows(core, demo, f"SELECT ?d ?c WHERE {{ ?d <{OBSERVES}> ?c }}")
-    assert [(e["d"]["value"].rsplit(":", 1)[1], e["c"]["value"].rsplit(":", 1)[1])
-            for e in edges] == [("phone-1", "cell-1")]
+    assert [
+        (e["d"]["value"].rsplit(":", 1)[1], e["c"]["value"].rsplit(":", 1)[1]) for e in edges
+    ] == [("phone-1", "cell-1")]
     core.twins.delete(demo, "campus:cell-1")
     with pytest.raises(errors.RelationshipNotFound):
         core.relationships.get(demo, "r1")
     assert _rows(core, demo, f"SELECT ?d WHERE {{ ?d <{OBSERVES}> ?c }}") == []
 
 
-def test_relationship_properties_are_validated(core: Core, demo: Caller,
-                                               catalog: ModelCatalog) -> None:
+def test_relationship_properties_are_validated(
+    core: Core, demo: Caller, catalog: ModelCatalog
+) -> None:
     core.twins.put(demo, "campus:cell-1", "/", _cell(catalog))
     core.twins.put(demo, "campus:phone-1", "/", catalog.by_name("EndDevice").skeleton())  # type: ignore
     observation = dict(catalog.by_name("Observation").skeleton()["attributes"])  # type: ignore
     observation["level"] = 9  # the 0-4 signal level
     with pytest.raises(errors.PayloadValidationError):
-        core.relationships.put(demo, "r1", {"source": "campus:phone-1",
-                                            "target": "campus:cell-1", "type": "observes",
-                                            "properties": observation})
+        core.relationships.put(
+            demo,
+            "r1",
+            {
+                "source": "campus:phone-1",
+                "target": "campus:cell-1",
+                "type": "observes",
+                "properties": observation,
+            },
+        )
 
 
 def test_batch_is_atomic(core: Core, demo: Caller, catalog: ModelCatalog) -> None:
@@ -126,32 +154,38 @@ def test_batch_is_atomic(core: Core, demo: Caller, catalog: ModelCatalog) -> Non
     assert again.events == []
 
 
-def test_batch_relationship_to_twin_created_in_same_batch(core: Core, demo: Caller,
-                                                          catalog: ModelCatalog) -> None:
+def test_batch_relationship_to_twin_created_in_same_batch(
+    core: Core, demo: Caller, catalog: ModelCatalog
+) -> None:
     observation = catalog.by_name("Observation").skeleton()["attributes"]  # type: ignore
     result = core.batch.upsert(
         demo,
-        twins=[TwinUpsert("campus:cell-1", _cell(catalog)),
-               TwinUpsert("campus:phone-1", catalog.by_name("EndDevice").skeleton())],  # type: ignore
-        relationships=[RelationshipUpsert("r1", "campus:phone-1", "campus:cell-1", "observes",
-                                          observation)])
+        twins=[
+            TwinUpsert("campus:cell-1", _cell(catalog)),
+            TwinUpsert("campus:phone-1", catalog.by_name("EndDevice").skeleton()),
+        ],  # type: ignore
+        relationships=[
+            RelationshipUpsert("r1", "campus:phone-1", "campus:cell-1", "observes", observation)
+        ],
+    )
     assert [e.kind for e in result.events] == ["twin", "twin", "relationship"]
 
 
-def test_sparql_sees_only_the_callers_tenant(core: Core, demo: Caller,
-                                             catalog: ModelCatalog) -> None:
+def test_sparql_sees_only_the_callers_tenant(
+    core: Core, demo: Caller, catalog: ModelCatalog
+) -> None:
     other = core.tenants.authenticate(core.tenants.create("other")[1])
     core.twins.put(demo, "campus:cell-1", "/", _cell(catalog, 1))
     core.twins.put(other, "campus:cell-9", "/", _cell(catalog, 9))
     query = "SELECT ?s WHERE { ?s <https://w3id.org/ndtwin/key/pci> ?p }"
     assert [r["s"]["value"] for r in _rows(core, other, query)] == [
-        "urn:ndtwin:other:twin:campus:cell-9"]
+        "urn:ndtwin:other:twin:campus:cell-9"
+    ]
     core.tenants.delete("other")
     assert core.graph.count("other") == 0 and core.graph.count("demo") > 0
 
 
-def test_rebuild_recreates_the_same_graph(core: Core, demo: Caller,
-                                          catalog: ModelCatalog) -> None:
+def test_rebuild_recreates_the_same_graph(core: Core, demo: Caller, catalog: ModelCatalog) -> None:
     for i in range(5):
         core.twins.put(demo, f"campus:cell-{i}", "/", _cell(catalog, i))
     dump = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
@@ -182,11 +216,16 @@ WRITER = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_crash_between_document_and_graph_commit_is_repaired(tmp_path: Path,
-                                                            catalog: ModelCatalog) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+def test_crash_between_document_and_graph_commit_is_repaired(
+    tmp_path: Path, catalog: ModelCatalog
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "committed"
@@ -197,16 +236,18 @@ def test_crash_between_document_and_graph_commit_is_repaired(tmp_path: Path,
     core.open()  # start-up applies the pending outbox entries
     try:
         caller = Caller(core.tenants.get("demo").tenant)
-        rows = _rows(core, caller,
-                     "SELECT ?pci WHERE { ?s <https://w3id.org/ndtwin/key/pci> ?pci }")
+        rows = _rows(
+            core, caller, "SELECT ?pci WHERE { ?s <https://w3id.org/ndtwin/key/pci> ?pci }"
+        )
         assert sorted(int(r["pci"]["value"]) for r in rows) == list(range(20))
         assert core.store.pending_outbox() == []
     finally:
         core.close()
 
 
-def test_retention_prunes_history_at_start_but_keeps_twins(tmp_path: Path,
-                                                           catalog: ModelCatalog) -> None:
+def test_retention_prunes_history_at_start_but_keeps_twins(
+    tmp_path: Path, catalog: ModelCatalog
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     from server.core.service import CoreSettings
@@ -220,8 +261,9 @@ def test_retention_prunes_history_at_start_but_keeps_twins(tmp_path: Path,
     assert len(core.history(caller, "campus:cell-1", "/attributes/pci", *window)) == 3
     core.close()
 
-    core = build_core(data_dir=tmp_path, catalog=catalog,
-                      settings=CoreSettings(retention_seconds=0.0))
+    core = build_core(
+        data_dir=tmp_path, catalog=catalog, settings=CoreSettings(retention_seconds=0.0)
+    )
     core.open()
     try:
         assert core.history(caller, "campus:cell-1", "/attributes/pci", *window) == []
@@ -230,13 +272,22 @@ def test_retention_prunes_history_at_start_but_keeps_twins(tmp_path: Path,
         core.close()
 
 
-def test_relationship_delete_with_expected_revision(core: Core, demo: Caller,
-                                                    catalog: ModelCatalog) -> None:
+def test_relationship_delete_with_expected_revision(
+    core: Core, demo: Caller, catalog: ModelCatalog
+) -> None:
     core.twins.put(demo, "campus:cell-1", "/", _cell(catalog))
     core.twins.put(demo, "campus:phone-1", "/", catalog.by_name("EndDevice").skeleton())  # type: ignore
     observation = catalog.by_name("Observation").skeleton()["attributes"]  # type: ignore
-    core.relationships.put(demo, "r1", {"source": "campus:phone-1", "target": "campus:cell-1",
-                                        "type": "observes", "properties": observation})
+    core.relationships.put(
+        demo,
+        "r1",
+        {
+            "source": "campus:phone-1",
+            "target": "campus:cell-1",
+            "type": "observes",
+            "properties": observation,
+        },
+    )
     with pytest.raises(errors.PreconditionFailed):
         core.relationships.delete(demo, "r1", expected_revision=2)
     core.relationships.delete(demo, "r1", expected_revision=1)

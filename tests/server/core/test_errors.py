@@ -43,8 +43,7 @@ CASES = [
     (ThingNotFound("ns:x"), "things:thing.notfound", 404, "NOT_FOUND"),
     (AttributeNotFound("ns:x", "/a"), "things:attribute.notfound", 404, "NOT_FOUND"),
     (FeatureNotFound("ns:x", "f"), "things:feature.notfound", 404, "NOT_FOUND"),
-    (FeaturePropertyNotFound("ns:x", "f/p"), "things:feature.property.notfound", 404,
-     "NOT_FOUND"),
+    (FeaturePropertyNotFound("ns:x", "f/p"), "things:feature.property.notfound", 404, "NOT_FOUND"),
     (PreconditionFailed(), "things:precondition.failed", 412, "FAILED_PRECONDITION"),
     (PreconditionNotModified(), "things:precondition.notmodified", 304, "FAILED_PRECONDITION"),
     (ConditionFailed(), "things:condition.failed", 412, "FAILED_PRECONDITION"),
@@ -54,11 +53,9 @@ CASES = [
     (IdNotSettable(), "things:id.notsettable", 400, "INVALID_ARGUMENT"),
     (FieldSelectionInvalid(), "things:field.selection.invalid", 400, "INVALID_ARGUMENT"),
     (JsonFormatInvalid(), "json.format.invalid", 400, "INVALID_ARGUMENT"),
-    (RqlExpressionInvalid("bad", position=3), "rql.expression.invalid", 400,
-     "INVALID_ARGUMENT"),
+    (RqlExpressionInvalid("bad", position=3), "rql.expression.invalid", 400, "INVALID_ARGUMENT"),
     (SearchOptionInvalid(), "thing-search:search.option.invalid", 400, "INVALID_ARGUMENT"),
-    (SearchNamespacesInvalid(), "thing-search:search.namespaces.invalid", 400,
-     "INVALID_ARGUMENT"),
+    (SearchNamespacesInvalid(), "thing-search:search.namespaces.invalid", 400, "INVALID_ARGUMENT"),
     (PayloadValidationError([]), "wot:payload.validation.error", 400, "INVALID_ARGUMENT"),
     (TenantNotFound("acme"), "tenants:tenant.notfound", 404, "NOT_FOUND"),
     (TenantConflict("acme"), "tenants:tenant.conflict", 409, "ALREADY_EXISTS"),
@@ -66,8 +63,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("error", "code", "status", "grpc"), CASES,
-                         ids=[c[1] for c in CASES])
+@pytest.mark.parametrize(("error", "code", "status", "grpc"), CASES, ids=[c[1] for c in CASES])
 def test_each_error_carries_its_code_status_and_grpc_code(
     error: NdtError, code: str, status: int, grpc: str
 ) -> None:
@@ -84,8 +80,9 @@ def test_reason_is_upper_snake_of_the_code() -> None:
 
 
 def test_every_error_class_has_a_unique_code_and_a_valid_reason() -> None:
-    classes = [c for _, c in inspect.getmembers(errors_module, inspect.isclass)
-               if issubclass(c, NdtError)]
+    classes = [
+        c for _, c in inspect.getmembers(errors_module, inspect.isclass) if issubclass(c, NdtError)
+    ]
     # A class either defines its own code or shares its parent's (RevisionMismatch is a
     # PreconditionFailed on the wire); no two classes define the same code.
     codes = [c.code for c in classes if "code" in vars(c)]
@@ -93,9 +90,15 @@ def test_every_error_class_has_a_unique_code_and_a_valid_reason() -> None:
     assert "code" not in vars(RevisionMismatch)
     for cls in classes:
         assert re.fullmatch(r"[A-Z0-9]+(_[A-Z0-9]+)*", reason_for(cls.code)), cls
-        assert cls.grpc_code in {"INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS",
-                                 "FAILED_PRECONDITION", "UNAUTHENTICATED", "UNAVAILABLE",
-                                 "INTERNAL"}
+        assert cls.grpc_code in {
+            "INVALID_ARGUMENT",
+            "NOT_FOUND",
+            "ALREADY_EXISTS",
+            "FAILED_PRECONDITION",
+            "UNAUTHENTICATED",
+            "UNAVAILABLE",
+            "INTERNAL",
+        }
 
 
 def test_not_found_reads_like_not_permitted() -> None:
@@ -123,16 +126,30 @@ def test_payload_validation_lists_every_violation() -> None:
     ]
     body = PayloadValidationError(details).to_dict()
     assert body["validationDetails"] == [
-        {"focusNode": "urn:t:ns:x", "path": "/attributes/level",
-         "constraint": "sh:maxInclusive", "value": 9, "message": "too big"},
-        {"focusNode": "urn:t:ns:x", "path": None, "constraint": "sh:closed", "value": None,
-         "message": "unknown property"},
+        {
+            "focusNode": "urn:t:ns:x",
+            "path": "/attributes/level",
+            "constraint": "sh:maxInclusive",
+            "value": 9,
+            "message": "too big",
+        },
+        {
+            "focusNode": "urn:t:ns:x",
+            "path": None,
+            "constraint": "sh:closed",
+            "value": None,
+            "message": "unknown property",
+        },
     ]
 
 
 def test_optional_fields_are_left_out_and_overridable() -> None:
     error = ConditionFailed("custom", description="why", href="https://example.org")
-    assert error.to_dict() == {"status": 412, "error": "things:condition.failed",
-                               "message": "custom", "description": "why",
-                               "href": "https://example.org"}
+    assert error.to_dict() == {
+        "status": 412,
+        "error": "things:condition.failed",
+        "message": "custom",
+        "description": "why",
+        "href": "https://example.org",
+    }
     assert "href" not in PreconditionFailed().to_dict()

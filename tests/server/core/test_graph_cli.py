@@ -24,9 +24,13 @@ def test_rebuild_command(tmp_path: Path) -> None:
     core.graph.clear("demo")
     core.close()
 
-    done = subprocess.run([sys.executable, "-m", "server.cli", "graph", "rebuild",
-                           "--data-dir", str(tmp_path)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "graph", "rebuild", "--data-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert f"{expected} triples" in done.stdout
 

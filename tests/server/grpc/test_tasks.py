@@ -76,9 +76,7 @@ def task_twin(
     return doc
 
 
-def add_sources(
-    core: Core, tenant: Tenant, stream: Path, model: ops.NewTwin
-) -> tuple[str, str]:
+def add_sources(core: Core, tenant: Tenant, stream: Path, model: ops.NewTwin) -> tuple[str, str]:
     """A vision twin with a model and a sensory twin without one, in ``tenant``."""
     caller = core.tenants.authenticate(tenant.key)
     catalog = core.catalog
@@ -111,9 +109,7 @@ def check_new_twin(
     assert artifact["metrics"] == json_from_struct(item.metrics)
     assert artifact["metrics"]["nmse"] > 0 and artifact["metrics"]["rounds"] == 1
     derived, _ = core.relationships.list(caller, source=thing_id)
-    assert sorted((r.type, r.target) for r in derived) == sorted(
-        (DERIVED_FROM, s) for s in sources
-    )
+    assert sorted((r.type, r.target) for r in derived) == sorted((DERIVED_FROM, s) for s in sources)
     return doc
 
 
@@ -197,22 +193,44 @@ async def test_requests_are_checked_before_an_operation_starts(
     tasks = tasks_pb2_grpc.TaskTwinServiceStub(channel)
     cases = [
         # Another tenant's twins read as absent, whether named under its parent or ours.
-        (beta, tasks_pb2.TransferTwinRequest(
-            parent=beta.parent, source=beta.twin(cam), target_modality="wireless"),
-         grpc.StatusCode.NOT_FOUND),
-        (beta, tasks_pb2.TransferTwinRequest(
-            parent=alpha.parent, source=alpha.twin(cam), target_modality="wireless"),
-         grpc.StatusCode.NOT_FOUND),
-        (alpha, tasks_pb2.TransferTwinRequest(
-            parent=alpha.parent, source=alpha.twin(cam), target_modality="vision"),
-         grpc.StatusCode.INVALID_ARGUMENT),
-        (alpha, tasks_pb2.TransferTwinRequest(
-            parent=alpha.parent, source=alpha.twin(cam), target_modality="lidar"),
-         grpc.StatusCode.INVALID_ARGUMENT),
-        (alpha, tasks_pb2.TransferTwinRequest(
-            parent=alpha.parent, source=alpha.twin(cam), target_modality="sensory",
-            target_twin_id=imu),
-         grpc.StatusCode.ALREADY_EXISTS),
+        (
+            beta,
+            tasks_pb2.TransferTwinRequest(
+                parent=beta.parent, source=beta.twin(cam), target_modality="wireless"
+            ),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        (
+            beta,
+            tasks_pb2.TransferTwinRequest(
+                parent=alpha.parent, source=alpha.twin(cam), target_modality="wireless"
+            ),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        (
+            alpha,
+            tasks_pb2.TransferTwinRequest(
+                parent=alpha.parent, source=alpha.twin(cam), target_modality="vision"
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            alpha,
+            tasks_pb2.TransferTwinRequest(
+                parent=alpha.parent, source=alpha.twin(cam), target_modality="lidar"
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            alpha,
+            tasks_pb2.TransferTwinRequest(
+                parent=alpha.parent,
+                source=alpha.twin(cam),
+                target_modality="sensory",
+                target_twin_id=imu,
+            ),
+            grpc.StatusCode.ALREADY_EXISTS,
+        ),
     ]
     for tenant, request, code in cases:
         with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -221,18 +239,21 @@ async def test_requests_are_checked_before_an_operation_starts(
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await tasks.MergeTwins(
             tasks_pb2.MergeTwinsRequest(
-                parent=alpha.parent, sources=[alpha.twin(cam)], target_modality="wireless"),
+                parent=alpha.parent, sources=[alpha.twin(cam)], target_modality="wireless"
+            ),
             metadata=alpha.md,
         )
     assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     # A source artifact whose bytes changed is refused rather than trained on.
     caller = core.tenants.authenticate(alpha.key)
-    core.batch.upsert(caller, [TwinUpsert(
-        cam, {"attributes": {"modelArtifact": {"sha256": "0" * 64}}})])
+    core.batch.upsert(
+        caller, [TwinUpsert(cam, {"attributes": {"modelArtifact": {"sha256": "0" * 64}}})]
+    )
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await tasks.TransferTwin(
             tasks_pb2.TransferTwinRequest(
-                parent=alpha.parent, source=alpha.twin(cam), target_modality="wireless"),
+                parent=alpha.parent, source=alpha.twin(cam), target_modality="wireless"
+            ),
             metadata=alpha.md,
         )
     assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION

@@ -33,8 +33,10 @@ def resolve(data: dict[str, Any], name: str = "fixture.sdf.json") -> ResolvedDoc
 STATION = {
     "sdfThing": {
         "station": {
-            "sdfRequired": ["#/sdfThing/station/sdfProperty/name",
-                            "#/sdfThing/station/sdfProperty/since"],
+            "sdfRequired": [
+                "#/sdfThing/station/sdfProperty/name",
+                "#/sdfThing/station/sdfProperty/since",
+            ],
             "sdfProperty": {
                 "name": {"type": "string", "minLength": 3},
                 "since": {"type": "string", "format": "date-time"},
@@ -57,16 +59,25 @@ STATION = {
                         "temperature": {"type": "number", "minimum": -40, "maximum": -10},
                         "mode": {"type": "string", "enum": ["auto", "manual"]},
                         "calibrated": {"type": "boolean", "default": True},
-                        "position": {"type": "object", "required": ["lat", "lon"],
-                                     "properties": {
-                                         "lat": {"type": "number", "minimum": -90},
-                                         "lon": {"type": "number", "const": 8.5},
-                                         "floor": {"type": "integer"},
-                                         "zone": {"description": "untyped"}}},
-                        "history": {"type": "array", "minItems": 2,
-                                    "items": {"type": "integer", "exclusiveMinimum": 4}},
-                        "level": {"type": "integer",
-                                  "sdfChoice": {"low": {"const": 1}, "high": {"const": 2}}},
+                        "position": {
+                            "type": "object",
+                            "required": ["lat", "lon"],
+                            "properties": {
+                                "lat": {"type": "number", "minimum": -90},
+                                "lon": {"type": "number", "const": 8.5},
+                                "floor": {"type": "integer"},
+                                "zone": {"description": "untyped"},
+                            },
+                        },
+                        "history": {
+                            "type": "array",
+                            "minItems": 2,
+                            "items": {"type": "integer", "exclusiveMinimum": 4},
+                        },
+                        "level": {
+                            "type": "integer",
+                            "sdfChoice": {"low": {"const": 1}, "high": {"const": 2}},
+                        },
                         "kind": {"sdfChoice": {"a": {}, "b": {}}},
                         "code": {"type": "integer", "exclusiveMaximum": -3},
                         "day": {"type": "string", "format": "date"},
@@ -85,8 +96,10 @@ def station() -> ResolvedDocument:
 
 
 def test_thing_definition_is_the_tm_url(station: ResolvedDocument) -> None:
-    assert ditto.thing_definition(station, "/sdfThing/station") == \
-        "https://w3id.org/ndtwin/tm/station/station.tm.jsonld"
+    assert (
+        ditto.thing_definition(station, "/sdfThing/station")
+        == "https://w3id.org/ndtwin/tm/station/station.tm.jsonld"
+    )
     skeleton = ditto.skeleton_for(station, "/sdfThing/station")
     assert skeleton["definition"] == ditto.thing_definition(station, "/sdfThing/station")
     # The body of PUT /api/2/things/{thingId}: the path names the thing.
@@ -104,26 +117,27 @@ def test_submodels_become_features_with_definition_arrays(station: ResolvedDocum
     features = ditto.skeleton_for(station, "/sdfThing/station")["features"]
     assert list(features) == ["sensor"]
     assert features["sensor"]["definition"] == [
-        "https://w3id.org/ndtwin/tm/station/station/sensor.tm.jsonld"]
+        "https://w3id.org/ndtwin/tm/station/station/sensor.tm.jsonld"
+    ]
 
 
 def test_feature_property_values_follow_const_default_neutral(station: ResolvedDocument) -> None:
     props = ditto.skeleton_for(station, "/sdfThing/station")["features"]["sensor"]["properties"]
-    assert props["temperature"] == -10.0        # 0.0 moved down to the maximum
+    assert props["temperature"] == -10.0  # 0.0 moved down to the maximum
     assert isinstance(props["temperature"], float)
-    assert props["calibrated"] is True          # default
+    assert props["calibrated"] is True  # default
     assert props["position"] == {"lat": 0.0, "lon": 8.5}  # required members only; const wins
-    assert props["history"] == [5, 5]           # minItems copies; exclusiveMinimum 4 -> 5
-    assert props["code"] == -4                  # exclusiveMaximum -3 -> -4
+    assert props["history"] == [5, 5]  # minItems copies; exclusiveMinimum 4 -> 5
+    assert props["code"] == -4  # exclusiveMaximum -3 -> -4
     assert props["day"] == "1970-01-01"
-    assert "spare" not in props                 # optional (not in sdfRequired)
+    assert "spare" not in props  # optional (not in sdfRequired)
 
 
 def test_enum_and_oneof_take_their_first_value(station: ResolvedDocument) -> None:
     props = ditto.skeleton_for(station, "/sdfThing/station")["features"]["sensor"]["properties"]
     assert props["mode"] == "auto"
     assert props["level"] == 1
-    assert "kind" not in props                  # untyped alternatives give no value
+    assert "kind" not in props  # untyped alternatives give no value
 
 
 def test_initial_value_rules() -> None:
@@ -134,10 +148,10 @@ def test_initial_value_rules() -> None:
     assert ditto.initial_value({"type": "object"}) == {}
     assert ditto.initial_value({"type": "array"}) == []
     assert ditto.initial_value({"type": "array", "items": {"type": "string"}}) == [""]
-    assert ditto.initial_value({"type": "array", "minItems": 0,
-                                "items": {"type": "string"}}) == []
-    assert ditto.initial_value({"type": "object", "required": ["x"],
-                                "properties": {"x": {"description": "untyped"}}}) == {"x": None}
+    assert ditto.initial_value({"type": "array", "minItems": 0, "items": {"type": "string"}}) == []
+    assert ditto.initial_value(
+        {"type": "object", "required": ["x"], "properties": {"x": {"description": "untyped"}}}
+    ) == {"x": None}
     assert ditto.initial_value({"type": "string", "const": "c", "default": "d"}) == "c"
     with pytest.raises(LookupError):
         ditto.initial_value({"description": "no type"})
@@ -147,38 +161,62 @@ def test_object_skeleton_has_attributes_and_no_features() -> None:
     doc = resolve({"sdfObject": {"lamp": {"sdfProperty": {"on": {"type": "boolean"}}}}})
     assert ditto.skeleton_for(doc, "/sdfObject/lamp", include_optional=True) == {
         "definition": "https://w3id.org/ndtwin/tm/fixture/lamp.tm.jsonld",
-        "attributes": {"on": False}}
+        "attributes": {"on": False},
+    }
 
 
 def test_only_first_level_submodels_become_features() -> None:
-    doc = resolve({"sdfThing": {"a": {"sdfThing": {"b": {
-        "sdfProperty": {"x": {"type": "integer", "sdfRequired": [True]}},
-        "sdfObject": {"c": {"sdfProperty": {"y": {"type": "integer"}}}}}}}}})
+    doc = resolve(
+        {
+            "sdfThing": {
+                "a": {
+                    "sdfThing": {
+                        "b": {
+                            "sdfProperty": {"x": {"type": "integer", "sdfRequired": [True]}},
+                            "sdfObject": {"c": {"sdfProperty": {"y": {"type": "integer"}}}},
+                        }
+                    }
+                }
+            }
+        }
+    )
     skeleton = ditto.skeleton_for(doc, "/sdfThing/a")
-    assert skeleton["features"] == {"b": {
-        "definition": ["https://w3id.org/ndtwin/tm/fixture/a/b.tm.jsonld"],
-        "properties": {"x": 0}}}
+    assert skeleton["features"] == {
+        "b": {
+            "definition": ["https://w3id.org/ndtwin/tm/fixture/a/b.tm.jsonld"],
+            "properties": {"x": 0},
+        }
+    }
 
 
 def test_skeleton_from_a_foreign_thing_model_with_extends() -> None:
     base = "http://tm.example/"
     models = {
-        base + "lamp.tm.jsonld": {"properties": {"on": {"type": "boolean"}},
-                                  "links": [{"rel": "tm:extends", "href": "switch.tm.jsonld"}]},
+        base + "lamp.tm.jsonld": {
+            "properties": {"on": {"type": "boolean"}},
+            "links": [{"rel": "tm:extends", "href": "switch.tm.jsonld"}],
+        },
         base + "switch.tm.jsonld": {"properties": {"on": {"type": "boolean"}}},
     }
     root = {"links": [{"rel": "tm:submodel", "href": "lamp.tm.jsonld", "instanceName": "lamp"}]}
     skeleton = ditto.skeleton_from_thing_model(root, base + "room.tm.jsonld", models.__getitem__)
-    assert skeleton == {"definition": base + "room.tm.jsonld", "features": {"lamp": {
-        "definition": [base + "lamp.tm.jsonld", base + "switch.tm.jsonld"],
-        "properties": {"on": False}}}}
+    assert skeleton == {
+        "definition": base + "room.tm.jsonld",
+        "features": {
+            "lamp": {
+                "definition": [base + "lamp.tm.jsonld", base + "switch.tm.jsonld"],
+                "properties": {"on": False},
+            }
+        },
+    }
 
 
 def test_compile_document_writes_one_skeleton_per_grouping(station: ResolvedDocument) -> None:
     files = ditto.compile_document(station)
     assert list(files) == ["station/station.thing.json", "station/station/sensor.thing.json"]
-    assert json.loads(files["station/station.thing.json"]) == \
-        ditto.skeleton_for(station, "/sdfThing/station")
+    assert json.loads(files["station/station.thing.json"]) == ditto.skeleton_for(
+        station, "/sdfThing/station"
+    )
 
 
 # -- the corpus ------------------------------------------------------------------------------
@@ -196,12 +234,15 @@ def corpus_documents() -> list[ResolvedDocument]:
 
 
 def _schemas(tm: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: {k: v for k, v in schema.items() if not k.startswith(("sdf:", "tm:"))}
-            for name, schema in tm.get("properties", {}).items()}
+    return {
+        name: {k: v for k, v in schema.items() if not k.startswith(("sdf:", "tm:"))}
+        for name, schema in tm.get("properties", {}).items()
+    }
 
 
 def test_corpus_skeletons_are_well_formed_and_their_values_fit_the_model(
-        corpus_documents: list[ResolvedDocument]) -> None:
+    corpus_documents: list[ResolvedDocument],
+) -> None:
     assert len(corpus_documents) == 340
     checked = 0
     pattern_misses = []
@@ -214,8 +255,9 @@ def test_corpus_skeletons_are_well_formed_and_their_values_fit_the_model(
             parts = [(wot.thing_model(doc, pointer), skeleton.get("attributes", {}))]
             for feature_id, feature in skeleton.get("features", {}).items():
                 assert FEATURE_ID.match(feature_id) and feature_id != "*"
-                assert feature["definition"] and len(set(feature["definition"])) == \
-                    len(feature["definition"])
+                assert feature["definition"] and len(set(feature["definition"])) == len(
+                    feature["definition"]
+                )
                 child = pointer + f"/sdfObject/{feature_id}"
                 if not any(p == child for p in wot.grouping_pointers(doc)):
                     child = pointer + f"/sdfThing/{feature_id}"

@@ -28,27 +28,40 @@ def resolve(body: dict[str, Any], name: str = "cells") -> ResolvedDocument:
     return docs[0]
 
 
-CELLS = resolve({
-    "namespace": {"m": NS}, "defaultNamespace": "m",
-    "sdfObject": {"Cell": {
-        "label": "LTE cell",
-        "sdfRequired": ["#/sdfObject/Cell/sdfProperty/pci"],
-        "sdfProperty": {
-            "pci": {"type": "integer", "minimum": 0, "maximum": 503, "nullable": False},
-            "rsrp": {"type": "number", "minimum": -140, "maximum": -44, "unit": "dBm"},
-            "seen": {"type": "string", "format": "date-time"},
-            "mode": {"sdfChoice": {"idle": {"const": "idle"}, "busy": {"const": "busy"}}},
-            "code": {"type": "string", "pattern": "^P(?=1)"},
-        }}},
-    "sdfThing": {"Site": {
-        "sdfRequired": ["#/sdfThing/Site/sdfObject/main"],
-        "sdfObject": {"main": {"sdfRef": "#/sdfObject/Cell"},
-                      "neighbours": {"sdfRef": "#/sdfObject/Cell", "minItems": 0,
-                                     "maxItems": 8}},
-        "sdfThing": {"modem": {
-            "sdfRequired": ["#/sdfThing/Site/sdfThing/modem/sdfObject/sim"],
-            "sdfObject": {"sim": {"sdfProperty": {"iccid": {"type": "string"}}}}}}}},
-})
+CELLS = resolve(
+    {
+        "namespace": {"m": NS},
+        "defaultNamespace": "m",
+        "sdfObject": {
+            "Cell": {
+                "label": "LTE cell",
+                "sdfRequired": ["#/sdfObject/Cell/sdfProperty/pci"],
+                "sdfProperty": {
+                    "pci": {"type": "integer", "minimum": 0, "maximum": 503, "nullable": False},
+                    "rsrp": {"type": "number", "minimum": -140, "maximum": -44, "unit": "dBm"},
+                    "seen": {"type": "string", "format": "date-time"},
+                    "mode": {"sdfChoice": {"idle": {"const": "idle"}, "busy": {"const": "busy"}}},
+                    "code": {"type": "string", "pattern": "^P(?=1)"},
+                },
+            }
+        },
+        "sdfThing": {
+            "Site": {
+                "sdfRequired": ["#/sdfThing/Site/sdfObject/main"],
+                "sdfObject": {
+                    "main": {"sdfRef": "#/sdfObject/Cell"},
+                    "neighbours": {"sdfRef": "#/sdfObject/Cell", "minItems": 0, "maxItems": 8},
+                },
+                "sdfThing": {
+                    "modem": {
+                        "sdfRequired": ["#/sdfThing/Site/sdfThing/modem/sdfObject/sim"],
+                        "sdfObject": {"sim": {"sdfProperty": {"iccid": {"type": "string"}}}},
+                    }
+                },
+            }
+        },
+    }
+)
 CELL = f"{NS}#/sdfObject/Cell"
 SITE = f"{NS}#/sdfThing/Site"
 
@@ -59,10 +72,16 @@ def schemas(doc: ResolvedDocument) -> dict[str, dict[str, Any]]:
 
 def test_one_schema_per_twin_type_named_by_its_path() -> None:
     names = sorted(compiler.compile_document(CELLS))
-    assert names == sorted([
-        "cells.Cell.schema.json", "cells.Site.schema.json", "cells.Site.main.schema.json",
-        "cells.Site.neighbours.schema.json", "cells.Site.modem.schema.json",
-        "cells.Site.modem.sim.schema.json"])
+    assert names == sorted(
+        [
+            "cells.Cell.schema.json",
+            "cells.Site.schema.json",
+            "cells.Site.main.schema.json",
+            "cells.Site.neighbours.schema.json",
+            "cells.Site.modem.schema.json",
+            "cells.Site.modem.sim.schema.json",
+        ]
+    )
     for text in compiler.compile_document(CELLS).values():
         schema = json.loads(text)
         Draft202012Validator.check_schema(schema)
@@ -78,13 +97,16 @@ def test_member_schemas() -> None:
     assert cell["required"] == ["attributes"]
     # Not nullable: the type alone. Nullable (the default): null or the value.
     assert values["properties"]["pci"] == {"type": "integer", "minimum": 0, "maximum": 503}
-    assert values["properties"]["rsrp"] == {"unit": "dBm", "anyOf": [
-        {"type": "null"}, {"type": "number", "minimum": -140, "maximum": -44}]}
+    assert values["properties"]["rsrp"] == {
+        "unit": "dBm",
+        "anyOf": [{"type": "null"}, {"type": "number", "minimum": -140, "maximum": -44}],
+    }
     seen = values["properties"]["seen"]["anyOf"][1]
     assert seen["type"] == "string" and seen["pattern"].startswith("^[0-9]{4}-")
     mode = values["properties"]["mode"]["anyOf"][1]
-    assert mode == {"anyOf": [{"title": "idle", "const": "idle"},
-                              {"title": "busy", "const": "busy"}]}
+    assert mode == {
+        "anyOf": [{"title": "idle", "const": "idle"}, {"title": "busy", "const": "busy"}]
+    }
     # The lookahead cannot be enforced alike in SHACL, so neither enforces it.
     assert "pattern" not in values["properties"]["code"]["anyOf"][1]
     assert "/sdfProperty/code/pattern" in cell["$comment"]
@@ -94,12 +116,11 @@ def test_decisions_on_a_twin() -> None:
     validator = Draft202012Validator(schemas(CELLS)["cells.Cell.schema.json"])
 
     def ok(attributes: dict[str, Any]) -> bool:
-        return validator.is_valid({"thingId": "a:b", "definition": CELL,
-                                   "attributes": attributes})
+        return validator.is_valid({"thingId": "a:b", "definition": CELL, "attributes": attributes})
 
     assert ok({"pci": 7})
-    assert ok({"pci": 7.0})                      # an integer in JSON Schema's sense
-    assert ok({"pci": 7, "rsrp": -100})          # an int is a number
+    assert ok({"pci": 7.0})  # an integer in JSON Schema's sense
+    assert ok({"pci": 7, "rsrp": -100})  # an int is a number
     assert ok({"pci": 7, "rsrp": None})
     assert not ok({"pci": None})
     assert not ok({"rsrp": -100})
@@ -127,26 +148,37 @@ def test_thing_features() -> None:
     assert not validator.is_valid({"features": {"main": main, "modem": {}}})
     assert validator.is_valid({"features": {"main": main, "modem": {}, "modem.sim": {}}})
     assert not validator.is_valid({"features": {"main": main, "neighbours.7": {}}})
-    assert validator.is_valid({"features": {"main": main,
-                                            "neighbours.7": {"properties": {"pci": 2}}}})
+    assert validator.is_valid(
+        {"features": {"main": main, "neighbours.7": {"properties": {"pci": 2}}}}
+    )
 
 
 def test_twin_schemas_dispatch_on_definitions() -> None:
     checker = compiler.TwinSchemas(schemas(CELLS).values())
-    base = {"thingId": "a:b", "definition": SITE,
-            "features": {"main": {"properties": {"pci": 1}}}}
+    base = {"thingId": "a:b", "definition": SITE, "features": {"main": {"properties": {"pci": 1}}}}
     assert checker.twin_errors(base) == []
     # Any feature whose definition names Cell is checked as a Cell.
-    typed = {**base, "features": {**base["features"],
-                                  "other": {"definition": [CELL], "properties": {}}}}
+    typed = {
+        **base,
+        "features": {**base["features"], "other": {"definition": [CELL], "properties": {}}},
+    }
     errors = checker.twin_errors(typed)
     assert errors and all(e.startswith("/features/other/properties") for e in errors)
     # Definitions that name no compiled class select nothing.
-    unknown = {"thingId": "a:b", "definition": "org.example:x:1",
-               "features": {"f": {"definition": ["org.example:y:1"], "properties": {"p": 1}}}}
+    unknown = {
+        "thingId": "a:b",
+        "definition": "org.example:x:1",
+        "features": {"f": {"definition": ["org.example:y:1"], "properties": {"p": 1}}},
+    }
     assert checker.is_valid_twin(unknown)
-    relation = {"id": "r", "source": "a:b", "target": "c:d", "type": "observes",
-                "definition": CELL, "properties": {"pci": 600}}
+    relation = {
+        "id": "r",
+        "source": "a:b",
+        "target": "c:d",
+        "type": "observes",
+        "definition": CELL,
+        "properties": {"pci": 600},
+    }
     assert checker.relationship_errors(relation)
     assert not checker.relationship_errors({**relation, "properties": {"pci": 6}})
 

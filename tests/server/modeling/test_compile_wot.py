@@ -34,8 +34,11 @@ def tm_validator() -> Draft7Validator:
     if not TM_SCHEMA.is_file():
         pytest.skip(f"TM schema not found at {TM_SCHEMA}")
     schema = json.loads(TM_SCHEMA.read_text(encoding="utf-8"))
-    return Draft7Validator(schema, registry=Registry(retrieve=_no_fetch),  # type: ignore[call-arg]
-                           format_checker=Draft7Validator.FORMAT_CHECKER)
+    return Draft7Validator(
+        schema,
+        registry=Registry(retrieve=_no_fetch),  # type: ignore[call-arg]
+        format_checker=Draft7Validator.FORMAT_CHECKER,
+    )
 
 
 def resolve(data: dict[str, Any], name: str = "fixture.sdf.json") -> ResolvedDocument:
@@ -46,8 +49,12 @@ def resolve(data: dict[str, Any], name: str = "fixture.sdf.json") -> ResolvedDoc
 
 
 SWITCH = {
-    "info": {"title": "Switch test", "version": "2026-01-01", "license": "BSD-3-Clause",
-             "copyright": "nobody"},
+    "info": {
+        "title": "Switch test",
+        "version": "2026-01-01",
+        "license": "BSD-3-Clause",
+        "copyright": "nobody",
+    },
     "namespace": {"ex": "https://example.com/switch"},
     "defaultNamespace": "ex",
     "sdfObject": {
@@ -57,12 +64,20 @@ SWITCH = {
             "sdfRequired": ["#/sdfObject/Switch/sdfProperty/value"],
             "sdfProperty": {
                 "value": {"type": "boolean"},
-                "counter": {"type": "integer", "writable": False, "observable": False,
-                            "unit": "s", "minimum": 0},
+                "counter": {
+                    "type": "integer",
+                    "writable": False,
+                    "observable": False,
+                    "unit": "s",
+                    "minimum": 0,
+                },
                 "secret": {"type": "string", "readable": False, "nullable": False},
                 "stamp": {"type": "number", "sdfType": "unix-time"},
-                "blob": {"type": "string", "sdfType": "byte-string",
-                         "contentFormat": "application/octet-stream"},
+                "blob": {
+                    "type": "string",
+                    "sdfType": "byte-string",
+                    "contentFormat": "application/octet-stream",
+                },
                 "mode": {"type": "string", "enum": ["a", "b"]},
                 "level": {
                     "type": "integer",
@@ -74,15 +89,26 @@ SWITCH = {
                 },
             },
             "sdfAction": {
-                "toggle": {"label": "Toggle",
-                           "sdfInputData": {"type": "object",
-                                            "properties": {"delay": {"type": "number"}},
-                                            "required": ["delay"]},
-                           "sdfOutputData": {"type": "boolean"}},
+                "toggle": {
+                    "label": "Toggle",
+                    "sdfInputData": {
+                        "type": "object",
+                        "properties": {"delay": {"type": "number"}},
+                        "required": ["delay"],
+                    },
+                    "sdfOutputData": {"type": "boolean"},
+                },
             },
             "sdfEvent": {"flipped": {"sdfOutputData": {"type": "boolean"}}},
-            "sdfData": {"pair": {"type": "array", "items": {"type": "number"},
-                                 "minItems": 2, "maxItems": 2, "uniqueItems": True}},
+            "sdfData": {
+                "pair": {
+                    "type": "array",
+                    "items": {"type": "number"},
+                    "minItems": 2,
+                    "maxItems": 2,
+                    "uniqueItems": True,
+                }
+            },
         }
     },
 }
@@ -92,8 +118,10 @@ def test_object_becomes_one_tm_with_td11_context_and_document_terms() -> None:
     models = wot.thing_models(resolve(SWITCH))
     assert list(models) == ["fixture/Switch.tm.jsonld"]
     tm = models["fixture/Switch.tm.jsonld"]
-    assert tm["@context"] == [wot.TD_CONTEXT, {"sdf": wot.SDF_TERMS,
-                                                "ex": "https://example.com/switch"}]
+    assert tm["@context"] == [
+        wot.TD_CONTEXT,
+        {"sdf": wot.SDF_TERMS, "ex": "https://example.com/switch"},
+    ]
     assert tm["@type"] == "tm:ThingModel"
     assert tm["title"] == "A switch"
     assert tm["description"] == "on/off"
@@ -146,13 +174,21 @@ def test_actions_events_and_schema_definitions() -> None:
     tm = wot.thing_models(resolve(SWITCH))["fixture/Switch.tm.jsonld"]
     assert tm["actions"]["toggle"] == {
         "title": "Toggle",
-        "input": {"type": "object", "properties": {"delay": {"type": "number"}},
-                  "required": ["delay"]},
-        "output": {"type": "boolean"}}
+        "input": {
+            "type": "object",
+            "properties": {"delay": {"type": "number"}},
+            "required": ["delay"],
+        },
+        "output": {"type": "boolean"},
+    }
     assert tm["events"]["flipped"] == {"data": {"type": "boolean"}}
-    assert tm["schemaDefinitions"]["pair"] == {"type": "array", "items": {"type": "number"},
-                                               "minItems": 2, "maxItems": 2,
-                                               "uniqueItems": True}
+    assert tm["schemaDefinitions"]["pair"] == {
+        "type": "array",
+        "items": {"type": "number"},
+        "minItems": 2,
+        "maxItems": 2,
+        "uniqueItems": True,
+    }
 
 
 def test_sdfrequired_becomes_tm_required_and_the_rest_tm_optional() -> None:
@@ -165,8 +201,16 @@ def test_sdfrequired_becomes_tm_required_and_the_rest_tm_optional() -> None:
 
 
 def test_sdfrequired_true_on_an_affordance() -> None:
-    doc = {"sdfObject": {"o": {"sdfProperty": {"p": {"type": "number", "sdfRequired": [True]},
-                                               "q": {"type": "number"}}}}}
+    doc = {
+        "sdfObject": {
+            "o": {
+                "sdfProperty": {
+                    "p": {"type": "number", "sdfRequired": [True]},
+                    "q": {"type": "number"},
+                }
+            }
+        }
+    }
     tm = wot.thing_models(resolve(doc))["fixture/o.tm.jsonld"]
     assert tm["tm:required"] == ["#/properties/p"]
     assert tm["tm:optional"] == ["/properties/q"]
@@ -180,8 +224,11 @@ THING = {
             "sdfProperty": {"address": {"type": "string"}},
             "sdfObject": {"door": {"sdfProperty": {"open": {"type": "boolean"}}}},
             "sdfThing": {
-                "floor": {"label": "Floor", "minItems": 1,
-                          "sdfObject": {"lamp": {"sdfProperty": {"on": {"type": "boolean"}}}}},
+                "floor": {
+                    "label": "Floor",
+                    "minItems": 1,
+                    "sdfObject": {"lamp": {"sdfProperty": {"on": {"type": "boolean"}}}},
+                },
             },
         }
     },
@@ -190,14 +237,26 @@ THING = {
 
 def test_sdfthing_links_its_children_as_submodels() -> None:
     models = wot.thing_models(resolve(THING, "house.sdf.json"))
-    assert list(models) == ["house/house.tm.jsonld", "house/house/floor.tm.jsonld",
-                            "house/house/floor/lamp.tm.jsonld", "house/house/door.tm.jsonld"]
+    assert list(models) == [
+        "house/house.tm.jsonld",
+        "house/house/floor.tm.jsonld",
+        "house/house/floor/lamp.tm.jsonld",
+        "house/house/door.tm.jsonld",
+    ]
     house = models["house/house.tm.jsonld"]
     assert house["links"] == [
-        {"rel": "tm:submodel", "href": wot.TM_BASE + "house/house/floor.tm.jsonld",
-         "type": "application/tm+json", "instanceName": "floor"},
-        {"rel": "tm:submodel", "href": wot.TM_BASE + "house/house/door.tm.jsonld",
-         "type": "application/tm+json", "instanceName": "door"},
+        {
+            "rel": "tm:submodel",
+            "href": wot.TM_BASE + "house/house/floor.tm.jsonld",
+            "type": "application/tm+json",
+            "instanceName": "floor",
+        },
+        {
+            "rel": "tm:submodel",
+            "href": wot.TM_BASE + "house/house/door.tm.jsonld",
+            "type": "application/tm+json",
+            "instanceName": "door",
+        },
     ]
     assert house["properties"]["address"]["type"] == "string"
     floor = models["house/house/floor.tm.jsonld"]
@@ -210,11 +269,15 @@ def test_sdfthing_links_its_children_as_submodels() -> None:
 
 def test_tm_url_and_base_url() -> None:
     doc = resolve(THING, "house.sdf.json")
-    assert wot.tm_url(doc, "/sdfThing/house/sdfObject/door") == \
-        "https://w3id.org/ndtwin/tm/house/house/door.tm.jsonld"
+    assert (
+        wot.tm_url(doc, "/sdfThing/house/sdfObject/door")
+        == "https://w3id.org/ndtwin/tm/house/house/door.tm.jsonld"
+    )
     models = wot.thing_models(doc, base_url="http://localhost:8080/tm/")
-    assert models["house/house.tm.jsonld"]["links"][1]["href"] == \
-        "http://localhost:8080/tm/house/house/door.tm.jsonld"
+    assert (
+        models["house/house.tm.jsonld"]["links"][1]["href"]
+        == "http://localhost:8080/tm/house/house/door.tm.jsonld"
+    )
 
 
 def test_names_are_percent_encoded_in_paths() -> None:
@@ -229,12 +292,18 @@ def test_clashing_paths_are_an_error() -> None:
 
 
 def test_top_level_definitions_get_a_definitions_tm() -> None:
-    doc = resolve({
-        "sdfProperty": {"temperature": {"type": "number", "unit": "Cel"}},
-        "sdfData": {"percent": {"type": "number", "minimum": 0, "maximum": 100}},
-        "sdfObject": {"fridge": {"sdfProperty": {"t": {"sdfRef": "#/sdfProperty/temperature",
-                                                       "maximum": 8}}}},
-    }, "lib.sdf.json")
+    doc = resolve(
+        {
+            "sdfProperty": {"temperature": {"type": "number", "unit": "Cel"}},
+            "sdfData": {"percent": {"type": "number", "minimum": 0, "maximum": 100}},
+            "sdfObject": {
+                "fridge": {
+                    "sdfProperty": {"t": {"sdfRef": "#/sdfProperty/temperature", "maximum": 8}}
+                }
+            },
+        },
+        "lib.sdf.json",
+    )
     models = wot.thing_models(doc)
     assert list(models) == ["lib.tm.jsonld", "lib/fridge.tm.jsonld"]
     library = models["lib.tm.jsonld"]
@@ -300,7 +369,8 @@ def corpus_documents() -> list[ResolvedDocument]:
 
 
 def test_corpus_every_strictly_valid_file_compiles_to_valid_tms(
-        corpus_documents: list[ResolvedDocument], tm_validator: Draft7Validator) -> None:
+    corpus_documents: list[ResolvedDocument], tm_validator: Draft7Validator
+) -> None:
     assert len(corpus_documents) == len(_strict_passing()) == 340
     per_folder: Counter[str] = Counter()
     failures = []
@@ -313,12 +383,17 @@ def test_corpus_every_strictly_valid_file_compiles_to_valid_tms(
             if errors:
                 failures.append(f"{doc.source.path}: {path}: {errors[0].message}")
     assert failures == []
-    assert per_folder == {"playground": 187, "ocf-models": 142, "exploratory": 7,
-                          "rfc9880-examples": 4}
+    assert per_folder == {
+        "playground": 187,
+        "ocf-models": 142,
+        "exploratory": 7,
+        "rfc9880-examples": 4,
+    }
 
 
 def test_corpus_every_grouping_has_a_tm_and_every_submodel_link_resolves(
-        corpus_documents: list[ResolvedDocument]) -> None:
+    corpus_documents: list[ResolvedDocument],
+) -> None:
     for doc in corpus_documents:
         models = wot.thing_models(doc)
         urls = {wot.TM_BASE + path for path in models}

@@ -64,7 +64,7 @@ def canonical(doc: ResolvedDocument) -> tuple[Any, set[Any]]:
             return
         for entry in node.pop("sdfRequired", None) or []:
             relative = isinstance(entry, str) and entry.startswith(local)
-            required.add(entry[len(local):] if relative else entry)
+            required.add(entry[len(local) :] if relative else entry)
         if grouping and node.get("label") == name:
             del node["label"]
         for key in [k for k in _GROUPS if node.get(k) == {}]:
@@ -104,60 +104,110 @@ def resolve(data: dict[str, Any], name: str = "fixture.sdf.json") -> ResolvedDoc
 
 
 RICH = {
-    "info": {"title": "Round trip fixture", "version": "2026-02-01",
-             "license": "Apache-2.0", "copyright": "ndtwin", "$comment": "kept"},
-    "namespace": {"rt": "https://example.com/rt", "other": "https://example.com/other",
-                  "schema": "https://schema.org/"},
+    "info": {
+        "title": "Round trip fixture",
+        "version": "2026-02-01",
+        "license": "Apache-2.0",
+        "copyright": "ndtwin",
+        "$comment": "kept",
+    },
+    "namespace": {
+        "rt": "https://example.com/rt",
+        "other": "https://example.com/other",
+        "schema": "https://schema.org/",
+    },
     "defaultNamespace": "rt",
-    "sdfProperty": {"temperature": {"type": "number", "unit": "Cel",
-                                    "description": "shared template",
-                                    "sdfRequired": ["other:#/sdfObject/y"]}},
+    "sdfProperty": {
+        "temperature": {
+            "type": "number",
+            "unit": "Cel",
+            "description": "shared template",
+            "sdfRequired": ["other:#/sdfObject/y"],
+        }
+    },
     "sdfData": {"percent": {"type": "integer", "minimum": 0, "maximum": 100, "unit": "/100"}},
     "sdfThing": {
         "site": {
             "label": "A site",
             "sdfRequired": ["#/sdfThing/site/sdfObject/meter", "other:#/sdfObject/x"],
             "sdfProperty": {"address": {"type": "string", "maxLength": 80}},
-            "sdfEvent": {"alarm": {"sdfOutputData": {"type": "object", "required": ["code"],
-                                                     "properties": {"code": {
-                                                         "type": "integer"}}}}},
+            "sdfEvent": {
+                "alarm": {
+                    "sdfOutputData": {
+                        "type": "object",
+                        "required": ["code"],
+                        "properties": {"code": {"type": "integer"}},
+                    }
+                }
+            },
             "sdfObject": {
                 "meter": {
                     "sdfRequired": ["power"],
                     "$comment": "a meter",
                     "sdfProperty": {
-                        "power": {"type": "number", "unit": "W", "writable": False,
-                                  "observable": False, "exclusiveMinimum": 0},
+                        "power": {
+                            "type": "number",
+                            "unit": "W",
+                            "writable": False,
+                            "observable": False,
+                            "exclusiveMinimum": 0,
+                        },
                         "temp": {"sdfRef": "#/sdfProperty/temperature", "maximum": 60},
                         "share": {"sdfRef": "#/sdfData/percent", "nullable": False},
-                        "token": {"type": "string", "readable": False,
-                                  "sdfType": "byte-string", "contentFormat": "application/cbor"},
+                        "token": {
+                            "type": "string",
+                            "readable": False,
+                            "sdfType": "byte-string",
+                            "contentFormat": "application/cbor",
+                        },
                         "seen": {"type": "number", "sdfType": "unix-time"},
-                        "phase": {"type": "string", "enum": ["L1", "L2", "L3"],
-                                  "label": "Phase"},
-                        "quality": {"type": "integer", "sdfChoice": {
-                            "good": {"const": 0, "description": "fine"},
-                            "bad": {"const": 1, "label": "Bad one"},
-                            "vendor": {"minimum": 16, "maximum": 23}}},
-                        "samples": {"type": "array", "minItems": 1, "uniqueItems": True,
-                                    "items": {"type": "number", "minimum": 0}},
+                        "phase": {"type": "string", "enum": ["L1", "L2", "L3"], "label": "Phase"},
+                        "quality": {
+                            "type": "integer",
+                            "sdfChoice": {
+                                "good": {"const": 0, "description": "fine"},
+                                "bad": {"const": 1, "label": "Bad one"},
+                                "vendor": {"minimum": 16, "maximum": 23},
+                            },
+                        },
+                        "samples": {
+                            "type": "array",
+                            "minItems": 1,
+                            "uniqueItems": True,
+                            "items": {"type": "number", "minimum": 0},
+                        },
                     },
                     "sdfAction": {
-                        "reset": {"label": "Reset", "sdfRequired": [True],
-                                  "sdfInputData": {"sdfRef": "#/sdfData/percent"},
-                                  "sdfOutputData": {"type": "boolean"},
-                                  "sdfData": {"scratch": {"type": "string"}}},
+                        "reset": {
+                            "label": "Reset",
+                            "sdfRequired": [True],
+                            "sdfInputData": {"sdfRef": "#/sdfData/percent"},
+                            "sdfOutputData": {"type": "boolean"},
+                            "sdfData": {"scratch": {"type": "string"}},
+                        },
                     },
-                    "sdfData": {"window": {"type": "object", "properties": {
-                        "from": {"type": "string", "format": "date-time"},
-                        "to": {"type": "string", "format": "date-time"}}}},
+                    "sdfData": {
+                        "window": {
+                            "type": "object",
+                            "properties": {
+                                "from": {"type": "string", "format": "date-time"},
+                                "to": {"type": "string", "format": "date-time"},
+                            },
+                        }
+                    },
                 },
             },
             "sdfThing": {
                 "floor": {
-                    "minItems": 1, "maxItems": 4,
-                    "sdfObject": {"lamp": {"label": "lamp", "sdfRequired": [True],
-                                           "sdfProperty": {"on": {"type": "boolean"}}}},
+                    "minItems": 1,
+                    "maxItems": 4,
+                    "sdfObject": {
+                        "lamp": {
+                            "label": "lamp",
+                            "sdfRequired": [True],
+                            "sdfProperty": {"on": {"type": "boolean"}},
+                        }
+                    },
                 },
             },
         }
@@ -177,7 +227,10 @@ def test_rich_fixture_round_trips() -> None:
     # (the sdfRef to the top-level temperature copied its sdfRequired into the meter)
     assert imported["sdfThing"]["site"]["sdfObject"]["meter"]["sdfRequired"] == [
         "#/sdfThing/site/sdfObject/meter/sdfProperty/power",
-        "#/sdfThing/site/sdfObject/meter/sdfAction/reset", True, "other:#/sdfObject/y"]
+        "#/sdfThing/site/sdfObject/meter/sdfAction/reset",
+        True,
+        "other:#/sdfObject/y",
+    ]
     assert imported["sdfProperty"]["temperature"]["sdfRequired"] == ["other:#/sdfObject/y"]
     assert imported["sdfThing"]["site"]["sdfRequired"] == ["other:#/sdfObject/x"]
     assert "label" not in imported["sdfThing"]["site"]["sdfThing"]["floor"]["sdfObject"]["lamp"]
@@ -230,8 +283,7 @@ def corpus_documents() -> list[ResolvedDocument]:
     return [doc for doc in resolved if doc.source.path in passing]
 
 
-def test_corpus_round_trips_to_equivalent_models(
-        corpus_documents: list[ResolvedDocument]) -> None:
+def test_corpus_round_trips_to_equivalent_models(corpus_documents: list[ResolvedDocument]) -> None:
     assert len(corpus_documents) == 340
     playground = [d for d in corpus_documents if "playground" in d.source.path.parts]
     assert len(playground) == 187
@@ -244,7 +296,8 @@ def test_corpus_round_trips_to_equivalent_models(
 
 
 def test_imported_corpus_documents_pass_the_strict_sdf_schema(
-        corpus_documents: list[ResolvedDocument]) -> None:
+    corpus_documents: list[ResolvedDocument],
+) -> None:
     if not SDF_SCHEMA.is_file():
         pytest.skip("SDF schema not available")
     strict = Draft7Validator(json.loads(SDF_SCHEMA.read_text(encoding="utf-8")))
@@ -255,8 +308,9 @@ def test_imported_corpus_documents_pass_the_strict_sdf_schema(
             invalid.add(doc.source.path.name)
     # Only where resolution itself pulled in pre-RFC syntax: oven-mode's cross-document
     # target (sdfdata-ovenModeData) still uses sdfEnum, and fails the strict schema too.
-    carries_old_syntax = {d.source.path.name for d in corpus_documents
-                          if '"sdfEnum"' in json.dumps(d.body)}
+    carries_old_syntax = {
+        d.source.path.name for d in corpus_documents if '"sdfEnum"' in json.dumps(d.body)
+    }
     assert invalid == carries_old_syntax
     assert len(invalid) <= 1
 
@@ -268,20 +322,34 @@ FOREIGN_ROOM = {
     "@type": "tm:ThingModel",
     "title": "Room",
     "version": {"model": "1.0.0"},
-    "links": [{"rel": "tm:submodel", "href": "./lamp.tm.jsonld", "instanceName": "ceiling"},
-              {"rel": "license", "href": "https://spdx.org/licenses/MIT"}],
+    "links": [
+        {"rel": "tm:submodel", "href": "./lamp.tm.jsonld", "instanceName": "ceiling"},
+        {"rel": "license", "href": "https://spdx.org/licenses/MIT"},
+    ],
     "schemaDefinitions": {"level": {"type": "integer", "minimum": 0, "maximum": 10}},
     "properties": {
         "occupied": {"type": "boolean", "readOnly": True},
         "dim": {"tm:ref": "#/schemaDefinitions/level", "observable": True},
         "speed": {"type": "integer", "enum": [1, 2, 3]},
         "scene": {"oneOf": [{"const": "day", "title": "Day"}, {"const": "night"}]},
-        "kind": {"type": "string", "writeOnly": True, "@type": "saref:Property",
-                 "forms": [{"href": "http://x/kind"}]},
+        "kind": {
+            "type": "string",
+            "writeOnly": True,
+            "@type": "saref:Property",
+            "forms": [{"href": "http://x/kind"}],
+        },
     },
-    "actions": {"clean": {"title": "Clean", "safe": False, "idempotent": True,
-                          "input": {"type": "object", "properties": {
-                              "fast": {"type": "boolean", "readOnly": True}}}}},
+    "actions": {
+        "clean": {
+            "title": "Clean",
+            "safe": False,
+            "idempotent": True,
+            "input": {
+                "type": "object",
+                "properties": {"fast": {"type": "boolean", "readOnly": True}},
+            },
+        }
+    },
     "events": {"entered": {"data": {"type": "string"}, "subscription": {"type": "string"}}},
     "tm:optional": ["/properties/speed", "/actions/clean"],
 }
@@ -294,37 +362,55 @@ FOREIGN_LAMP = {
 
 
 def test_import_a_foreign_tm_with_a_submodel() -> None:
-    sdf = import_tm(FOREIGN_ROOM, url="http://tm.example/room.tm.jsonld",
-                    load={"http://tm.example/lamp.tm.jsonld": FOREIGN_LAMP})
-    assert sdf["info"] == {"title": "Room", "version": "1.0.0",
-                           "license": "https://spdx.org/licenses/MIT"}
+    sdf = import_tm(
+        FOREIGN_ROOM,
+        url="http://tm.example/room.tm.jsonld",
+        load={"http://tm.example/lamp.tm.jsonld": FOREIGN_LAMP},
+    )
+    assert sdf["info"] == {
+        "title": "Room",
+        "version": "1.0.0",
+        "license": "https://spdx.org/licenses/MIT",
+    }
     assert sdf["namespace"] == {"saref": "https://saref.etsi.org/core/"}
     room = sdf["sdfThing"]["Room"]
     assert "label" not in room
     assert room["sdfObject"]["ceiling"] == {
         "label": "Lamp",
         "sdfProperty": {"on": {"type": "boolean", "observable": True}},
-        "sdfRequired": ["#/sdfThing/Room/sdfObject/ceiling/sdfProperty/on"]}
+        "sdfRequired": ["#/sdfThing/Room/sdfObject/ceiling/sdfProperty/on"],
+    }
     props = room["sdfProperty"]
     assert props["occupied"] == {"type": "boolean", "writable": False, "observable": False}
     assert props["dim"] == {"sdfRef": "#/sdfThing/Room/sdfData/level", "observable": True}
-    assert props["speed"]["sdfChoice"] == {"1": {"const": 1}, "2": {"const": 2},
-                                           "3": {"const": 3}}
-    assert props["scene"]["sdfChoice"] == {"Day": {"const": "day"},
-                                           "alternative2": {"const": "night"}}
+    assert props["speed"]["sdfChoice"] == {"1": {"const": 1}, "2": {"const": 2}, "3": {"const": 3}}
+    assert props["scene"]["sdfChoice"] == {
+        "Day": {"const": "day"},
+        "alternative2": {"const": "night"},
+    }
     assert props["kind"] == {"type": "string", "readable": False, "observable": False}
-    assert room["sdfAction"]["clean"] == {"label": "Clean", "sdfInputData": {
-        "type": "object", "properties": {"fast": {"type": "boolean"}}}}
+    assert room["sdfAction"]["clean"] == {
+        "label": "Clean",
+        "sdfInputData": {"type": "object", "properties": {"fast": {"type": "boolean"}}},
+    }
     assert room["sdfEvent"]["entered"] == {"sdfOutputData": {"type": "string"}}
-    assert sorted(room["sdfRequired"]) == sorted([
-        "#/sdfThing/Room/sdfProperty/occupied", "#/sdfThing/Room/sdfProperty/dim",
-        "#/sdfThing/Room/sdfProperty/scene", "#/sdfThing/Room/sdfProperty/kind",
-        "#/sdfThing/Room/sdfEvent/entered"])
+    assert sorted(room["sdfRequired"]) == sorted(
+        [
+            "#/sdfThing/Room/sdfProperty/occupied",
+            "#/sdfThing/Room/sdfProperty/dim",
+            "#/sdfThing/Room/sdfProperty/scene",
+            "#/sdfThing/Room/sdfProperty/kind",
+            "#/sdfThing/Room/sdfEvent/entered",
+        ]
+    )
 
 
 def test_imported_foreign_tm_is_valid_sdf_and_resolves() -> None:
-    sdf = import_tm(FOREIGN_ROOM, url="http://tm.example/room.tm.jsonld",
-                    load={"http://tm.example/lamp.tm.jsonld": FOREIGN_LAMP})
+    sdf = import_tm(
+        FOREIGN_ROOM,
+        url="http://tm.example/room.tm.jsonld",
+        load={"http://tm.example/lamp.tm.jsonld": FOREIGN_LAMP},
+    )
     if SDF_SCHEMA.is_file():
         Draft7Validator(json.loads(SDF_SCHEMA.read_text(encoding="utf-8"))).validate(sdf)
     resolved = resolve(sdf, "room.sdf.json")
@@ -343,11 +429,16 @@ def test_unsupported_and_broken_inputs_raise_import_errors() -> None:
         import_tm(FOREIGN_ROOM, url="http://tm.example/room.tm.jsonld", load={})
     with pytest.raises(TmImportError, match="no loader"):
         import_tm(FOREIGN_ROOM)
-    looping = {"title": "loop", "links": [{"rel": "tm:submodel", "href": "loop.tm.jsonld",
-                                          "instanceName": "again"}]}
+    looping = {
+        "title": "loop",
+        "links": [{"rel": "tm:submodel", "href": "loop.tm.jsonld", "instanceName": "again"}],
+    }
     with pytest.raises(TmImportError, match="contains itself"):
-        import_tm(looping, url="http://tm.example/loop.tm.jsonld",
-                  load={"http://tm.example/loop.tm.jsonld": looping})
+        import_tm(
+            looping,
+            url="http://tm.example/loop.tm.jsonld",
+            load={"http://tm.example/loop.tm.jsonld": looping},
+        )
     with pytest.raises(TmImportError):
         import_tm([])  # type: ignore[arg-type]
 
@@ -361,8 +452,7 @@ def test_import_tm_file_reads_submodels_from_the_compiled_layout(tmp_path: Path)
     sdf = import_tm_file(tmp_path / "rich" / "site.tm.jsonld")
     site = sdf["sdfThing"]["site"]
     assert site["label"] == "A site"
-    assert site["sdfThing"]["floor"]["sdfObject"]["lamp"]["sdfProperty"]["on"]["type"] == \
-        "boolean"
+    assert site["sdfThing"]["floor"]["sdfObject"]["lamp"]["sdfProperty"]["on"]["type"] == "boolean"
     assert site["sdfObject"]["meter"]["sdfProperty"]["temp"]["maximum"] == 60
     (tmp_path / "rich" / "site" / "meter.tm.jsonld").unlink()
     with pytest.raises(TmImportError, match="not found"):

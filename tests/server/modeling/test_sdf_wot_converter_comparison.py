@@ -99,8 +99,12 @@ def required_true_model() -> dict[str, Any]:
 def _models() -> Iterator[tuple[str, str, Path, dict[str, Any] | None]]:
     for path in sorted(CORPUS.rglob("*.sdf.json")):
         yield path.relative_to(CORPUS).parts[0], path.name, path, None
-    yield EXTRA, "example1-sdfrequired-true.sdf.json", \
-        CORPUS / EXTRA / "example1-sdfrequired-true.sdf.json", required_true_model()
+    yield (
+        EXTRA,
+        "example1-sdfrequired-true.sdf.json",
+        CORPUS / EXTRA / "example1-sdfrequired-true.sdf.json",
+        required_true_model(),
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -193,15 +197,19 @@ def test_every_tm_ndtwin_writes_is_valid(comparison: Comparison) -> None:
     assert all(o.ndtwin_valid for o in comparison.outcomes if o.ndtwin_ok)
 
 
-@pytest.mark.parametrize("name", [
-    "example-sdfthing-refrigerator-freezer.sdf.json",  # RFC 9880 fridge-freezer: KeyError
-    "fridgefreezer.sdf.json",                            # same pattern in exploratory
-    "fridgemultifreezer.sdf.json",
-    "sdfobject-genericSensor.sdf.json",                  # cross-document sdfRef (ex:#/…)
-    "example1-sdfrequired-true.sdf.json",                # sdfRequired: [true]
-])
-def test_models_the_converter_fails_on_and_ndtwin_handles(comparison: Comparison,
-                                                          name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "example-sdfthing-refrigerator-freezer.sdf.json",  # RFC 9880 fridge-freezer: KeyError
+        "fridgefreezer.sdf.json",  # same pattern in exploratory
+        "fridgemultifreezer.sdf.json",
+        "sdfobject-genericSensor.sdf.json",  # cross-document sdfRef (ex:#/…)
+        "example1-sdfrequired-true.sdf.json",  # sdfRequired: [true]
+    ],
+)
+def test_models_the_converter_fails_on_and_ndtwin_handles(
+    comparison: Comparison, name: str
+) -> None:
     outcome = comparison.by_name(name)
     assert not outcome.converter_ok
     assert outcome.ndtwin_ok and outcome.ndtwin_valid, outcome.ndtwin_error
@@ -225,8 +233,9 @@ def test_sdfchoice_values_pass_ndtwin_schemas_and_fail_the_converters() -> None:
     # The converter puts objects into enum, so no plain value can ever match.
     assert all(isinstance(member, dict) for member in theirs["enum"])
     registry = ModelRegistry.from_paths([path])
-    ours_tm = wot.thing_model(Resolver(registry).resolve_document(registry.documents[0]),
-                              "/sdfObject/Temperature")
+    ours_tm = wot.thing_model(
+        Resolver(registry).resolve_document(registry.documents[0]), "/sdfObject/Temperature"
+    )
     ours = ours_tm["properties"]["Measurement_Quality_Indicator"]
     as_schema = {k: v for k, v in ours.items() if k not in ("readOnly", "observable")}
     their_schema = {k: v for k, v in theirs.items() if k not in ("readOnly", "observable")}
@@ -234,8 +243,9 @@ def test_sdfchoice_values_pass_ndtwin_schemas_and_fail_the_converters() -> None:
         assert Draft7Validator(as_schema).is_valid(value), value
         assert not Draft7Validator(their_schema).is_valid(value), value
     assert not Draft7Validator(as_schema).is_valid(24)
-    assert {"title": "ACCEPTED", "const": 4, "description": "The measured value is OK."} \
-        in ours["oneOf"]
+    assert {"title": "ACCEPTED", "const": 4, "description": "The measured value is OK."} in ours[
+        "oneOf"
+    ]
 
 
 def test_the_network_guard_catches_a_converter_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -247,8 +257,11 @@ def test_the_network_guard_catches_a_converter_fetch(monkeypatch: pytest.MonkeyP
         raise OSError("network access is disabled in this comparison")
 
     monkeypatch.setattr(urllib.request, "urlopen", guard)
-    model = {"namespace": {"ex": "https://example.com/ns"}, "defaultNamespace": "ex",
-             "sdfObject": {"o": {"sdfProperty": {"p": {"sdfRef": "ex:/sdfData/d"}}}}}
+    model = {
+        "namespace": {"ex": "https://example.com/ns"},
+        "defaultNamespace": "ex",
+        "sdfObject": {"o": {"sdfProperty": {"p": {"sdfRef": "ex:/sdfData/d"}}}},
+    }
     with pytest.raises(Exception, match="could be retrieved"):
         sdf_wot_converter.convert_sdf_to_wot_tm(model)
     assert attempts == ["https://example.com/ns"]

@@ -32,8 +32,7 @@ from server.modeling.resolve import ResolvedDocument, resolve_registry
 
 # Hypothesis flags a composite strategy that happened to make no choice on some draw
 # (a trivial sub-strategy); that is a style warning about the test, not a failure of it.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::hypothesis.errors.HypothesisDeprecationWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYGROUND = REPO.parent / "shared" / "corpus" / "onedm" / "playground"
@@ -50,12 +49,15 @@ FIXTURE: dict[str, Any] = {
             "sdfRequired": ["#/sdfObject/Sensor/sdfProperty/id"],
             "sdfProperty": {
                 "id": {"type": "string", "pattern": "^[A-F0-9]{4}$", "nullable": False},
-                "temperature": {"type": "number", "minimum": -40, "maximum": 85.5,
-                                "multipleOf": 0.5, "unit": "Cel"},
-                "humidity": {"type": "number", "exclusiveMinimum": 0,
-                             "exclusiveMaximum": 100},
-                "count": {"type": "integer", "minimum": 0, "multipleOf": 3,
-                          "nullable": False},
+                "temperature": {
+                    "type": "number",
+                    "minimum": -40,
+                    "maximum": 85.5,
+                    "multipleOf": 0.5,
+                    "unit": "Cel",
+                },
+                "humidity": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+                "count": {"type": "integer", "minimum": 0, "multipleOf": 3, "nullable": False},
                 "name": {"type": "string", "minLength": 2, "maxLength": 5},
                 "digits": {"type": "string", "pattern": "\\d+"},
                 "seen": {"type": "string", "format": "date-time"},
@@ -65,37 +67,66 @@ FIXTURE: dict[str, Any] = {
                 "kind": {"type": "string", "const": "sensor"},
                 "ratio": {"type": "number", "const": 2.5},
                 "level": {"sdfRef": "#/sdfData/level"},
-                "quality": {"sdfChoice": {"good": {"const": 1}, "bad": {"const": 0},
-                                          "range": {"type": "number", "minimum": 10,
-                                                    "maximum": 20}}},
-                "band": {"type": "integer", "sdfChoice": {"low": {"const": 1},
-                                                          "high": {"const": 7}}},
-                "location": {"type": "object", "required": ["lat", "lon"], "properties": {
-                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
-                    "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                    "floor": {"type": "integer", "nullable": False}}},
-                "bands": {"type": "array", "minItems": 1, "maxItems": 3, "uniqueItems": True,
-                          "items": {"type": "integer", "minimum": 1}},
-                "tags": {"type": "array", "nullable": False,
-                         "items": {"type": "string", "maxLength": 3}},
-                "points": {"type": "array", "items": {
-                    "type": "object", "required": ["x"],
-                    "properties": {"x": {"type": "number"}}}},
+                "quality": {
+                    "sdfChoice": {
+                        "good": {"const": 1},
+                        "bad": {"const": 0},
+                        "range": {"type": "number", "minimum": 10, "maximum": 20},
+                    }
+                },
+                "band": {
+                    "type": "integer",
+                    "sdfChoice": {"low": {"const": 1}, "high": {"const": 7}},
+                },
+                "location": {
+                    "type": "object",
+                    "required": ["lat", "lon"],
+                    "properties": {
+                        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                        "floor": {"type": "integer", "nullable": False},
+                    },
+                },
+                "bands": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 3,
+                    "uniqueItems": True,
+                    "items": {"type": "integer", "minimum": 1},
+                },
+                "tags": {
+                    "type": "array",
+                    "nullable": False,
+                    "items": {"type": "string", "maxLength": 3},
+                },
+                "points": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["x"],
+                        "properties": {"x": {"type": "number"}},
+                    },
+                },
                 "anything": {"description": "no type at all"},
                 "loose": {"minimum": 0, "maxLength": 2, "description": "facets, no type"},
-                "list": {"items": {"type": "number"}, "minItems": 2,
-                         "description": "array facets, no type"},
+                "list": {
+                    "items": {"type": "number"},
+                    "minItems": 2,
+                    "description": "array facets, no type",
+                },
                 "strict": {"type": "number", "nullable": False},
                 "stamp": {"type": "number", "sdfType": "unix-time"},
                 "blob": {"type": "string", "sdfType": "byte-string"},
                 "duration": {"type": "string", "pattern": "^P(?=[0-9])"},
                 # Items that refuse null under an array that accepts it (reachable
                 # through sdfRef), and an alternative that is an array.
-                "strictItems": {"type": "array", "items": {"type": "integer",
-                                                           "nullable": False}},
-                "shape": {"sdfChoice": {"one": {"type": "number"},
-                                        "many": {"type": "array", "maxItems": 2,
-                                                 "items": {"type": "number"}}}},
+                "strictItems": {"type": "array", "items": {"type": "integer", "nullable": False}},
+                "shape": {
+                    "sdfChoice": {
+                        "one": {"type": "number"},
+                        "many": {"type": "array", "maxItems": 2, "items": {"type": "number"}},
+                    }
+                },
             },
         },
         "Tag": {
@@ -109,8 +140,10 @@ FIXTURE: dict[str, Any] = {
     "sdfThing": {
         "Station": {
             "label": "Station",
-            "sdfRequired": ["#/sdfThing/Station/sdfObject/main",
-                            "#/sdfThing/Station/sdfThing/sub/sdfObject/probe"],
+            "sdfRequired": [
+                "#/sdfThing/Station/sdfObject/main",
+                "#/sdfThing/Station/sdfThing/sub/sdfObject/probe",
+            ],
             "sdfProperty": {"title": {"type": "string", "maxLength": 8}},
             "sdfObject": {
                 "main": {"sdfRef": "#/sdfObject/Sensor"},
@@ -119,30 +152,45 @@ FIXTURE: dict[str, Any] = {
             "sdfThing": {
                 "sub": {
                     "sdfProperty": {"depth": {"type": "number", "minimum": 0}},
-                    "sdfObject": {"probe": {
-                        "sdfRequired": ["#/sdfThing/Station/sdfThing/sub/sdfObject/probe/"
-                                        "sdfProperty/v"],
-                        "sdfProperty": {"v": {"type": "integer"}}}},
+                    "sdfObject": {
+                        "probe": {
+                            "sdfRequired": [
+                                "#/sdfThing/Station/sdfThing/sub/sdfObject/probe/sdfProperty/v"
+                            ],
+                            "sdfProperty": {"v": {"type": "integer"}},
+                        }
+                    },
                 },
             },
         },
     },
 }
 
-JSON_SCALARS = (st.none() | st.booleans() | st.integers(-10**6, 10**6)
-                | st.floats(-1e9, 1e9, allow_nan=False) | st.text(max_size=6))
-ANY_JSON = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3)
-                        | st.dictionaries(st.text(max_size=3), inner, max_size=3),
-                        max_leaves=5)
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(-1e9, 1e9, allow_nan=False)
+    | st.text(max_size=6)
+)
+ANY_JSON = st.recursive(
+    JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=5,
+)
 KEYS = st.sampled_from(["extra", "x", "", "a/b", "ü", "name"])
 
 
 def _good_numbers(schema: DataSchema) -> st.SearchStrategy[Any]:
     """Numbers that meet the bounds and step of ``schema`` (when it has them)."""
-    low = max((b for b in (schema.minimum, schema.exclusive_minimum) if b is not None),
-              default=-100)
-    high = min((b for b in (schema.maximum, schema.exclusive_maximum) if b is not None),
-               default=100)
+    low = max(
+        (b for b in (schema.minimum, schema.exclusive_minimum) if b is not None), default=-100
+    )
+    high = min(
+        (b for b in (schema.maximum, schema.exclusive_maximum) if b is not None), default=100
+    )
     step = schema.multiple_of
     if step is not None:
         first, last = math.ceil(low / step), math.floor(high / step)
@@ -151,16 +199,23 @@ def _good_numbers(schema: DataSchema) -> st.SearchStrategy[Any]:
         return st.integers(first, min(last, first + 50)).map(lambda k: k * step)
     if schema.type == "integer":
         return st.integers(math.ceil(low), max(math.ceil(low), math.floor(high)))
-    return st.floats(low, high, exclude_min=schema.exclusive_minimum is not None,
-                     exclude_max=schema.exclusive_maximum is not None) | st.integers(
-        math.ceil(low), max(math.ceil(low), math.floor(high)))
+    return st.floats(
+        low,
+        high,
+        exclude_min=schema.exclusive_minimum is not None,
+        exclude_max=schema.exclusive_maximum is not None,
+    ) | st.integers(math.ceil(low), max(math.ceil(low), math.floor(high)))
 
 
 def _edge_numbers(schema: DataSchema) -> st.SearchStrategy[Any]:
     """Numbers at and just beyond every bound and step of ``schema``."""
     points: list[int | float] = [0, -1, 0.5]
-    for bound in (schema.minimum, schema.maximum, schema.exclusive_minimum,
-                  schema.exclusive_maximum):
+    for bound in (
+        schema.minimum,
+        schema.maximum,
+        schema.exclusive_minimum,
+        schema.exclusive_maximum,
+    ):
         if bound is not None:
             points += [bound, bound + 1, bound - 1, bound + 0.5, bound - 0.25, float(bound)]
     if schema.multiple_of is not None:
@@ -178,8 +233,11 @@ def _good_strings(schema: DataSchema) -> st.SearchStrategy[str]:
         pattern = schema.patterns[0][0]
         return st.from_regex(re.compile(pattern), fullmatch=pattern.startswith("^"))
     low = schema.min_length or 0
-    return st.text(alphabet="abcXYZ09 ", min_size=low,
-                   max_size=max(low, schema.max_length if schema.max_length is not None else 6))
+    return st.text(
+        alphabet="abcXYZ09 ",
+        min_size=low,
+        max_size=max(low, schema.max_length if schema.max_length is not None else 6),
+    )
 
 
 def _edge_strings(schema: DataSchema) -> st.SearchStrategy[str]:
@@ -188,8 +246,9 @@ def _edge_strings(schema: DataSchema) -> st.SearchStrategy[str]:
         options.append(st.from_regex(re.compile(pattern)).filter(lambda s: len(s) < 40))
     for length in (schema.min_length, schema.max_length):
         if length is not None:
-            options.append(st.text(alphabet="a\u0661", min_size=max(0, length - 1),
-                                   max_size=length + 1))
+            options.append(
+                st.text(alphabet="a\u0661", min_size=max(0, length - 1), max_size=length + 1)
+            )
     return st.one_of(options)
 
 
@@ -209,8 +268,12 @@ def good(schema: DataSchema, depth: int = 0) -> st.SearchStrategy[Any]:
     if kind == "array" or (kind is None and schema.has_array_facets and depth < 2):
         low = schema.min_items or 0
         item = good(schema.items, depth + 1) if schema.items else JSON_SCALARS
-        return st.lists(item, min_size=low, max_size=max(low, schema.max_items or 3),
-                        unique_by=(lambda v: repr(v)) if schema.unique_items else None)
+        return st.lists(
+            item,
+            min_size=low,
+            max_size=max(low, schema.max_items or 3),
+            unique_by=(lambda v: repr(v)) if schema.unique_items else None,
+        )
     if kind == "object" and depth < 2:
         return members(dict(schema.properties), set(schema.required), depth + 1, clean=True)
     if kind is None and (schema.has_numeric_facets or schema.has_string_facets):
@@ -231,21 +294,28 @@ def wrong(schema: DataSchema, depth: int = 0) -> st.SearchStrategy[Any]:
         options.append(wrong(alternative, depth + 1))
     if depth < 2:
         item = schema.items or schema
-        options.append(st.lists(st.one_of(good(item, depth + 1), wrong(item, depth + 1)),
-                                max_size=(schema.max_items or 2) + 1))
+        options.append(
+            st.lists(
+                st.one_of(good(item, depth + 1), wrong(item, depth + 1)),
+                max_size=(schema.max_items or 2) + 1,
+            )
+        )
         options.append(good(item, depth + 1).map(lambda v: [v, v]))
         if schema.properties:
-            options.append(members(dict(schema.properties), set(schema.required), depth + 1,
-                                   clean=False))
+            options.append(
+                members(dict(schema.properties), set(schema.required), depth + 1, clean=False)
+            )
     if kind in ("number", "integer", "string", "boolean", "object"):
         # The scalar as a one-element array: the same RDF values, different JSON.
         options.append(good(schema, depth + 1).map(lambda v: [v]))
     return st.one_of(options)
 
 
-def members(schemas: dict[str, DataSchema], required: set[str], depth: int = 0,
-            clean: bool | None = None) -> st.SearchStrategy[dict[str, Any]]:
+def members(
+    schemas: dict[str, DataSchema], required: set[str], depth: int = 0, clean: bool | None = None
+) -> st.SearchStrategy[dict[str, Any]]:
     """An object: each member absent, good or wrong; sometimes extra keys."""
+
     @st.composite
     def build(draw: st.DrawFn) -> dict[str, Any]:
         spotless = draw(st.booleans()) if clean is None else clean
@@ -264,36 +334,53 @@ def members(schemas: dict[str, DataSchema], required: set[str], depth: int = 0,
         if draw(st.integers(0, 4)) == 0:
             out[draw(KEYS)] = draw(ANY_JSON)
         return out
+
     return build()
 
 
 def twins(twin_type: TwinType, classes: list[TwinType]) -> st.SearchStrategy[dict[str, Any]]:
     """Ditto things whose definition is ``twin_type``, features included."""
+
     @st.composite
     def build(draw: st.DrawFn) -> dict[str, Any]:
-        thing: dict[str, Any] = {"thingId": "org.example:twin-1",
-                                 "definition": twin_type.global_name}
-        attributes = draw(members({m.name: m.schema for m in twin_type.members},
-                                  {m.name for m in twin_type.members if m.required}))
+        thing: dict[str, Any] = {
+            "thingId": "org.example:twin-1",
+            "definition": twin_type.global_name,
+        }
+        attributes = draw(
+            members(
+                {m.name: m.schema for m in twin_type.members},
+                {m.name for m in twin_type.members if m.required},
+            )
+        )
         if attributes or draw(st.booleans()):
             thing["attributes"] = attributes
         features: dict[str, Any] = {}
         for slot in twin_type.slots:
             if draw(st.integers(0, 19)) >= (19 if slot.required else 8):
                 continue
-            ids = [slot.feature_id] if not slot.array else [
-                f"{slot.feature_id}.{k}" for k in draw(st.lists(
-                    st.sampled_from(["0", "1", "aa:bb"]), max_size=2, unique=True))]
+            ids = (
+                [slot.feature_id]
+                if not slot.array
+                else [
+                    f"{slot.feature_id}.{k}"
+                    for k in draw(
+                        st.lists(st.sampled_from(["0", "1", "aa:bb"]), max_size=2, unique=True)
+                    )
+                ]
+            )
             for feature_id in ids:
                 features[feature_id] = draw(feature(slot.target, classes))
         objects = [c for c in classes if c.kind == "object"]
         for _ in range(draw(st.integers(0, 2 if objects else 0))):
             typed = draw(st.sampled_from(objects))
             features[draw(st.sampled_from(["other", "x.y", "main"]))] = draw(
-                feature(typed, classes))
+                feature(typed, classes)
+            )
         if features or draw(st.booleans()):
             thing["features"] = features
         return thing
+
     return build()
 
 
@@ -305,17 +392,24 @@ def feature(target: TwinType, classes: list[TwinType]) -> st.SearchStrategy[dict
         if choice == 1:
             body["definition"] = [target.global_name]
         elif choice == 2 and classes:
-            body["definition"] = [draw(st.sampled_from(classes)).global_name,
-                                  "org.example:other:1.0"]
+            body["definition"] = [
+                draw(st.sampled_from(classes)).global_name,
+                "org.example:other:1.0",
+            ]
         elif choice == 3:
             body["definition"] = ["org.example:other:1.0"]
-        properties = draw(members({m.name: m.schema for m in target.members},
-                                  {m.name for m in target.members if m.required}))
+        properties = draw(
+            members(
+                {m.name: m.schema for m in target.members},
+                {m.name for m in target.members if m.required},
+            )
+        )
         if properties or draw(st.booleans()):
             body["properties"] = properties
         if draw(st.integers(0, 5)) == 0:
             body["desiredProperties"] = {"anything": draw(ANY_JSON)}
         return body
+
     return build()
 
 
@@ -352,7 +446,8 @@ class Judges:
         by_shacl, by_json = self.shacl(thing), self.json(thing)
         assert by_shacl == by_json, (
             f"pyshacl says {by_shacl}, JSON Schema says {by_json} for {thing!r}; "
-            f"JSON Schema errors: {self.schemas.twin_errors(thing)}")
+            f"JSON Schema errors: {self.schemas.twin_errors(thing)}"
+        )
         return by_shacl
 
 
@@ -374,15 +469,22 @@ def _types(docs: list[ResolvedDocument]) -> list[TwinType]:
     return [t for doc in docs for t in twin_types(doc).types]
 
 
-def _run(judges: Judges, types: list[TwinType], examples: int,
-         verdicts: list[bool]) -> None:
-    @settings(max_examples=examples, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.filter_too_much])
+def _run(judges: Judges, types: list[TwinType], examples: int, verdicts: list[bool]) -> None:
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    )
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         twin_type = data.draw(st.sampled_from(types))
         verdicts.append(judges.check(data.draw(twins(twin_type, types))))
+
     run()
 
 
@@ -391,18 +493,37 @@ def test_fixture_covers_every_quality(fixture_docs: list[ResolvedDocument]) -> N
     used: set[str] = set()
 
     def walk(schema: DataSchema) -> None:
-        used.update(name for name in ("minimum", "maximum", "exclusive_minimum",
-                                      "exclusive_maximum", "multiple_of", "min_length",
-                                      "max_length", "min_items", "max_items", "items",
-                                      "enum") if getattr(schema, name) is not None)
-        used.update(name for name, value in (("const", schema.const is not MISSING),
-                                             ("choices", schema.choices),
-                                             ("patterns", schema.patterns),
-                                             ("properties", schema.properties),
-                                             ("required", schema.required),
-                                             ("unique_items", schema.unique_items),
-                                             ("not nullable", not schema.nullable),
-                                             ("untyped", schema.type is None)) if value)
+        used.update(
+            name
+            for name in (
+                "minimum",
+                "maximum",
+                "exclusive_minimum",
+                "exclusive_maximum",
+                "multiple_of",
+                "min_length",
+                "max_length",
+                "min_items",
+                "max_items",
+                "items",
+                "enum",
+            )
+            if getattr(schema, name) is not None
+        )
+        used.update(
+            name
+            for name, value in (
+                ("const", schema.const is not MISSING),
+                ("choices", schema.choices),
+                ("patterns", schema.patterns),
+                ("properties", schema.properties),
+                ("required", schema.required),
+                ("unique_items", schema.unique_items),
+                ("not nullable", not schema.nullable),
+                ("untyped", schema.type is None),
+            )
+            if value
+        )
         for _, child in (*schema.choices, *schema.properties):
             walk(child)
         if schema.items:
@@ -410,10 +531,27 @@ def test_fixture_covers_every_quality(fixture_docs: list[ResolvedDocument]) -> N
 
     for member in sensor.members:
         walk(member.schema)
-    assert used >= {"minimum", "maximum", "exclusive_minimum", "exclusive_maximum",
-                    "multiple_of", "min_length", "max_length", "min_items", "max_items",
-                    "items", "enum", "const", "choices", "patterns", "properties",
-                    "required", "unique_items", "not nullable", "untyped"}
+    assert used >= {
+        "minimum",
+        "maximum",
+        "exclusive_minimum",
+        "exclusive_maximum",
+        "multiple_of",
+        "min_length",
+        "max_length",
+        "min_items",
+        "max_items",
+        "items",
+        "enum",
+        "const",
+        "choices",
+        "patterns",
+        "properties",
+        "required",
+        "unique_items",
+        "not nullable",
+        "untyped",
+    }
     # The one pattern no XPath expression can state is dropped with a warning.
     assert any("duration/pattern" in w for w in sensor.warnings)
 
@@ -423,7 +561,9 @@ def test_fixture_document(fixture_docs: list[ResolvedDocument]) -> None:
     _run(Judges(fixture_docs), _types(fixture_docs), 80, verdicts)
     # Both verdicts must be well represented, or the comparison proves little.
     assert verdicts.count(True) >= 15 and verdicts.count(False) >= 15, (
-        verdicts.count(True), verdicts.count(False))
+        verdicts.count(True),
+        verdicts.count(False),
+    )
 
 
 def _sample(paths: list[Path], every: int) -> list[Path]:
@@ -471,76 +611,116 @@ def test_hand_picked_cases(fixture_docs: list[ResolvedDocument]) -> None:
     station = next(t for t in _types(fixture_docs) if t.name == "Station").global_name
 
     def twin(attributes: dict[str, Any] | None = None, **rest: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {"thingId": "a:b", "definition": sensor,
-                               "attributes": {"id": "AB12", **(attributes or {})}}
+        out: dict[str, Any] = {
+            "thingId": "a:b",
+            "definition": sensor,
+            "attributes": {"id": "AB12", **(attributes or {})},
+        }
         out.update(rest)
         return out
 
     cases: list[tuple[dict[str, Any], bool]] = [
         (twin(), True),
-        (twin({"id": None}), False),                          # nullable: false
-        ({"thingId": "a:b", "definition": sensor}, False),    # id required
-        (twin({"temperature": 20}), True),                    # an int is a number
+        (twin({"id": None}), False),  # nullable: false
+        ({"thingId": "a:b", "definition": sensor}, False),  # id required
+        (twin({"temperature": 20}), True),  # an int is a number
         (twin({"temperature": 20.5}), True),
-        (twin({"temperature": 20.25}), False),                # multipleOf 0.5
-        (twin({"temperature": 86}), False),                   # maximum 85.5
-        (twin({"temperature": None}), True),                  # nullable by default
-        (twin({"temperature": [20]}), False),                 # an array is not a number
-        (twin({"count": 6.0}), True),                         # 6.0 is an integer
-        (twin({"count": 7}), False),                          # multipleOf 3
-        (twin({"humidity": 0}), False),                       # exclusiveMinimum
-        (twin({"name": "abcdef"}), False),                    # maxLength 5
-        (twin({"digits": "a1"}), True),                       # unanchored pattern
-        (twin({"digits": "a\u0661"}), False),                 # \d is ASCII (ECMA-262)
+        (twin({"temperature": 20.25}), False),  # multipleOf 0.5
+        (twin({"temperature": 86}), False),  # maximum 85.5
+        (twin({"temperature": None}), True),  # nullable by default
+        (twin({"temperature": [20]}), False),  # an array is not a number
+        (twin({"count": 6.0}), True),  # 6.0 is an integer
+        (twin({"count": 7}), False),  # multipleOf 3
+        (twin({"humidity": 0}), False),  # exclusiveMinimum
+        (twin({"name": "abcdef"}), False),  # maxLength 5
+        (twin({"digits": "a1"}), True),  # unanchored pattern
+        (twin({"digits": "a\u0661"}), False),  # \d is ASCII (ECMA-262)
         (twin({"seen": "2026-11-21T10:00:00Z"}), True),
-        (twin({"seen": "yesterday"}), False),                 # format date-time enforced
+        (twin({"seen": "yesterday"}), False),  # format date-time enforced
         (twin({"mode": "off"}), False),
         (twin({"ratio": 2.5}), True),
-        (twin({"quality": 15}), True),                        # sdfChoice range alternative
+        (twin({"quality": 15}), True),  # sdfChoice range alternative
         (twin({"quality": 5}), False),
         (twin({"band": 7}), True),
         (twin({"location": {"lat": 1, "lon": 2}}), True),
-        (twin({"location": {"lat": 1}}), False),              # nested required
+        (twin({"location": {"lat": 1}}), False),  # nested required
         (twin({"bands": [1, 2]}), True),
-        (twin({"bands": [2, 2]}), False),                     # uniqueItems
-        (twin({"bands": []}), False),                         # minItems 1
-        (twin({"bands": 1}), False),                          # scalar for an array
-        (twin({"tags": None}), False),                        # array, not nullable
-        (twin({"points": [{"x": 1}, {}]}), False),            # required inside items
+        (twin({"bands": [2, 2]}), False),  # uniqueItems
+        (twin({"bands": []}), False),  # minItems 1
+        (twin({"bands": 1}), False),  # scalar for an array
+        (twin({"tags": None}), False),  # array, not nullable
+        (twin({"points": [{"x": 1}, {}]}), False),  # required inside items
         (twin({"anything": [1, {"a": None}]}), True),
-        (twin({"loose": "abc"}), False),                      # maxLength without type
-        (twin({"loose": -1}), False),                         # minimum without type
-        (twin({"loose": [-1, "abcdef"]}), True),              # neither applies to arrays
-        (twin({"list": [1]}), False),                         # minItems without type
-        (twin({"list": 5}), True),                            # array facets skip scalars
-        (twin({"duration": "nope"}), True),                   # untranslatable: not enforced
-        (twin({"unmodelled": {"deep": [1, 2]}}), True),       # open shapes
+        (twin({"loose": "abc"}), False),  # maxLength without type
+        (twin({"loose": -1}), False),  # minimum without type
+        (twin({"loose": [-1, "abcdef"]}), True),  # neither applies to arrays
+        (twin({"list": [1]}), False),  # minItems without type
+        (twin({"list": 5}), True),  # array facets skip scalars
+        (twin({"duration": "nope"}), True),  # untranslatable: not enforced
+        (twin({"unmodelled": {"deep": [1, 2]}}), True),  # open shapes
         (twin({"strictItems": None}), True),
         (twin({"strictItems": [None]}), False),
         (twin({"strictItems": [1, 2]}), True),
         (twin({"shape": 3}), True),
         (twin({"shape": [3, 4]}), True),
-        (twin({"shape": [3, 4, 5]}), False),                  # maxItems of the alternative
+        (twin({"shape": [3, 4, 5]}), False),  # maxItems of the alternative
         (twin({"shape": ["x"]}), False),
         (twin({"shape": "x"}), False),
         (twin(features={"f": {"definition": [sensor], "properties": {}}}), False),
         (twin(features={"f": {"definition": [sensor], "properties": {"id": "00FF"}}}), True),
-        ({"thingId": "a:b", "definition": station,
-          "features": {"main": {"properties": {"id": "AB12"}}}}, True),
+        (
+            {
+                "thingId": "a:b",
+                "definition": station,
+                "features": {"main": {"properties": {"id": "AB12"}}},
+            },
+            True,
+        ),
         ({"thingId": "a:b", "definition": station, "features": {}}, False),  # main required
-        ({"thingId": "a:b", "definition": station,
-          "features": {"main": {"properties": {"id": "AB12"}}, "sub": {}}}, False),
-        ({"thingId": "a:b", "definition": station,
-          "features": {"main": {"properties": {"id": "AB12"}}, "sub": {},
-                       "sub.probe": {"properties": {"v": 1}}}}, True),
-        ({"thingId": "a:b", "definition": station,
-          "features": {"main": {"properties": {"id": "AB12"}},
-                       "extra.1": {"properties": {"code": "T1"}},
-                       "extra.2": {"properties": {"code": "bad"}}}}, False),
-        ({"thingId": "a:b", "definition": station,
-          "features": {"main": {"properties": {"id": "AB12"}},
-                       "extra.1": {"properties": {"code": "T1", "weight": 9}},
-                       "extra": {"properties": {"code": "not an element"}}}}, True),
+        (
+            {
+                "thingId": "a:b",
+                "definition": station,
+                "features": {"main": {"properties": {"id": "AB12"}}, "sub": {}},
+            },
+            False,
+        ),
+        (
+            {
+                "thingId": "a:b",
+                "definition": station,
+                "features": {
+                    "main": {"properties": {"id": "AB12"}},
+                    "sub": {},
+                    "sub.probe": {"properties": {"v": 1}},
+                },
+            },
+            True,
+        ),
+        (
+            {
+                "thingId": "a:b",
+                "definition": station,
+                "features": {
+                    "main": {"properties": {"id": "AB12"}},
+                    "extra.1": {"properties": {"code": "T1"}},
+                    "extra.2": {"properties": {"code": "bad"}},
+                },
+            },
+            False,
+        ),
+        (
+            {
+                "thingId": "a:b",
+                "definition": station,
+                "features": {
+                    "main": {"properties": {"id": "AB12"}},
+                    "extra.1": {"properties": {"code": "T1", "weight": 9}},
+                    "extra": {"properties": {"code": "not an element"}},
+                },
+            },
+            True,
+        ),
     ]
     for thing, expected in cases:
         assert judges.check(thing) is expected, thing
@@ -548,7 +728,7 @@ def test_hand_picked_cases(fixture_docs: list[ResolvedDocument]) -> None:
     rel = {"id": "r1", "source": "a:b", "target": "c:d", "type": "tags", "definition": tag}
     assert judges.relationship({**rel, "properties": {"code": "T1", "weight": 3}})
     assert not judges.relationship({**rel, "properties": {"code": "T1", "weight": 10}})
-    assert not judges.relationship({**rel, "properties": {}})           # code required
+    assert not judges.relationship({**rel, "properties": {}})  # code required
     assert judges.relationship({**rel, "definition": "org.example:none:1", "properties": {}})
     # A thing that needs features can never type a relationship (it has none).
     assert not judges.relationship({**rel, "definition": station, "properties": {}})

@@ -12,9 +12,11 @@ from server.modeling import vocab
 def test_twin_and_feature_iris_carry_tenant_and_ids() -> None:
     assert vocab.tenant_graph("acme") == URIRef("urn:ndtwin:tenant:acme")
     assert vocab.twin_iri("acme", "org.example:phone-1") == URIRef(
-        "urn:ndtwin:acme:twin:org.example:phone-1")
+        "urn:ndtwin:acme:twin:org.example:phone-1"
+    )
     assert vocab.feature_iri("acme", "org.example:phone-1", "serving") == URIRef(
-        "urn:ndtwin:acme:twin:org.example:phone-1/features/serving")
+        "urn:ndtwin:acme:twin:org.example:phone-1/features/serving"
+    )
     # Two tenants never share a node for the same thing id.
     assert vocab.twin_iri("a", "n:x") != vocab.twin_iri("b", "n:x")
 
@@ -44,25 +46,35 @@ def test_model_class_iri_is_the_global_name() -> None:
 def test_model_class_iri_encodes_what_an_iri_cannot_hold() -> None:
     # A namespace that ends in "#" (seen in the OneDM playground) must not open
     # a second fragment; names with spaces or quotes are percent-encoded.
-    iri = vocab.model_class_iri("https://onedm.org/playground/#", "/sdfObject/My Thing\"")
+    iri = vocab.model_class_iri("https://onedm.org/playground/#", '/sdfObject/My Thing"')
     assert iri == URIRef("https://onedm.org/playground/%23#/sdfObject/My%20Thing%22")
     ox.NamedNode(str(iri))  # pyoxigraph validates IRIs strictly (RFC 3987)
     # Already encoded and raw spellings name the same class.
-    assert vocab.model_class_iri("urn:x", "/sdfObject/a%20b") == \
-        vocab.model_class_iri("urn:x", "/sdfObject/a b")
+    assert vocab.model_class_iri("urn:x", "/sdfObject/a%20b") == vocab.model_class_iri(
+        "urn:x", "/sdfObject/a b"
+    )
 
 
-@pytest.mark.parametrize(("definition", "expected"), [
-    ("https://w3id.org/ndtwin/models/cellular#/sdfObject/LteCell",
-     "https://w3id.org/ndtwin/models/cellular#/sdfObject/LteCell"),
-    ("https://w3id.org/ndtwin/models/phone#/sdfThing/Phone/sdfThing/cellularModem",
-     "https://w3id.org/ndtwin/models/phone#/sdfThing/Phone/sdfThing/cellularModem"),
-    ("https://onedm.org/playground/##/sdfObject/Switch",
-     "https://onedm.org/playground/%23#/sdfObject/Switch"),
-    ("org.example:model:1.0", None),
-    ("https://w3id.org/ndtwin/tm/example1/Switch.tm.jsonld", None),
-    ("https://example.org/x#/sdfProperty/p", None),
-])
+@pytest.mark.parametrize(
+    ("definition", "expected"),
+    [
+        (
+            "https://w3id.org/ndtwin/models/cellular#/sdfObject/LteCell",
+            "https://w3id.org/ndtwin/models/cellular#/sdfObject/LteCell",
+        ),
+        (
+            "https://w3id.org/ndtwin/models/phone#/sdfThing/Phone/sdfThing/cellularModem",
+            "https://w3id.org/ndtwin/models/phone#/sdfThing/Phone/sdfThing/cellularModem",
+        ),
+        (
+            "https://onedm.org/playground/##/sdfObject/Switch",
+            "https://onedm.org/playground/%23#/sdfObject/Switch",
+        ),
+        ("org.example:model:1.0", None),
+        ("https://w3id.org/ndtwin/tm/example1/Switch.tm.jsonld", None),
+        ("https://example.org/x#/sdfProperty/p", None),
+    ],
+)
 def test_definition_class_iri(definition: str, expected: str | None) -> None:
     found = vocab.definition_class_iri(definition)
     assert (None if found is None else str(found)) == expected
@@ -75,8 +87,14 @@ def test_definition_and_compiled_class_agree() -> None:
 
 @pytest.mark.parametrize("text", ["a b", "ü", "x<y>", "100%", "a#b", "{}|^`"])
 def test_every_iri_is_accepted_by_pyoxigraph(text: str) -> None:
-    for iri in (vocab.tenant_graph(text), vocab.twin_iri(text, text),
-                vocab.feature_iri(text, text, text), vocab.key_iri(text),
-                vocab.size_iri(text), vocab.relationship_iri(text, text),
-                vocab.relationship_type_iri(text), vocab.model_class_iri("urn:x", "/" + text)):
+    for iri in (
+        vocab.tenant_graph(text),
+        vocab.twin_iri(text, text),
+        vocab.feature_iri(text, text, text),
+        vocab.key_iri(text),
+        vocab.size_iri(text),
+        vocab.relationship_iri(text, text),
+        vocab.relationship_type_iri(text),
+        vocab.model_class_iri("urn:x", "/" + text),
+    ):
         ox.NamedNode(str(iri))

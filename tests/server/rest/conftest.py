@@ -48,8 +48,7 @@ def keys(core: Core) -> dict[str, str]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", sse_heartbeat_s=0.3,
-                    operator_key="operator-secret")
+    return Settings(data_dir=tmp_path / "data", sse_heartbeat_s=0.3, operator_key="operator-secret")
 
 
 @pytest.fixture
@@ -62,9 +61,11 @@ async def client(app: FastAPI, keys: dict[str, str]) -> AsyncIterator[httpx.Asyn
     """A client authenticated as tenant ``alpha`` (Bearer)."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                     headers={"Authorization": f"Bearer {keys['alpha']}"}
-                                     ) as http:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {keys['alpha']}"},
+        ) as http:
             yield http
 
 

@@ -23,15 +23,17 @@ def _is_ditto_error(response: httpx.Response, status: int, code: str | None = No
         assert body["error"] == code
 
 
-async def test_missing_and_bad_credentials_are_401(client: httpx.AsyncClient,
-                                                   keys: dict[str, str]) -> None:
+async def test_missing_and_bad_credentials_are_401(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
     cases = [
         {},
         {"Authorization": "Bearer nope"},
         {"Authorization": "Bearer beta.not-the-key"},
         {"Authorization": "Basic !!!"},
-        {"Authorization": "Basic " + base64.b64encode(b"beta:" + keys["alpha"].encode())
-         .decode()},  # alpha's key presented as tenant beta
+        {
+            "Authorization": "Basic " + base64.b64encode(b"beta:" + keys["alpha"].encode()).decode()
+        },  # alpha's key presented as tenant beta
         {"Authorization": "Digest x"},
     ]
     for headers in cases:
@@ -40,8 +42,9 @@ async def test_missing_and_bad_credentials_are_401(client: httpx.AsyncClient,
         assert "Basic" in response.headers["www-authenticate"]
 
 
-async def test_basic_auth_with_tenant_and_key(client: httpx.AsyncClient,
-                                              keys: dict[str, str]) -> None:
+async def test_basic_auth_with_tenant_and_key(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
     response = await client.get("/api/2/whoami", auth=("alpha", keys["alpha"]))
     assert response.status_code == 200
     assert response.json() == {"subjects": ["ndtwin:alpha"], "defaultSubject": "ndtwin:alpha"}
@@ -49,17 +52,24 @@ async def test_basic_auth_with_tenant_and_key(client: httpx.AsyncClient,
 
 async def test_malformed_json_is_400_and_writes_nothing(client: httpx.AsyncClient) -> None:
     for body in (b"{", b"", b"[1,", b"nul", b"\xff\xfe", b'{"a": NaN}'):
-        response = await client.put(THING, content=body,
-                                    headers={"content-type": "application/json"})
+        response = await client.put(
+            THING, content=body, headers={"content-type": "application/json"}
+        )
         _is_ditto_error(response, 400, "json.format.invalid")
     assert (await client.get(THING)).status_code == 404
 
 
 async def test_wrong_shapes_are_400(client: httpx.AsyncClient) -> None:
-    cases = [(THING, [1, 2]), (THING, {"unknown": 1}), (THING, {"attributes": 5}),
-             (THING, {"features": {"f": {"properties": []}}}),
-             (THING, {"attributes": {"a/b": 1}}), (f"{THING}/attributes", "x"),
-             (f"{THING}/features/f/definition", []), (f"{THING}/policyId", 7)]
+    cases = [
+        (THING, [1, 2]),
+        (THING, {"unknown": 1}),
+        (THING, {"attributes": 5}),
+        (THING, {"features": {"f": {"properties": []}}}),
+        (THING, {"attributes": {"a/b": 1}}),
+        (f"{THING}/attributes", "x"),
+        (f"{THING}/features/f/definition", []),
+        (f"{THING}/policyId", 7),
+    ]
     for path, body in cases:
         response = await client.put(path, json=body)
         assert response.status_code == 400, (path, body, response.text)
@@ -69,24 +79,23 @@ async def test_wrong_shapes_are_400(client: httpx.AsyncClient) -> None:
 async def test_wrong_content_type_is_415(client: httpx.AsyncClient) -> None:
     response = await client.put(THING, content=b"{}", headers={"content-type": "text/plain"})
     _is_ditto_error(response, 415, "mediatype.unsupported")
-    merge = await client.patch(THING, content=b"{}",
-                               headers={"content-type": "application/json"})
+    merge = await client.patch(THING, content=b"{}", headers={"content-type": "application/json"})
     _is_ditto_error(merge, 415, "mediatype.unsupported")
     assert (await client.get(THING)).status_code == 404
 
 
 async def test_bodies_over_100_kb_are_413(client: httpx.AsyncClient) -> None:
     big = b'{"attributes": {"x": "' + b"a" * 110_000 + b'"}}'
-    response = await client.put(THING, content=big,
-                                headers={"content-type": "application/json"})
+    response = await client.put(THING, content=big, headers={"content-type": "application/json"})
     _is_ditto_error(response, 413, "things:thing.toolarge")
 
     async def chunks():  # no Content-Length: the limit holds while streaming
         for _ in range(20):
             yield b" " * 10_000
 
-    streamed = await client.put(THING, content=chunks(),
-                                headers={"content-type": "application/json"})
+    streamed = await client.put(
+        THING, content=chunks(), headers={"content-type": "application/json"}
+    )
     _is_ditto_error(streamed, 413)
     assert (await client.get(THING)).status_code == 404
 
@@ -133,10 +142,13 @@ async def test_unknown_routes_methods_and_policies(client: httpx.AsyncClient) ->
 
 async def test_bad_header_values_are_400(client: httpx.AsyncClient) -> None:
     await client.put(THING, json={})
-    _is_ditto_error(await client.put(f"{THING}/attributes/a", json=1,
-                                     headers={"response-required": "maybe"}), 400)
-    _is_ditto_error(await client.put(f"{THING}/attributes/a", json=1,
-                                     headers={"if-equal": "sometimes"}), 400)
+    _is_ditto_error(
+        await client.put(f"{THING}/attributes/a", json=1, headers={"response-required": "maybe"}),
+        400,
+    )
+    _is_ditto_error(
+        await client.put(f"{THING}/attributes/a", json=1, headers={"if-equal": "sometimes"}), 400
+    )
     _is_ditto_error(await client.get(THING, params={"at-historical-revision": "x"}), 400)
     _is_ditto_error(await client.get(THING, params={"at-historical-timestamp": "soon"}), 400)
     assert (await client.get(f"{THING}/attributes")).status_code == 404
@@ -150,28 +162,37 @@ async def test_correlation_id_is_echoed(client: httpx.AsyncClient) -> None:
 
 
 _SEGMENT = st.text(st.characters(codec="utf-8"), min_size=0, max_size=12)
-_JSON = st.recursive(st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
-                     | st.text(max_size=8),
-                     lambda inner: st.lists(inner, max_size=3) |
-                     st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(segments=st.lists(_SEGMENT, min_size=1, max_size=4), body=_JSON,
-       method=st.sampled_from(["GET", "PUT", "PATCH", "DELETE"]),
-       content_type=st.sampled_from(["application/json", "application/merge-patch+json",
-                                     "text/plain"]))
-async def test_fuzzed_requests_never_get_a_5xx(client: httpx.AsyncClient,
-                                               segments: list[str], body: object,
-                                               method: str, content_type: str) -> None:
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    segments=st.lists(_SEGMENT, min_size=1, max_size=4),
+    body=_JSON,
+    method=st.sampled_from(["GET", "PUT", "PATCH", "DELETE"]),
+    content_type=st.sampled_from(
+        ["application/json", "application/merge-patch+json", "text/plain"]
+    ),
+)
+async def test_fuzzed_requests_never_get_a_5xx(
+    client: httpx.AsyncClient, segments: list[str], body: object, method: str, content_type: str
+) -> None:
     from urllib.parse import quote
 
     import orjson
 
     path = "/api/2/things/" + "/".join(quote(s, safe="") for s in segments)
-    response = await client.request(method, path, content=orjson.dumps(body),
-                                    headers={"content-type": content_type})
+    response = await client.request(
+        method, path, content=orjson.dumps(body), headers={"content-type": content_type}
+    )
     assert response.status_code < 500, (method, path, body, response.text)
     if response.status_code >= 400:
         assert response.json()["status"] == response.status_code

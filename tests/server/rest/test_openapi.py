@@ -24,9 +24,13 @@ def test_document_is_valid_openapi_3_1() -> None:
     document = _current()
     validate(document)
     assert document["openapi"] == "3.1.0"
-    for path in ("/api/2/things", "/api/2/things/{thingId}",
-                 "/api/2/things/{thingId}/features/{featureId}/properties/{propertyPath}",
-                 "/api/2/search/things", "/api/2/search/things/count"):
+    for path in (
+        "/api/2/things",
+        "/api/2/things/{thingId}",
+        "/api/2/things/{thingId}/features/{featureId}/properties/{propertyPath}",
+        "/api/2/search/things",
+        "/api/2/search/things/count",
+    ):
         assert path in document["paths"], path
 
 
@@ -34,7 +38,8 @@ def test_committed_document_is_not_stale() -> None:
     committed = json.loads(DOCS.read_text(encoding="utf-8"))
     assert committed == _current(), (
         "docs/openapi.json is stale: run "
-        "'.venv/bin/python -m server.rest.openapi > docs/openapi.json'")
+        "'.venv/bin/python -m server.rest.openapi > docs/openapi.json'"
+    )
 
 
 def test_every_operation_is_unique_and_documents_401() -> None:

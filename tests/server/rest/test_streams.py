@@ -46,8 +46,9 @@ def base_url(app: FastAPI, keys: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture
 async def http(base_url: str, keys: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"http://{base_url}",
-                                 headers=bearer(keys["alpha"])) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://{base_url}", headers=bearer(keys["alpha"])
+    ) as client:
         yield client
 
 
@@ -98,8 +99,7 @@ class Events:
 
 
 @contextlib.asynccontextmanager
-async def _stream(http: httpx.AsyncClient, path: str, **kwargs: Any
-                  ) -> AsyncIterator[Events]:
+async def _stream(http: httpx.AsyncClient, path: str, **kwargs: Any) -> AsyncIterator[Events]:
     headers = {"Accept": "text/event-stream", **kwargs.pop("headers", {})}
     async with http.stream("GET", path, headers=headers, **kwargs) as response:
         assert response.status_code == 200
@@ -122,16 +122,24 @@ async def test_sse_streams_partial_things_with_seq_ids(http: httpx.AsyncClient) 
         await http.put("/api/2/things/org.a:lamp/features/light/properties/level", json=3)
         first_id, first = await events.next()
         second_id, second = await events.next()
-        assert first == {"thingId": "org.a:lamp", "policyId": "org.a:lamp",
-                         "attributes": {"on": False}}
-        assert second == {"thingId": "org.a:lamp",
-                          "features": {"light": {"properties": {"level": 3}}}}
+        assert first == {
+            "thingId": "org.a:lamp",
+            "policyId": "org.a:lamp",
+            "attributes": {"on": False},
+        }
+        assert second == {
+            "thingId": "org.a:lamp",
+            "features": {"light": {"properties": {"level": 3}}},
+        }
         assert second_id == first_id + 1
 
 
 async def test_sse_filter_fields_and_namespaces(http: httpx.AsyncClient) -> None:
-    params = {"namespaces": "org.a", "filter": 'eq(attributes/kind,"x")',
-              "fields": "thingId,attributes,_context"}
+    params = {
+        "namespaces": "org.a",
+        "filter": 'eq(attributes/kind,"x")',
+        "fields": "thingId,attributes,_context",
+    }
     async with _stream(http, "/api/2/things", params=params) as events:
         await _wait_subscribed()
         await http.put("/api/2/things/org.b:one", json={"attributes": {"kind": "x"}})
@@ -160,15 +168,15 @@ async def test_sse_resumes_after_last_event_id(http: httpx.AsyncClient) -> None:
         await _wait_subscribed()
         await http.put("/api/2/things/org.a:c/attributes/v", json=4)
         ids.append((await events.next())[0])
-    async with _stream(http, "/api/2/things",
-                                headers={"Last-Event-ID": str(ids[0] - 3)}) as events:
+    async with _stream(http, "/api/2/things", headers={"Last-Event-ID": str(ids[0] - 3)}) as events:
         got = [await events.next() for _ in range(3)]
         assert [data["attributes"]["v"] for _, data in got] == [2, 3, 4]
         assert [event_id for event_id, _ in got] == [ids[0] - 2, ids[0] - 1, ids[0]]
         await http.put("/api/2/things/org.a:c/attributes/v", json=5)
         assert (await events.next())[1]["attributes"]["v"] == 5
-    bad = await http.get("/api/2/things", headers={"Accept": "text/event-stream",
-                                                   "Last-Event-ID": "abc"})
+    bad = await http.get(
+        "/api/2/things", headers={"Accept": "text/event-stream", "Last-Event-ID": "abc"}
+    )
     assert bad.status_code == 400
 
 
@@ -179,8 +187,11 @@ async def test_sse_on_one_thing_and_a_sub_path(http: httpx.AsyncClient) -> None:
         await http.put("/api/2/things/org.a:other/attributes/loc", json={"x": 9})
         await http.put("/api/2/things/org.a:s/attributes/name", json="n")
         await http.put("/api/2/things/org.a:s/attributes/loc/x", json=2)
-        await http.patch("/api/2/things/org.a:s", content=b'{"attributes":{"loc":{"y":3}}}',
-                         headers={"content-type": "application/merge-patch+json"})
+        await http.patch(
+            "/api/2/things/org.a:s",
+            content=b'{"attributes":{"loc":{"y":3}}}',
+            headers={"content-type": "application/merge-patch+json"},
+        )
         assert (await events.next())[1] == {"x": 2}
         assert (await events.next())[1] == {"y": 3}
     async with _stream(http, "/api/2/things/org.a:s") as events:
@@ -189,10 +200,12 @@ async def test_sse_on_one_thing_and_a_sub_path(http: httpx.AsyncClient) -> None:
         assert (await events.next())[1] == {"thingId": "org.a:s", "attributes": {"name": "m"}}
 
 
-async def test_sse_is_per_tenant_and_needs_credentials(http: httpx.AsyncClient,
-                                                       keys: dict[str, str]) -> None:
-    unauthenticated = await http.get("/api/2/things", headers={
-        "Accept": "text/event-stream", "Authorization": ""})
+async def test_sse_is_per_tenant_and_needs_credentials(
+    http: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    unauthenticated = await http.get(
+        "/api/2/things", headers={"Accept": "text/event-stream", "Authorization": ""}
+    )
     assert unauthenticated.status_code == 401
     async with _stream(http, "/api/2/things", headers=bearer(keys["beta"])) as events:
         await _wait_subscribed()
@@ -210,15 +223,20 @@ async def _recv(ws: Any, timeout: float = 5.0) -> Any:
     return message if not message.startswith("{") else json.loads(message)
 
 
-async def test_ws_commands_get_ditto_protocol_responses(base_url: str,
-                                                        keys: dict[str, str]) -> None:
+async def test_ws_commands_get_ditto_protocol_responses(
+    base_url: str, keys: dict[str, str]
+) -> None:
     url = f"ws://{base_url}/ws/2"
     async with websockets.connect(url, additional_headers=bearer(keys["alpha"])) as ws:
-        def command(action: str, path: str = "/", value: Any = None, cid: str = "c",
-                    **headers: str) -> str:
-            body: dict[str, Any] = {"topic": f"org.a/w/things/twin/commands/{action}",
-                                    "headers": {"correlation-id": cid, **headers},
-                                    "path": path}
+
+        def command(
+            action: str, path: str = "/", value: Any = None, cid: str = "c", **headers: str
+        ) -> str:
+            body: dict[str, Any] = {
+                "topic": f"org.a/w/things/twin/commands/{action}",
+                "headers": {"correlation-id": cid, **headers},
+                "path": path,
+            }
             if value is not None:
                 body["value"] = value
             return json.dumps(body)
@@ -241,11 +259,9 @@ async def test_ws_commands_get_ditto_protocol_responses(base_url: str,
         await ws.send(command("retrieve", "/attributes", cid="c5"))
         retrieved = await _recv(ws)
         assert (retrieved["status"], retrieved["value"]) == (200, {"a": 2, "b": 3})
-        await ws.send(command("modify", "/attributes/a", 5, cid="c6",
-                              **{"if-match": '"rev:1"'}))
+        await ws.send(command("modify", "/attributes/a", 5, cid="c6", **{"if-match": '"rev:1"'}))
         failed = await _recv(ws)
-        assert (failed["status"], failed["value"]["error"]) == (412,
-                                                               "things:precondition.failed")
+        assert (failed["status"], failed["value"]["error"]) == (412, "things:precondition.failed")
         await ws.send(command("delete", cid="c7"))
         assert (await _recv(ws))["status"] == 204
         await ws.send(command("retrieve", cid="c8"))
@@ -257,11 +273,12 @@ async def test_ws_commands_get_ditto_protocol_responses(base_url: str,
         assert (await _recv(ws))["status"] == 400
 
 
-async def test_ws_events_with_filter_and_namespaces(base_url: str, http: httpx.AsyncClient,
-                                                    keys: dict[str, str]) -> None:
+async def test_ws_events_with_filter_and_namespaces(
+    base_url: str, http: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
     url = f"ws://{base_url}/ws/2?access_token={keys['alpha']}"
     async with websockets.connect(url) as ws:
-        await ws.send('START-SEND-EVENTS?namespaces=org.a&filter=exists(attributes/hot)')
+        await ws.send("START-SEND-EVENTS?namespaces=org.a&filter=exists(attributes/hot)")
         assert await _recv(ws) == "START-SEND-EVENTS:ACK"
         await http.put("/api/2/things/org.b:x", json={"attributes": {"hot": 1}})
         await http.put("/api/2/things/org.a:cold", json={"attributes": {"cold": 1}})
@@ -275,7 +292,10 @@ async def test_ws_events_with_filter_and_namespaces(base_url: str, http: httpx.A
         assert event["timestamp"].endswith("Z")
         modified = await _recv(ws)
         assert (modified["topic"], modified["path"], modified["value"]) == (
-            "org.a/hot/things/twin/events/modified", "/attributes/hot", 2)
+            "org.a/hot/things/twin/events/modified",
+            "/attributes/hot",
+            2,
+        )
         await ws.send("STOP-SEND-EVENTS")
         assert await _recv(ws) == "STOP-SEND-EVENTS:ACK"
         await http.put("/api/2/things/org.a:hot/attributes/hot", json=3)
@@ -285,8 +305,9 @@ async def test_ws_events_with_filter_and_namespaces(base_url: str, http: httpx.A
         assert (await _recv(ws))["value"]["error"] == "rql.expression.invalid"
 
 
-async def test_ws_is_per_tenant_and_needs_credentials(base_url: str, http: httpx.AsyncClient,
-                                                      keys: dict[str, str]) -> None:
+async def test_ws_is_per_tenant_and_needs_credentials(
+    base_url: str, http: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
     url = f"ws://{base_url}/ws/2"
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(url):
@@ -296,14 +317,21 @@ async def test_ws_is_per_tenant_and_needs_credentials(base_url: str, http: httpx
         await ws.send("START-SEND-EVENTS")
         assert await _recv(ws) == "START-SEND-EVENTS:ACK"
         await http.put("/api/2/things/org.a:secret", json={"attributes": {"pin": 1}})
-        await ws.send(json.dumps({"topic": "org.a/secret/things/twin/commands/retrieve",
-                                  "headers": {"correlation-id": "r"}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "topic": "org.a/secret/things/twin/commands/retrieve",
+                    "headers": {"correlation-id": "r"},
+                }
+            )
+        )
         answer = await _recv(ws)
         assert answer["status"] == 404  # alpha's thing is invisible to beta
-        await ws.send(json.dumps({"topic": "org.a/mine/things/twin/commands/create",
-                                  "value": {}}))
+        await ws.send(json.dumps({"topic": "org.a/mine/things/twin/commands/create", "value": {}}))
         first = await _recv(ws)
         second = await _recv(ws)
         topics = {first["topic"], second["topic"]}
-        assert topics == {"org.a/mine/things/twin/commands/create",
-                          "org.a/mine/things/twin/events/created"}
+        assert topics == {
+            "org.a/mine/things/twin/commands/create",
+            "org.a/mine/things/twin/events/created",
+        }

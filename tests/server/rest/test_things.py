@@ -15,8 +15,10 @@ pytestmark = pytest.mark.anyio
 THING = "/api/2/things/org.example:lamp-1"
 JSON = {"content-type": "application/json"}
 MERGE = {"content-type": "application/merge-patch+json"}
-LAMP = {"attributes": {"room": "kitchen", "loc": {"floor": 1}},
-        "features": {"light": {"properties": {"on": False, "level": 3}}}}
+LAMP = {
+    "attributes": {"room": "kitchen", "loc": {"floor": 1}},
+    "features": {"light": {"properties": {"on": False, "level": 3}}},
+}
 
 
 async def _create(client: httpx.AsyncClient, path: str = THING, body: object = LAMP) -> None:
@@ -35,8 +37,7 @@ async def test_put_creates_with_body_location_and_etag(client: httpx.AsyncClient
     assert body["features"]["light"]["properties"]["level"] == 3
 
 
-async def test_put_again_is_204_without_body_and_bumps_revision(
-        client: httpx.AsyncClient) -> None:
+async def test_put_again_is_204_without_body_and_bumps_revision(client: httpx.AsyncClient) -> None:
     await _create(client)
     response = await client.put(THING, json={"attributes": {"room": "hall"}})
     assert response.status_code == 204
@@ -48,15 +49,20 @@ async def test_put_again_is_204_without_body_and_bumps_revision(
 
 
 async def test_get_with_fields_keeps_nesting_and_integer_revision(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     await _create(client)
-    response = await client.get(THING, params={"fields": "thingId,attributes/loc/floor,"
-                                                          "_revision,_namespace"})
+    response = await client.get(
+        THING, params={"fields": "thingId,attributes/loc/floor,_revision,_namespace"}
+    )
     assert response.status_code == 200
     assert response.headers["etag"] == '"rev:1"'
-    assert response.json() == {"thingId": "org.example:lamp-1",
-                               "attributes": {"loc": {"floor": 1}},
-                               "_revision": 1, "_namespace": "org.example"}
+    assert response.json() == {
+        "thingId": "org.example:lamp-1",
+        "attributes": {"loc": {"floor": 1}},
+        "_revision": 1,
+        "_namespace": "org.example",
+    }
     plain = (await client.get(THING)).json()
     assert not [k for k in plain if k.startswith("_")]
 
@@ -126,14 +132,12 @@ async def test_feature_sub_resources(client: httpx.AsyncClient) -> None:
 
 async def test_definition_and_policy_id(client: httpx.AsyncClient) -> None:
     await _create(client)
-    assert (await client.put(f"{THING}/definition",
-                             json="org.example:lamp:1.0")).status_code == 201
+    assert (await client.put(f"{THING}/definition", json="org.example:lamp:1.0")).status_code == 201
     assert (await client.get(f"{THING}/definition")).json() == "org.example:lamp:1.0"
     bad = await client.put(f"{THING}/definition", json="not a definition")
     assert bad.status_code == 400
     assert (await client.delete(f"{THING}/definition")).status_code == 204
-    assert (await client.get(f"{THING}/definition")).json()["error"] == \
-        "things:definition.notfound"
+    assert (await client.get(f"{THING}/definition")).json()["error"] == "things:definition.notfound"
     assert (await client.get(f"{THING}/policyId")).json() == "org.example:lamp-1"
     assert (await client.put(f"{THING}/policyId", json="org.example:p")).status_code == 204
     assert (await client.get(f"{THING}/policyId")).json() == "org.example:p"
@@ -148,10 +152,12 @@ async def test_delete_thing(client: httpx.AsyncClient) -> None:
     gone = await client.get(THING)
     assert gone.status_code == 404
     assert gone.json() == {
-        "status": 404, "error": "things:thing.notfound",
+        "status": 404,
+        "error": "things:thing.notfound",
         "message": "The Thing with ID 'org.example:lamp-1' could not be found or requester "
-                   "had insufficient permissions to access it.",
-        "description": "Check the identifier and that you are permitted to read it."}
+        "had insufficient permissions to access it.",
+        "description": "Check the identifier and that you are permitted to read it.",
+    }
     assert (await client.delete(THING)).status_code == 404
 
 
@@ -160,8 +166,10 @@ async def test_merge_patch_deletes_with_null_and_creates(client: httpx.AsyncClie
     assert created.status_code == 201
     assert created.json()["attributes"] == {"a": 1}
     patched = await client.patch(
-        THING, headers=MERGE,
-        content=b'{"attributes": {"a": null, "b": {"c": 2}}, "features": {"f": {}}}')
+        THING,
+        headers=MERGE,
+        content=b'{"attributes": {"a": null, "b": {"c": 2}}, "features": {"f": {}}}',
+    )
     assert patched.status_code == 204
     assert patched.headers["etag"] == '"rev:2"'
     got = (await client.get(THING)).json()
@@ -186,15 +194,16 @@ async def test_if_match_and_if_none_match_on_writes(client: httpx.AsyncClient) -
     again = await client.put(THING, json=LAMP, headers={"If-None-Match": "*"})
     assert again.status_code == 412
     assert again.json()["error"] == "things:precondition.failed"
-    stale = await client.put(f"{THING}/attributes/room", json="x",
-                             headers={"If-Match": '"rev:7"'})
+    stale = await client.put(f"{THING}/attributes/room", json="x", headers={"If-Match": '"rev:7"'})
     assert stale.status_code == 412
-    ok = await client.put(THING, json=LAMP | {"attributes": {"room": "y"}},
-                          headers={"If-Match": '"rev:1"'})
+    ok = await client.put(
+        THING, json=LAMP | {"attributes": {"room": "y"}}, headers={"If-Match": '"rev:1"'}
+    )
     assert ok.status_code == 204
     assert ok.headers["etag"] == '"rev:2"'
-    update_only = await client.put("/api/2/things/org.example:absent", json={},
-                                   headers={"If-Match": "*"})
+    update_only = await client.put(
+        "/api/2/things/org.example:absent", json={}, headers={"If-Match": "*"}
+    )
     assert update_only.status_code == 412
     assert (await client.get("/api/2/things/org.example:absent")).status_code == 404
 
@@ -204,10 +213,12 @@ async def test_sub_resource_etags_are_value_hashes(client: httpx.AsyncClient) ->
     first = await client.get(f"{THING}/attributes/room")
     tag = first.headers["etag"]
     assert tag.startswith('"hash:')
-    assert (await client.put(f"{THING}/attributes/room", json="hall",
-                             headers={"If-Match": tag})).status_code == 204
-    assert (await client.put(f"{THING}/attributes/room", json="attic",
-                             headers={"If-Match": tag})).status_code == 412
+    assert (
+        await client.put(f"{THING}/attributes/room", json="hall", headers={"If-Match": tag})
+    ).status_code == 204
+    assert (
+        await client.put(f"{THING}/attributes/room", json="attic", headers={"If-Match": tag})
+    ).status_code == 412
     assert (await client.get(f"{THING}/attributes/room")).json() == "hall"
 
 
@@ -223,11 +234,17 @@ async def test_get_if_none_match_gives_304_and_if_match_412(client: httpx.AsyncC
 
 async def test_condition_as_query_parameter_and_header(client: httpx.AsyncClient) -> None:
     await _create(client)
-    ok = await client.put(f"{THING}/attributes/room", json="hall",
-                          params={"condition": 'eq(attributes/room,"kitchen")'})
+    ok = await client.put(
+        f"{THING}/attributes/room",
+        json="hall",
+        params={"condition": 'eq(attributes/room,"kitchen")'},
+    )
     assert ok.status_code == 204
-    failed = await client.put(f"{THING}/attributes/room", json="attic",
-                              headers={"condition": 'eq(attributes/room,"kitchen")'})
+    failed = await client.put(
+        f"{THING}/attributes/room",
+        json="attic",
+        headers={"condition": 'eq(attributes/room,"kitchen")'},
+    )
     assert failed.status_code == 412
     assert failed.json()["error"] == "things:condition.failed"
     assert (await client.get(f"{THING}/attributes/room")).json() == "hall"
@@ -240,8 +257,9 @@ async def test_condition_as_query_parameter_and_header(client: httpx.AsyncClient
 
 async def test_headers_as_query_parameters(client: httpx.AsyncClient) -> None:
     await _create(client)
-    accepted = await client.put(f"{THING}/attributes/x", json=1,
-                                params={"response-required": "false"})
+    accepted = await client.put(
+        f"{THING}/attributes/x", json=1, params={"response-required": "false"}
+    )
     assert accepted.status_code == 202
     assert accepted.content == b""
     await client.put(f"{THING}/attributes/room", json="hall")
@@ -253,11 +271,13 @@ async def test_headers_as_query_parameters(client: httpx.AsyncClient) -> None:
 
 async def test_if_equal_skip_refuses_a_no_op(client: httpx.AsyncClient) -> None:
     await _create(client)
-    same = await client.put(f"{THING}/attributes/room", json="kitchen",
-                            headers={"if-equal": "skip"})
+    same = await client.put(
+        f"{THING}/attributes/room", json="kitchen", headers={"if-equal": "skip"}
+    )
     assert same.status_code == 412
-    changed = await client.put(f"{THING}/attributes/room", json="hall",
-                               headers={"if-equal": "skip"})
+    changed = await client.put(
+        f"{THING}/attributes/room", json="hall", headers={"if-equal": "skip"}
+    )
     assert changed.status_code == 204
 
 
@@ -270,8 +290,7 @@ async def test_thing_id_in_body_must_match(client: httpx.AsyncClient) -> None:
 
 
 async def test_post_generates_an_id_in_the_namespace(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/2/things", json=LAMP,
-                                 params={"namespace": "org.acme"})
+    response = await client.post("/api/2/things", json=LAMP, params={"namespace": "org.acme"})
     assert response.status_code == 201
     thing_id = response.json()["thingId"]
     assert thing_id.startswith("org.acme:")
@@ -280,17 +299,17 @@ async def test_post_generates_an_id_in_the_namespace(client: httpx.AsyncClient) 
     refused = await client.post("/api/2/things", json={"thingId": "org.acme:x"})
     assert refused.status_code == 400
     assert refused.json()["error"] == "things:id.notsettable"
-    bad_namespace = await client.post("/api/2/things", json={},
-                                      params={"namespace": "1bad"})
+    bad_namespace = await client.post("/api/2/things", json={}, params={"namespace": "1bad"})
     assert bad_namespace.status_code == 400
 
 
-async def test_get_many_by_ids_keeps_order_and_omits_missing(
-        client: httpx.AsyncClient) -> None:
+async def test_get_many_by_ids_keeps_order_and_omits_missing(client: httpx.AsyncClient) -> None:
     for name in ("a", "b", "c"):
         await _create(client, f"/api/2/things/org.example:{name}", {"attributes": {"n": name}})
-    response = await client.get("/api/2/things", params={
-        "ids": "org.example:c,org.example:missing,org.example:a", "fields": "thingId"})
+    response = await client.get(
+        "/api/2/things",
+        params={"ids": "org.example:c,org.example:missing,org.example:a", "fields": "thingId"},
+    )
     assert response.status_code == 200
     assert response.json() == [{"thingId": "org.example:c"}, {"thingId": "org.example:a"}]
     bad = await client.get("/api/2/things", params={"ids": "no-colon"})
@@ -312,8 +331,7 @@ async def test_list_pages_with_link_headers(client: httpx.AsyncClient) -> None:
     next_url = links.split(", ")[1].split(";")[0].strip("<>")
     assert "cursor" in next_url
     second = await client.get(next_url)
-    assert [t["thingId"] for t in second.json()] == [f"org.example:t{i}" for i in
-                                                     range(25, 30)]
+    assert [t["thingId"] for t in second.json()] == [f"org.example:t{i}" for i in range(25, 30)]
     assert 'rel="next"' not in second.headers["link"]
     sized = await client.get("/api/2/things", params={"option": "size(10)"})
     assert len(sized.json()) == 10
@@ -335,16 +353,15 @@ async def test_model_violations_are_400_with_every_detail(client: httpx.AsyncCli
     assert (await client.put("/api/2/things/org.example:ap", json=body)).status_code == 201
     worse = await client.put("/api/2/things/org.example:ap/attributes/frequency", json=1)
     assert worse.status_code == 400
-    assert (await client.get("/api/2/things/org.example:ap/attributes/frequency")).json() \
-        == 2412
+    assert (await client.get("/api/2/things/org.example:ap/attributes/frequency")).json() == 2412
 
 
 async def test_thing_description_from_the_thing_model(client: httpx.AsyncClient) -> None:
-    body = {"definition": WIFI,
-            "attributes": {"bssid": "aa:bb:cc:dd:ee:ff", "frequency": 2412}}
+    body = {"definition": WIFI, "attributes": {"bssid": "aa:bb:cc:dd:ee:ff", "frequency": 2412}}
     await _create(client, "/api/2/things/org.example:ap", body)
-    response = await client.get("/api/2/things/org.example:ap",
-                                headers={"Accept": "application/td+json"})
+    response = await client.get(
+        "/api/2/things/org.example:ap", headers={"Accept": "application/td+json"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/td+json"
     td = response.json()
@@ -362,7 +379,8 @@ async def test_thing_description_from_the_thing_model(client: httpx.AsyncClient)
 
 
 async def test_thing_description_of_a_composite_twin_and_its_feature(
-        client: httpx.AsyncClient, core: object) -> None:
+    client: httpx.AsyncClient, core: object
+) -> None:
     from server.core.catalog import ModelCatalog
 
     entry = ModelCatalog.load().find(PHONE)
@@ -374,12 +392,15 @@ async def test_thing_description_of_a_composite_twin_and_its_feature(
             if key in feature["properties"]:
                 feature["properties"][key] = "aa:bb:cc:dd:ee:ff"
     await _create(client, "/api/2/things/org.example:phone", body)
-    td = (await client.get("/api/2/things/org.example:phone",
-                           headers={"Accept": "application/td+json"})).json()
-    assert {"rel": "item", "href": "features/device", "type": "application/td+json"} in \
-        td["links"]
-    feature = await client.get("/api/2/things/org.example:phone/features/device",
-                               headers={"Accept": "application/td+json"})
+    td = (
+        await client.get(
+            "/api/2/things/org.example:phone", headers={"Accept": "application/td+json"}
+        )
+    ).json()
+    assert {"rel": "item", "href": "features/device", "type": "application/td+json"} in td["links"]
+    feature = await client.get(
+        "/api/2/things/org.example:phone/features/device", headers={"Accept": "application/td+json"}
+    )
     assert feature.status_code == 200
     props = feature.json()["properties"]
     assert props["online"]["forms"][0]["href"] == "properties/online"
@@ -391,35 +412,38 @@ async def test_thing_description_needs_a_known_model(client: httpx.AsyncClient) 
     response = await client.get(THING, headers={"Accept": "application/td+json"})
     assert response.status_code == 406
     assert response.json()["error"] == "mediatype.notacceptable"
-    absent = await client.get("/api/2/things/org.example:none",
-                              headers={"Accept": "application/td+json"})
+    absent = await client.get(
+        "/api/2/things/org.example:none", headers={"Accept": "application/td+json"}
+    )
     assert absent.status_code == 404
 
 
-async def test_a_malformed_conditional_write_is_400_not_412(
-        client: httpx.AsyncClient) -> None:
+async def test_a_malformed_conditional_write_is_400_not_412(client: httpx.AsyncClient) -> None:
     await _create(client)
     never = {"condition": 'eq(attributes/room,"nowhere")'}
-    cases = [("put", f"{THING}/definition", b'{"a": 1}', JSON),
-             ("put", f"{THING}/attributes", b'{"a/b": 1}', JSON),
-             ("put", f"{THING}/features/f/definition", b'["x:y:1", "x:y:1"]', JSON),
-             ("patch", f"{THING}/definition", b'""', MERGE),
-             ("patch", f"{THING}/attributes", b'{"": 1, "ok": null}', MERGE),
-             ("patch", THING, b"null", MERGE)]
+    cases = [
+        ("put", f"{THING}/definition", b'{"a": 1}', JSON),
+        ("put", f"{THING}/attributes", b'{"a/b": 1}', JSON),
+        ("put", f"{THING}/features/f/definition", b'["x:y:1", "x:y:1"]', JSON),
+        ("patch", f"{THING}/definition", b'""', MERGE),
+        ("patch", f"{THING}/attributes", b'{"": 1, "ok": null}', MERGE),
+        ("patch", THING, b"null", MERGE),
+    ]
     for method, path, body, headers in cases:
-        response = await client.request(method, path, content=body, headers=headers,
-                                        params=never)
+        response = await client.request(method, path, content=body, headers=headers, params=never)
         assert response.status_code == 400, (method, path, response.text)
-    valid = await client.patch(f"{THING}/attributes", content=b'{"room": null}',
-                               headers=MERGE, params=never)
+    valid = await client.patch(
+        f"{THING}/attributes", content=b'{"room": null}', headers=MERGE, params=never
+    )
     assert valid.status_code == 412
 
 
 async def test_empty_entity_tag_lists_are_no_condition(client: httpx.AsyncClient) -> None:
     await _create(client)
     assert (await client.get(THING, headers={"If-Match": ""})).status_code == 200
-    assert (await client.put(f"{THING}/attributes/x", json=1,
-                             headers={"If-None-Match": " "})).status_code == 201
+    assert (
+        await client.put(f"{THING}/attributes/x", json=1, headers={"If-None-Match": " "})
+    ).status_code == 201
 
 
 async def test_405_lists_the_allowed_methods(client: httpx.AsyncClient) -> None:

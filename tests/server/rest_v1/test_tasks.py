@@ -86,16 +86,22 @@ async def test_merge_and_split_over_rest(
     models: dict[str, ops.NewTwin],
 ) -> None:
     alpha = core.tenants.authenticate(keys["alpha"])
-    core.batch.upsert(alpha, [
-        TwinUpsert("lab:cam", _twin(core, "vision", stream, models["vision"])),
-        TwinUpsert("lab:ftm", _twin(core, "wireless", stream, models["wireless"])),
-    ])
-    started = await http.post("/v1/tenants/alpha/twins:merge", json={
-        "sources": ["tenants/alpha/twins/lab:cam", "tenants/alpha/twins/lab:ftm"],
-        "targetModality": "sensory",
-        "targetTwinId": "lab:imu",
-        "options": FAST,
-    })
+    core.batch.upsert(
+        alpha,
+        [
+            TwinUpsert("lab:cam", _twin(core, "vision", stream, models["vision"])),
+            TwinUpsert("lab:ftm", _twin(core, "wireless", stream, models["wireless"])),
+        ],
+    )
+    started = await http.post(
+        "/v1/tenants/alpha/twins:merge",
+        json={
+            "sources": ["tenants/alpha/twins/lab:cam", "tenants/alpha/twins/lab:ftm"],
+            "targetModality": "sensory",
+            "targetTwinId": "lab:imu",
+            "options": FAST,
+        },
+    )
     assert started.status_code == 200, started.text
     op = await _done(http, started.json()["name"])
     assert "error" not in op, op
@@ -125,15 +131,19 @@ async def test_merge_and_split_over_rest(
         (DERIVED_FROM, "tenants/alpha/twins/lab:ftm"),
     ]
 
-    split = await http.post("/v1/tenants/alpha/twins:split", json={
-        "source": "tenants/alpha/twins/lab:ftm",
-        "targetModalities": ["vision", "sensory"],
-        "targetTwinIds": ["lab:cam-2", "lab:imu-2"],
-        "options": FAST,
-    })
+    split = await http.post(
+        "/v1/tenants/alpha/twins:split",
+        json={
+            "source": "tenants/alpha/twins/lab:ftm",
+            "targetModalities": ["vision", "sensory"],
+            "targetTwinIds": ["lab:cam-2", "lab:imu-2"],
+            "options": FAST,
+        },
+    )
     op = await _done(http, split.json()["name"])
     assert [t["twin"] for t in op["response"]["twins"]] == [
-        "tenants/alpha/twins/lab:cam-2", "tenants/alpha/twins/lab:imu-2"
+        "tenants/alpha/twins/lab:cam-2",
+        "tenants/alpha/twins/lab:imu-2",
     ]
     for name in ("lab:cam-2", "lab:imu-2"):
         got = await http.get(f"/v1/tenants/alpha/twins/{name}")
@@ -142,11 +152,20 @@ async def test_merge_and_split_over_rest(
     # Tenant beta sees neither the operation nor alpha's twins.
     other = bearer(keys["beta"])
     assert (await http.get(f"/v1/{split.json()['name']}", headers=other)).status_code == 404
-    refused = await http.post("/v1/tenants/beta/twins:transfer", headers=other, json={
-        "source": "tenants/beta/twins/lab:cam", "targetModality": "sensory",
-    })
+    refused = await http.post(
+        "/v1/tenants/beta/twins:transfer",
+        headers=other,
+        json={
+            "source": "tenants/beta/twins/lab:cam",
+            "targetModality": "sensory",
+        },
+    )
     assert refused.status_code == 404, refused.text
-    bad = await http.post("/v1/tenants/alpha/twins:transfer", json={
-        "source": "tenants/alpha/twins/lab:cam", "targetModality": "vision",
-    })
+    bad = await http.post(
+        "/v1/tenants/alpha/twins:transfer",
+        json={
+            "source": "tenants/alpha/twins/lab:cam",
+            "targetModality": "vision",
+        },
+    )
     assert bad.status_code == 400, bad.text

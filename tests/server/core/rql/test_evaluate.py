@@ -75,9 +75,14 @@ THING = {
     ],
 )
 def test_matches_a_stored_twin(rql: str, expected: bool) -> None:
-    record = TwinRecord(TenantId("acme"), ThingId(THING["thingId"]), 4,
-                        datetime(2024, 6, 1, tzinfo=UTC),
-                        datetime(2025, 1, 1, 0, 0, 10, tzinfo=UTC), THING)
+    record = TwinRecord(
+        TenantId("acme"),
+        ThingId(THING["thingId"]),
+        4,
+        datetime(2024, 6, 1, tzinfo=UTC),
+        datetime(2025, 1, 1, 0, 0, 10, tzinfo=UTC),
+        THING,
+    )
     assert matches_record(parse_filter(rql), record) is expected
 
 
@@ -89,7 +94,14 @@ def test_matches_accepts_datetime_special_fields() -> None:
 
 def test_like_tokens_and_translations() -> None:
     assert [t.kind for t in like_tokens("a*\\*?\\?\\\\x")] == [
-        "char", "any", "char", "one", "char", "char", "char"]
+        "char",
+        "any",
+        "char",
+        "one",
+        "char",
+        "char",
+        "char",
+    ]
     assert like_to_glob("a*[\\*?") == "a*[[][*]?"
     regex = like_to_regex("1+1=*?.")
     assert re.fullmatch(regex, "1+1=xy.") and not re.fullmatch(regex, "111=xy.")
@@ -108,5 +120,6 @@ def test_resolve_normalises_time_literals_and_placeholders() -> None:
 
 def test_sqlite_refuses_keys_its_json_paths_cannot_address() -> None:
     with pytest.raises(RqlExpressionInvalid):
-        compile_filter(parse_filter("eq(attributes/back\\slash,1)"), sqlite_params(),
-                       datetime.now(UTC))
+        compile_filter(
+            parse_filter("eq(attributes/back\\slash,1)"), sqlite_params(), datetime.now(UTC)
+        )

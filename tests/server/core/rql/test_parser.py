@@ -37,13 +37,17 @@ def prop(text: str) -> Property:
         ("ge(attributes/x,0)", Comparison("ge", prop("attributes/x"), 0)),
         ("lt(attributes/x,true)", Comparison("lt", prop("attributes/x"), True)),
         ("le(attributes/x,null)", Comparison("le", prop("attributes/x"), None)),
-        ("eq(attributes/x,'single \\'quoted\\'')",
-         Comparison("eq", prop("attributes/x"), "single 'quoted'")),
+        (
+            "eq(attributes/x,'single \\'quoted\\'')",
+            Comparison("eq", prop("attributes/x"), "single 'quoted'"),
+        ),
         ('eq(attributes/x,"a\\"b\\\\c")', Comparison("eq", prop("attributes/x"), 'a"b\\c')),
         ('eq(attributes/x,"(,)")', Comparison("eq", prop("attributes/x"), "(,)")),
         ("lt(_modified,time:now)", Comparison("lt", prop("_modified"), Placeholder.NOW)),
-        ("eq(attributes/t,time:now_epoch_millis)",
-         Comparison("eq", prop("attributes/t"), Placeholder.NOW_EPOCH_MILLIS)),
+        (
+            "eq(attributes/t,time:now_epoch_millis)",
+            Comparison("eq", prop("attributes/t"), Placeholder.NOW_EPOCH_MILLIS),
+        ),
         ('in(thingId,"a:b",2,false)', In(prop("thingId"), ("a:b", 2, False))),
         ('like(attributes/s,"a*b?")', Like(prop("attributes/s"), "a*b?", False)),
         ('ilike(attributes/s,"a\\*")', Like(prop("attributes/s"), "a\\*", True)),
@@ -51,10 +55,20 @@ def prop(text: str) -> Property:
         ("empty(attributes/tags)", Empty(prop("attributes/tags"))),
         ("exists(features/*/properties/t)", Exists(prop("features/*/properties/t"))),
         ("eq(attributes/with space,1)", Comparison("eq", prop("attributes/with space"), 1)),
-        ("and(exists(attributes/a),or(eq(attributes/b,1),not(empty(attributes/c))))",
-         And((Exists(prop("attributes/a")),
-              Or((Comparison("eq", prop("attributes/b"), 1),
-                  Not(Empty(prop("attributes/c")))))))),
+        (
+            "and(exists(attributes/a),or(eq(attributes/b,1),not(empty(attributes/c))))",
+            And(
+                (
+                    Exists(prop("attributes/a")),
+                    Or(
+                        (
+                            Comparison("eq", prop("attributes/b"), 1),
+                            Not(Empty(prop("attributes/c"))),
+                        )
+                    ),
+                )
+            ),
+        ),
     ],
 )
 def test_filters_parse(text: str, node: object) -> None:
@@ -123,8 +137,16 @@ def test_options_parse() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["size(0)", "size(201)", "size(1),size(2)", "limit(0,5),size(3)",
-             "cursor(a),cursor(b)", "sort(+thingId),sort(-thingId)", "limit(-1,5)"]
+    "text",
+    [
+        "size(0)",
+        "size(201)",
+        "size(1),size(2)",
+        "limit(0,5),size(3)",
+        "cursor(a),cursor(b)",
+        "sort(+thingId),sort(-thingId)",
+        "limit(-1,5)",
+    ],
 )
 def test_inconsistent_options_are_search_option_errors(text: str) -> None:
     with pytest.raises(SearchOptionInvalid) as caught:
@@ -134,8 +156,15 @@ def test_inconsistent_options_are_search_option_errors(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "position"),
-    [("size(x)", 5), ("sort(thingId)", 5), ("page(1)", 0), ("size(1),", 8),
-     ("size(1)sort(+thingId)", 7), ("cursor()", 7), ("sort(+features/*/properties/t)", 6)],
+    [
+        ("size(x)", 5),
+        ("sort(thingId)", 5),
+        ("page(1)", 0),
+        ("size(1),", 8),
+        ("size(1)sort(+thingId)", 7),
+        ("cursor()", 7),
+        ("sort(+features/*/properties/t)", 6),
+    ],
 )
 def test_malformed_options_are_rql_errors(text: str, position: int) -> None:
     with pytest.raises(RqlExpressionInvalid) as caught:

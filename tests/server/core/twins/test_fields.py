@@ -30,12 +30,14 @@ def test_meta_fields_only_when_selected() -> None:
 
 def test_nested_groups() -> None:
     sel = FieldSelector.parse("features(f/properties(on),g)")
-    assert sel.apply(DOC) == {"features": {"f": {"properties": {"on": True}},
-                                           "g": {"properties": {"k": 2}}}}
+    assert sel.apply(DOC) == {
+        "features": {"f": {"properties": {"on": True}}, "g": {"properties": {"k": 2}}}
+    }
 
 
-@pytest.mark.parametrize("text", ["", "nope", "attributes(", "attributes)", "attributes//x",
-                                  "attributes(a)b"])
+@pytest.mark.parametrize(
+    "text", ["", "nope", "attributes(", "attributes)", "attributes//x", "attributes(a)b"]
+)
 def test_invalid_selectors(text: str) -> None:
     with pytest.raises(FieldSelectionError):
         FieldSelector.parse(text)

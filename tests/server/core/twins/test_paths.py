@@ -37,15 +37,15 @@ def test_round_trip_to_string() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "/attributes//a",          # double slash (Ditto quirk: an error)
-        "/features/*",             # reserved feature id
+        "/attributes//a",  # double slash (Ditto quirk: an error)
+        "/features/*",  # reserved feature id
         "/features/f/unknown",
         "/policyId/x",
         "/definition/x",
         "/features/f/definition/0",
         "/nothing",
-        "/attributes/a\x01b",      # control character in a key
-        "/attributes/\xe4",        # Latin-1 range is rejected by Ditto
+        "/attributes/a\x01b",  # control character in a key
+        "/attributes/\xe4",  # Latin-1 range is rejected by Ditto
     ],
 )
 def test_parse_invalid(text: str) -> None:

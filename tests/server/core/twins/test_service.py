@@ -33,8 +33,9 @@ def test_put_creates_then_modifies(twins: TwinService, callers: tuple[Caller, Ca
     assert third.created  # the attribute did not exist before
 
 
-def test_sub_resource_put_on_missing_thing_creates_it(twins: TwinService,
-                                                     callers: tuple[Caller, Caller]) -> None:
+def test_sub_resource_put_on_missing_thing_creates_it(
+    twins: TwinService, callers: tuple[Caller, Caller]
+) -> None:
     a, _ = callers
     result = twins.put(a, TID, "/features/lte/properties/rsrp", -95)
     assert result.created
@@ -50,8 +51,9 @@ def test_merge_and_null_deletes(twins: TwinService, callers: tuple[Caller, Calle
     assert result.event is not None and result.event.action == "merged"
 
 
-def test_no_op_write_creates_no_revision(twins: TwinService, twin_store: SqliteTwinStore,
-                                         callers: tuple[Caller, Caller]) -> None:
+def test_no_op_write_creates_no_revision(
+    twins: TwinService, twin_store: SqliteTwinStore, callers: tuple[Caller, Caller]
+) -> None:
     a, _ = callers
     twins.put(a, TID, "/", {"attributes": {"level": 1}})
     again = twins.put(a, TID, "/attributes/level", 1)
@@ -59,9 +61,9 @@ def test_no_op_write_creates_no_revision(twins: TwinService, twin_store: SqliteT
     assert [e.seq for e in twin_store.read_events(a.tenant)] == [1]
 
 
-def test_validation_rejects_and_changes_nothing(twins: TwinService,
-                                                twin_store: SqliteTwinStore,
-                                                callers: tuple[Caller, Caller]) -> None:
+def test_validation_rejects_and_changes_nothing(
+    twins: TwinService, twin_store: SqliteTwinStore, callers: tuple[Caller, Caller]
+) -> None:
     a, _ = callers
     twins.put(a, TID, "/", {"attributes": {"level": 1}})
     with pytest.raises(errors.PayloadValidationError) as caught:
@@ -72,8 +74,7 @@ def test_validation_rejects_and_changes_nothing(twins: TwinService,
     assert value == 1 and twin_store.last_seq(a.tenant) == 1
 
 
-def test_not_found_errors_name_the_part(twins: TwinService,
-                                        callers: tuple[Caller, Caller]) -> None:
+def test_not_found_errors_name_the_part(twins: TwinService, callers: tuple[Caller, Caller]) -> None:
     a, _ = callers
     with pytest.raises(errors.ThingNotFound):
         twins.retrieve(a, TID)
@@ -125,15 +126,26 @@ def test_rql_condition(twins: TwinService, callers: tuple[Caller, Caller]) -> No
     a, _ = callers
     twins.put(a, TID, "/", {"attributes": {"level": 1}})
     with pytest.raises(errors.ConditionFailed):
-        twins.put(a, TID, "/attributes/level", 3,
-                  Preconditions(condition=parse_filter("eq(attributes/level,2)")))
-    result = twins.put(a, TID, "/attributes/level", 3,
-                       Preconditions(condition=parse_filter("eq(attributes/level,1)")))
+        twins.put(
+            a,
+            TID,
+            "/attributes/level",
+            3,
+            Preconditions(condition=parse_filter("eq(attributes/level,2)")),
+        )
+    result = twins.put(
+        a,
+        TID,
+        "/attributes/level",
+        3,
+        Preconditions(condition=parse_filter("eq(attributes/level,1)")),
+    )
     assert result.value == 3
 
 
-def test_history_points_and_as_of_reads(twins: TwinService, twin_store: SqliteTwinStore,
-                                        callers: tuple[Caller, Caller]) -> None:
+def test_history_points_and_as_of_reads(
+    twins: TwinService, twin_store: SqliteTwinStore, callers: tuple[Caller, Caller]
+) -> None:
     a, _ = callers
     twins.put(a, TID, "/", {"attributes": {"level": 1, "zone": "A"}})
     twins.merge(a, TID, "/attributes", {"level": 2, "zone": None})
@@ -141,14 +153,18 @@ def test_history_points_and_as_of_reads(twins: TwinService, twin_store: SqliteTw
     end = datetime.now(UTC) + timedelta(seconds=5)
     points = twin_store.history(a.tenant, TID, None, start, end)
     assert [(p.path, p.value, p.revision) for p in points] == [
-        ("/attributes/level", 1, 1), ("/attributes/zone", "A", 1),
-        ("/attributes/level", 2, 2), ("/attributes/zone", None, 2)]
+        ("/attributes/level", 1, 1),
+        ("/attributes/zone", "A", 1),
+        ("/attributes/level", 2, 2),
+        ("/attributes/zone", None, 2),
+    ]
     old, _ = twins.retrieve(a, TID, at_revision=1)
     assert old["attributes"] == {"level": 1, "zone": "A"}
 
 
-def test_events_in_commit_order(twins: TwinService, twin_store: SqliteTwinStore,
-                                callers: tuple[Caller, Caller]) -> None:
+def test_events_in_commit_order(
+    twins: TwinService, twin_store: SqliteTwinStore, callers: tuple[Caller, Caller]
+) -> None:
     a, _ = callers
     twins.put(a, TID, "/", {})
     twins.put(a, TID, "/attributes/level", 1)
@@ -156,8 +172,11 @@ def test_events_in_commit_order(twins: TwinService, twin_store: SqliteTwinStore,
     twins.delete(a, TID)
     events = twin_store.read_events(a.tenant)
     assert [(e.seq, e.action, e.path, e.revision) for e in events] == [
-        (1, "created", "/", 1), (2, "created", "/attributes/level", 2),
-        (3, "merged", "/attributes", 3), (4, "deleted", "/", 4)]
+        (1, "created", "/", 1),
+        (2, "created", "/attributes/level", 2),
+        (3, "merged", "/attributes", 3),
+        (4, "deleted", "/", 4),
+    ]
 
 
 def test_tenants_are_isolated(twins: TwinService, callers: tuple[Caller, Caller]) -> None:
@@ -173,8 +192,9 @@ def test_tenants_are_isolated(twins: TwinService, callers: tuple[Caller, Caller]
     assert twins.retrieve(a, TID, "/attributes/level")[0] == 1
 
 
-def test_create_generates_id_in_namespace(twins: TwinService,
-                                          callers: tuple[Caller, Caller]) -> None:
+def test_create_generates_id_in_namespace(
+    twins: TwinService, callers: tuple[Caller, Caller]
+) -> None:
     a, _ = callers
     result = twins.create(a, {"attributes": {"level": 0}}, namespace="campus")
     assert result.created and result.record is not None
@@ -187,24 +207,27 @@ def test_fields_and_get_many(twins: TwinService, callers: tuple[Caller, Caller])
     a, _ = callers
     twins.put(a, "campus:b", "/", {"attributes": {"level": 2, "zone": "B"}})
     twins.put(a, "campus:a", "/", {"attributes": {"level": 1}})
-    many = twins.get_many(a, ["campus:b", "campus:missing", "campus:a"],
-                          fields="thingId,_revision")
-    assert many == [{"thingId": "campus:b", "_revision": 1},
-                    {"thingId": "campus:a", "_revision": 1}]
+    many = twins.get_many(a, ["campus:b", "campus:missing", "campus:a"], fields="thingId,_revision")
+    assert many == [
+        {"thingId": "campus:b", "_revision": 1},
+        {"thingId": "campus:a", "_revision": 1},
+    ]
     with pytest.raises(errors.FieldSelectionInvalid):
         twins.retrieve(a, "campus:a", fields="nonsense")
 
 
-def test_fields_select_inside_a_sub_resource(twins: TwinService,
-                                             callers: tuple[Caller, Caller]) -> None:
+def test_fields_select_inside_a_sub_resource(
+    twins: TwinService, callers: tuple[Caller, Caller]
+) -> None:
     a, _ = callers
     twins.put(a, TID, "/", {"attributes": {"level": 1, "room": {"floor": 2, "name": "lab"}}})
     value, _ = twins.retrieve(a, TID, "/attributes", fields="room(floor)")
     assert value == {"room": {"floor": 2}}
 
 
-def test_malformed_body_beats_a_failing_precondition(twins: TwinService,
-                                                     callers: tuple[Caller, Caller]) -> None:
+def test_malformed_body_beats_a_failing_precondition(
+    twins: TwinService, callers: tuple[Caller, Caller]
+) -> None:
     a, _ = callers
     twins.put(a, TID, "/", {"attributes": {"level": 1}})
     with pytest.raises(errors.JsonFormatInvalid):

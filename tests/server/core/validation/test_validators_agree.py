@@ -21,9 +21,20 @@ from server.core.validation.shacl import ShaclValidator
 CATALOG = ModelCatalog.load()
 COMPILED = CompiledValidator(CATALOG)
 SHACL = ShaclValidator(CATALOG)
-MODELS = ["LteCell", "NrCell", "GsmCell", "WcdmaCell", "WifiAccessPoint", "BleBeacon",
-          "EnvironmentSensor", "EndDevice", "Observation", "PositionTwin", "TrackingTwin",
-          "TrajectoryTwin"]
+MODELS = [
+    "LteCell",
+    "NrCell",
+    "GsmCell",
+    "WcdmaCell",
+    "WifiAccessPoint",
+    "BleBeacon",
+    "EnvironmentSensor",
+    "EndDevice",
+    "Observation",
+    "PositionTwin",
+    "TrackingTwin",
+    "TrajectoryTwin",
+]
 
 
 def _property_names(name: str) -> list[str]:
@@ -33,11 +44,26 @@ def _property_names(name: str) -> list[str]:
 
 
 values = st.one_of(
-    st.none(), st.booleans(), st.integers(-300, 70_000_000_000),
-    st.floats(-1e6, 1e6, allow_nan=False), st.sampled_from(
-        ["", "lte", "primary", "AA:BB:CC:DD:EE:FF", "aa:bb", "2026-11-21T10:00:00Z",
-         "310", "26201", "x" * 40]),
-    st.lists(st.integers(0, 5), max_size=3), st.just({}))
+    st.none(),
+    st.booleans(),
+    st.integers(-300, 70_000_000_000),
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.sampled_from(
+        [
+            "",
+            "lte",
+            "primary",
+            "AA:BB:CC:DD:EE:FF",
+            "aa:bb",
+            "2026-11-21T10:00:00Z",
+            "310",
+            "26201",
+            "x" * 40,
+        ]
+    ),
+    st.lists(st.integers(0, 5), max_size=3),
+    st.just({}),
+)
 
 
 @st.composite
@@ -72,12 +98,21 @@ def test_compiled_and_shacl_decide_alike(doc: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("validator", [COMPILED, SHACL], ids=["compiled", "shacl"])
 def test_unknown_model_in_our_namespace(validator: Any) -> None:
-    details = validator.validate_twin({"thingId": "a:b", "definition":
-                                       "https://w3id.org/ndtwin/tm/cellular/Nope.tm.jsonld"})
+    details = validator.validate_twin(
+        {"thingId": "a:b", "definition": "https://w3id.org/ndtwin/tm/cellular/Nope.tm.jsonld"}
+    )
     assert [d.path for d in details] == ["/definition"]
 
 
 @pytest.mark.parametrize("validator", [COMPILED, SHACL], ids=["compiled", "shacl"])
 def test_foreign_definitions_are_not_ours_to_check(validator: Any) -> None:
-    assert validator.validate_twin({"thingId": "a:b", "definition": "org.example:lamp:1.0",
-                                    "attributes": {"anything": [1, {"x": None}]}}) == []
+    assert (
+        validator.validate_twin(
+            {
+                "thingId": "a:b",
+                "definition": "org.example:lamp:1.0",
+                "attributes": {"anything": [1, {"x": None}]},
+            }
+        )
+        == []
+    )
