@@ -23,8 +23,13 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Where the screenshots of the main views go (docs/console.md shows them).
-SHOTS = Path(os.environ.get("NDTWIN_SCREENSHOT_DIR", ROOT / "docs" / "console"))
+#: Where the screenshots of the main views go: a temporary folder, so test runs leave the
+#: work tree alone; ``NDTWIN_SCREENSHOT_DIR=docs/console`` refreshes the ones
+#: docs/console.md shows.
+SHOTS = Path(
+    os.environ.get("NDTWIN_SCREENSHOT_DIR")
+    or Path(tempfile.gettempdir()) / "ndtwin-console-screenshots"
+)
 #: Playwright adds --headless itself; the rest keep Chromium off the network and quiet.
 CHROMIUM_FLAGS = [
     "--no-sandbox",
