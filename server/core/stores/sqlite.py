@@ -847,9 +847,11 @@ class SqliteTwinStore(TwinStore):
         end: datetime,
         limit: int = 10_000,
     ) -> list[HistoryPoint]:
-        where, args = self._history_where(tenant, thing_id, path, start, end)
+        source, args = self._history_source(
+            tenant, thing_id, path, start, end, "path, t, value, revision"
+        )
         rows = self._read(
-            f"SELECT path, t, value, revision FROM history WHERE {where} ORDER BY t, path LIMIT ?",
+            f"SELECT path, t, value, revision FROM {source} ORDER BY t, path LIMIT ?",
             (*args, limit),
         )
         return [
@@ -858,16 +860,30 @@ class SqliteTwinStore(TwinStore):
         ]
 
     @staticmethod
-    def _history_where(
-        tenant: str, thing_id: str, path: str | None, start: datetime, end: datetime
+    def _history_source(
+        tenant: str,
+        thing_id: str,
+        path: str | None,
+        start: datetime,
+        end: datetime,
+        columns: str,
     ) -> tuple[str, list[Any]]:
-        where = "tenant = ? AND thing_id = ? AND t >= ? AND t < ?"
+        """A sub-select of history rows of one twin, a path (and below it) and a window.
+
+        The exact path and its descendants are two index range scans joined by UNION ALL:
+        an OR of the two would stop SQLite using the primary key past ``thing_id`` and read
+        every row of the twin (0.7 s for a week of 1 Hz points, against 3 ms).
+        """
+        base = "tenant = ? AND thing_id = ? AND t >= ? AND t < ?"
         args: list[Any] = [tenant, thing_id, to_micros(start), to_micros(end)]
-        if path is not None and path.strip("/"):
-            exact, lo, hi = path_bounds(path)
-            where += " AND (path = ? OR (path >= ? AND path < ?))"
-            args += [exact, lo, hi]
-        return where, args
+        if path is None or not path.strip("/"):
+            return f"(SELECT {columns} FROM history WHERE {base})", args
+        exact, lo, hi = path_bounds(path)
+        return (
+            f"(SELECT {columns} FROM history WHERE {base} AND path = ? UNION ALL "
+            f"SELECT {columns} FROM history WHERE {base} AND path >= ? AND path < ?)",
+            [*args, exact, *args, lo, hi],
+        )
 
     def history_buckets(
         self,
@@ -879,11 +895,11 @@ class SqliteTwinStore(TwinStore):
         bucket_seconds: float,
     ) -> list[HistoryBucket]:
         bucket = max(1, round(bucket_seconds * 1_000_000))
-        where, args = self._history_where(tenant, thing_id, path, start, end)
+        source, args = self._history_source(tenant, thing_id, path, start, end, "path, t, num")
         origin = to_micros(start)
         rows = self._read(
             f"SELECT path, (t - ?) / ? AS b, count(*), min(num), max(num), avg(num) "
-            f"FROM history WHERE {where} GROUP BY path, b ORDER BY path, b",
+            f"FROM {source} GROUP BY path, b ORDER BY path, b",
             (origin, bucket, *args),
         )
         return [
