@@ -198,6 +198,7 @@ def _banner(settings: Settings, port: int, demo_key: str | None) -> str:
         f"  REST (Ditto HTTP API v2): {http}/api/2/things",
         f"  WebSocket (Ditto):        ws://{host}:{port}/ws/2",
         f"  OpenAPI:                  {http}/openapi.json",
+        f"  Console:                  {http}/console/",
         f"  gRPC:                     {host}:{settings.grpc_port}",
         f"  data:                     store={settings.store} graph={settings.graph} "
         f"dir={settings.data_dir}",
