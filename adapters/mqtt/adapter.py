@@ -71,12 +71,10 @@ class MqttAdapter:
             keepalive_s=config.keepalive_s,
             queue_size=config.queue_size,
         )
-        self.handler = SignalHandler(
-            self.core.catalog,
-            config,
-            self.controller,  # type: ignore[arg-type]
-            self.client.publish,
-        )
+        catalog = self.core.catalog
+        if catalog is None:
+            raise RuntimeError("the MQTT adapter needs a core built with a model catalog")
+        self.handler = SignalHandler(catalog, config, self.controller, self.client.publish)
         await self.client.connect()
         self._router = asyncio.create_task(self._route(), name="mqtt-router")
         self.started = time.time()
