@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pyoxigraph as ox
 import pytest
 from rdflib import RDF, XSD, Dataset, Graph, Literal, URIRef
@@ -344,18 +342,3 @@ def _thirty_values() -> dict[str, object]:
             },
         },
     }
-
-
-@pytest.mark.slow
-def test_projection_of_thirty_values_is_well_under_0_2_ms() -> None:
-    # Best of several rounds, so other work on a shared machine does not count.
-    thing = _thirty_values()
-    best = min(_round(thing) for _ in range(7))
-    assert best < 0.2e-3, f"{best * 1e6:.0f} µs per twin"
-
-
-def _round(thing: dict[str, object], n: int = 300) -> float:
-    start = time.perf_counter()
-    for _ in range(n):
-        project_twin_nquads("t", thing)
-    return (time.perf_counter() - start) / n
