@@ -24,6 +24,7 @@ __all__ = [
     "merge_patch",
     "put_at",
     "read_at",
+    "strip_nulls",
 ]
 
 # Ditto definition: ``ns:name:version`` (each part ``[_a-zA-Z0-9\-.]+``) or an http(s) URL.
@@ -47,7 +48,12 @@ class NotFound(LookupError):
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON Merge Patch; returns a new value."""
+    """RFC 7396 JSON Merge Patch; returns a new value.
+
+    Unlike the resolver's deep-copying one (`server.modeling.resolve.merge_patch`, whose
+    result is mutated afterwards), this one shares untouched subtrees with ``target``: it
+    runs on every write, and documents are never mutated in place.
+    """
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     result = dict(target) if isinstance(target, dict) else {}
@@ -59,10 +65,10 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _strip_nulls(value: Any) -> Any:
+def strip_nulls(value: Any) -> Any:
     """What a merge patch creates where nothing existed: nulls mean 'absent'."""
     if isinstance(value, dict):
-        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+        return {k: strip_nulls(v) for k, v in value.items() if v is not None}
     return copy.deepcopy(value)
 
 
@@ -209,7 +215,7 @@ def merge_at(doc: dict[str, Any], path: ResourcePath, patch: Any) -> dict[str, A
         current = read_at(doc, path)
     except NotFound:
         current = None
-    merged = merge_patch(current, patch) if isinstance(patch, dict) else _strip_nulls(patch)
+    merged = merge_patch(current, patch) if isinstance(patch, dict) else strip_nulls(patch)
     if patch is None:
         return delete_at(doc, path) if current is not None else dict(doc)
     if not segments:

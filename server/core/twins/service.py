@@ -19,7 +19,7 @@ from typing import Any
 
 from server.core import errors
 from server.core.context import Caller
-from server.core.ids import ThingId
+from server.core.ids import PolicyId, ThingId
 from server.core.preconditions import Preconditions, thing_etag, value_etag
 from server.core.rql.parser import parse_filter, parse_options
 from server.core.stores.base import TwinStore
@@ -75,6 +75,20 @@ def _thing(tid: ThingId, body: dict[str, Any], policy_id: str) -> dict[str, Any]
     """A full thing from a PUT body: id first, the implicit policy id when none is given."""
     rest = {k: v for k, v in body.items() if k not in ("thingId", "policyId")}
     return {"thingId": tid, "policyId": body.get("policyId", policy_id), **rest}
+
+
+def _check_policy_id(rpath: ResourcePath, body: Any) -> None:
+    """A ``policyId`` written must be a namespaced id (Ditto ``policies:id.invalid``)."""
+    if rpath.area is Area.POLICY_ID:
+        if not isinstance(body, str):
+            raise errors.JsonFormatInvalid("'policyId' must be a string.")
+        value: Any = body
+    elif rpath.area is Area.THING and isinstance(body, dict):
+        value = body.get("policyId")
+    else:
+        return
+    if isinstance(value, str):
+        PolicyId(value)
 
 
 def _document_error(exc: docs.DocumentError) -> errors.NdtError:
@@ -202,6 +216,7 @@ class TwinService:
                 raise errors.IdNotSettable()
         # A malformed body is a 400 whatever the preconditions say (Ditto checks the
         # request before its conditions), so check its shape before reading any state.
+        _check_policy_id(rpath, value)
         try:
             docs.check_value(
                 rpath,
@@ -241,6 +256,14 @@ class TwinService:
                 raise errors.JsonFormatInvalid("A merge patch of a thing must be a JSON object.")
             if "thingId" in patch and patch["thingId"] != tid:
                 raise errors.IdNotSettable()
+        # As for PUT, a malformed patch is a 400 before any precondition: what the patch
+        # leaves once its nulls (deletions, RFC 7396 §2) are dropped must fit the resource.
+        _check_policy_id(rpath, patch)
+        if patch is not None:
+            try:
+                docs.check_value(rpath, docs.strip_nulls(patch))
+            except docs.DocumentError as exc:
+                raise _document_error(exc) from exc
 
         def decide(current: dict[str, Any] | None) -> tuple[dict[str, Any], bool, EventAction]:
             base = current if current is not None else {"thingId": tid, "policyId": tid}

@@ -67,14 +67,9 @@ class QueryServicer:
     async def Query(self, request: pb.QueryRequest, call: Call) -> AsyncIterator[pb.QueryResponse]:
         caller = call.tenant_caller
         parse_parent(request.parent, caller)
-        # Core.query takes no time limit; the graph store's query does, so the client's
-        # deadline bounds the query itself, not only our wait for it.
+        # The client's deadline bounds the query itself, not only our wait for it.
         result = await call.run(
-            self._core.graph.query,
-            caller.tenant,
-            request.query,
-            _ACCEPT,
-            timeout_s=call.remaining(),
+            self._core.query, caller, request.query, _ACCEPT, timeout_s=call.remaining()
         )
         header = pb.QueryHeader(form=result.form.value, row_count=result.rows)
         if result.media_type == SPARQL_JSON:

@@ -25,6 +25,7 @@ _DEFAULT_PAGE, _MAX_PAGE = 25, 1000
 _RETRIES = 5
 _FIELDS = {"source": "source", "target": "target", "type": "type", "properties": "properties"}
 _OUTPUT_ONLY = frozenset({"name", "revision", "create_time", "update_time", "etag"})
+_REVISION_TAG = re.compile(r'"rev:([0-9]+)"')
 _TERM = re.compile(r'\s*(source|target|type)\s*=\s*"((?:[^"\\]|\\.)*)"\s*')
 _AND = re.compile(r"AND(?=\s)")
 
@@ -165,16 +166,16 @@ class RelationshipServicer:
         expected = revision_of_etag(request.etag) if request.etag else None
 
         def delete() -> None:
+            revision = None
             if expected is not None:
-                # The core's delete takes no revision; checking just before it leaves a
-                # small window in which a concurrent update is deleted anyway.
-                current = self._core.relationships.get(caller, rid)
-                if thing_etag(current.revision) != expected:
+                found = _REVISION_TAG.fullmatch(expected)
+                if found is None:
                     raise errors.PreconditionFailed(
-                        f"The relationship '{rid}' is at etag "
-                        f"{thing_etag(current.revision)}, not {expected}."
+                        f'The etag {expected} is not a relationship\'s "rev:n" etag.'
                     )
-            self._core.relationships.delete(caller, rid)
+                revision = int(found[1])
+            # The store checks the revision inside the deleting transaction (no race).
+            self._core.relationships.delete(caller, rid, expected_revision=revision)
 
         try:
             await call.run(delete)

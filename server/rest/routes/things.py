@@ -30,7 +30,6 @@ from server.rest.headers import DittoHeaders
 from server.rest.paths import ThingTarget, parse_target, thing_url
 from server.rest.routes import sse
 from server.rest.selection import check_fields, retrieve
-from server.rest.shapes import check_merge_body, check_policy_id, check_put_body
 from server.rest.td import TD_MEDIA_TYPE
 
 __all__ = [
@@ -111,7 +110,6 @@ async def create_thing(request: Request) -> Response:
     state = rest_state(request)
     required = ditto_headers(request).response_required
     body = await read_json(request, state.settings.max_body_bytes)
-    check_policy_id(ThingTarget("", ()), body)
     namespace = request.query_params.get("namespace", "")
     validate_namespace(namespace)
     result = await call(state.core.twins.create, caller, body, namespace)
@@ -164,10 +162,7 @@ async def put_resource(request: Request) -> Response:
     headers = ditto_headers(request)
     options = _WriteOptions.of(headers)
     body = await read_json(request, state.settings.max_body_bytes)
-    check_policy_id(target, body)
     pre = headers.preconditions()
-    if not pre.empty:
-        check_put_body(target, body)
     result = await call(state.core.twins.put, caller, target.thing_id, target.path, body, pre)
     return _written(request, target, options, result)
 
@@ -180,10 +175,7 @@ async def merge_resource(request: Request) -> Response:
     headers = ditto_headers(request)
     options = _WriteOptions.of(headers)
     body = await read_json(request, state.settings.max_body_bytes, MERGE_PATCH_TYPES)
-    check_policy_id(target, body)
     pre = headers.preconditions()
-    if not pre.empty:
-        check_merge_body(target, body)
     result = await call(state.core.twins.merge, caller, target.thing_id, target.path, body, pre)
     return _written(request, target, options, result)
 
