@@ -1,0 +1,357 @@
+"""The embedded store's inverted value index: what it holds and how RQL filters use it.
+
+SQLite has no GIN index, so filters on the document (``eq(attributes/zone,"z12")``) used
+to evaluate JSON1 functions on every twin of the tenant. The ``twin_values`` table keeps,
+per twin, one row for every value a property path can match (Ditto semantics, see
+`server.core.rql.ast`) and one marker row for every object or array a path reaches::
+
+    (tenant, path, kind, value, fid, thing_id)
+
+``path`` joins the keys with ``/`` with array positions left out, so a row exists for
+every path the evaluator's walk reaches: arrays met on the way are entered through their
+object elements, and an array at the end contributes its scalar elements as values.
+Feature paths are stored with the feature id replaced by ``*`` and the id kept in ``fid``
+(``""`` elsewhere), so ``features/*/properties/t`` and ``features/env/properties/t`` are
+both one range of the primary key. ``kind`` separates the JSON types, which keeps Ditto's
+"no coercion" rule structural: a number never meets a string in a comparison.
+
+This module is pure (no connection): `doc_rows` lists a document's rows for the store's
+write path (`server.core.stores.sqlite_values`), and `plan_filter` turns the indexable
+part of a filter into a SQL set of thing ids that the store joins to ``twins``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from server.core.errors import RqlExpressionInvalid
+from server.core.rql.ast import (
+    And,
+    Comparison,
+    Exists,
+    In,
+    Like,
+    Node,
+    Or,
+    Property,
+)
+from server.core.rql.literals import Scalar, like_to_glob, like_tokens, resolve
+from server.core.rql.sql import Params
+from server.core.rql.sqlite import COLUMNS, compile_filter
+
+__all__ = [
+    "KIND_BOOL",
+    "KIND_NODE",
+    "KIND_NULL",
+    "KIND_NUMBER",
+    "KIND_STRING",
+    "TABLE",
+    "TABLE_SQL",
+    "IndexPlan",
+    "IndexRow",
+    "doc_rows",
+    "plan_filter",
+]
+
+TABLE = "twin_values"
+
+# ``value`` has no declared type on purpose: BLOB affinity stores what is bound as is, so
+# the text "1" stays text (a NUMERIC column would turn it into the integer 1).
+TABLE_SQL = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    tenant TEXT NOT NULL,
+    path TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    value NOT NULL,
+    fid TEXT NOT NULL,
+    thing_id TEXT NOT NULL,
+    PRIMARY KEY (tenant, path, kind, value, fid, thing_id)
+) WITHOUT ROWID
+"""
+
+KIND_NODE = 0
+"""An object or array the path reaches (for ``exists``); value ``""``."""
+KIND_NULL = 1
+"""JSON ``null``; value ``""``."""
+KIND_NUMBER = 2
+"""A JSON number; value INTEGER or REAL (SQLite compares the two numerically)."""
+KIND_STRING = 3
+"""A JSON string; value TEXT (BINARY collation: code point order, as Python and RQL)."""
+KIND_BOOL = 4
+"""A JSON boolean; value 0 or 1."""
+
+IndexRow = tuple[str, int, Any, str]
+"""``(path, kind, value, fid)`` of one index row of a twin."""
+
+_INT64 = 1 << 63
+
+
+def _value_row(path: str, value: Any, fid: str) -> IndexRow:
+    kind = type(value)
+    if kind is str:
+        return (path, KIND_STRING, value, fid)
+    if kind is bool:
+        return (path, KIND_BOOL, int(value), fid)
+    if kind is int:
+        # SQLite integers are 64-bit; JSON1 reads larger ones as reals, and so do we.
+        return (path, KIND_NUMBER, value if -_INT64 <= value < _INT64 else float(value), fid)
+    if kind is float:
+        return (path, KIND_NUMBER, value, fid)
+    if value is None:
+        return (path, KIND_NULL, "", fid)
+    raise TypeError(f"not a JSON scalar: {value!r}")  # pragma: no cover
+
+
+def _walk(rows: set[IndexRow], node: Any, path: str, fid: str) -> None:
+    """Add the rows of ``node``, reached at ``path``, and of everything below it."""
+    kind = type(node)
+    if kind is dict:
+        rows.add((path, KIND_NODE, "", fid))
+        for key, child in node.items():
+            # A key holding "/" cannot be named by a property path; indexing it under the
+            # joined path would let it match a different (nested) property.
+            if "/" not in key:
+                _walk(rows, child, f"{path}/{key}", fid)
+    elif kind is list:
+        rows.add((path, KIND_NODE, "", fid))
+        for element in node:
+            element_kind = type(element)
+            if element_kind is dict:
+                # Object elements are searched for the keys that follow (the path is the
+                # array's own: positions are not part of property paths).
+                for key, child in element.items():
+                    if "/" not in key:
+                        _walk(rows, child, f"{path}/{key}", fid)
+            elif element_kind is not list:
+                # Scalars are values of the array's path; a nested array is a value too,
+                # but one no indexed operator can match, and it is not entered.
+                rows.add(_value_row(path, element, fid))
+    else:
+        rows.add(_value_row(path, node, fid))
+
+
+def doc_rows(doc: dict[str, Any]) -> set[IndexRow]:
+    """Every index row of a thing document (``thingId`` is a store column, not indexed)."""
+    rows: set[IndexRow] = set()
+    for key, node in doc.items():
+        if key == "thingId" or "/" in key:
+            continue
+        if key == "features" and type(node) is dict:
+            rows.add(("features", KIND_NODE, "", ""))
+            for fid, feature in node.items():
+                if "/" not in fid:
+                    _walk(rows, feature, "features/*", fid)
+            continue
+        _walk(rows, node, key, "")
+    return rows
+
+
+def _index_key(prop: Property) -> tuple[str, str | None] | None:
+    """``(path, fid)`` for an indexed property (fid None: any feature), else None."""
+    parts = prop.parts
+    if parts[0] in COLUMNS:
+        return None
+    for part in parts:
+        # The JSON1 compiler cannot address these keys and refuses them; the index must
+        # give the same answer whichever of the two serves a query.
+        if '"' in part or "\\" in part:
+            raise RqlExpressionInvalid(f"the key '{part}' cannot be searched in the embedded store")
+    if parts[0] == "features" and len(parts) > 1:
+        fid = None if parts[1] == "*" else parts[1]
+        return "/".join(("features", "*", *parts[2:])), fid
+    return "/".join(parts), ""
+
+
+def _is_number(value: Scalar) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _kind_value(literal: Scalar) -> tuple[int, Any]:
+    """The (kind, value) pair an ``eq`` literal matches."""
+    if literal is None:
+        return KIND_NULL, ""
+    if isinstance(literal, bool):
+        return KIND_BOOL, int(literal)
+    if isinstance(literal, int):
+        return KIND_NUMBER, literal if -_INT64 <= literal < _INT64 else float(literal)
+    if isinstance(literal, float):
+        return KIND_NUMBER, literal
+    return KIND_STRING, literal
+
+
+def _successor(prefix: str) -> str | None:
+    """The smallest string above every string starting with ``prefix`` (None: no bound)."""
+    chars = list(prefix)
+    while chars:
+        code = ord(chars[-1]) + 1
+        if code <= 0x10FFFF:
+            if 0xD800 <= code <= 0xDFFF:
+                code = 0xE000  # surrogates have no UTF-8 form; the next code point does
+            chars[-1] = chr(code)
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+_RANGE_OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+_NOTHING = f"SELECT thing_id FROM {TABLE} WHERE 0"
+
+
+@dataclass(frozen=True, slots=True)
+class _Set:
+    """SQL selecting the thing ids (column ``thing_id``) that satisfy a filter exactly."""
+
+    sql: str
+    distinct: bool
+    """Whether the SELECT can return an id only once (compounds and unique ranges)."""
+    compound: bool = False
+
+
+class _Planner:
+    def __init__(self, params: Params, now: datetime, tenant: str) -> None:
+        self.p = params
+        self.now = now
+        self.tenant = tenant
+
+    def _select(self, key: tuple[str, str | None], condition: str, distinct: bool) -> _Set:
+        path, fid = key
+        where = f"tenant = {self.tenant} AND path = {self.p.add(path)}"
+        if fid is not None:
+            where += f" AND fid = {self.p.add(fid)}"
+        return _Set(f"SELECT thing_id FROM {TABLE} WHERE {where} AND {condition}", distinct)
+
+    def _eq(self, literal: Scalar) -> str:
+        kind, value = _kind_value(literal)
+        return f"kind = {kind} AND value = {self.p.add(value)}"
+
+    def atom(self, node: Node) -> _Set | None:
+        """The set for an atomic filter the index serves exactly, else None."""
+        if not isinstance(node, Comparison | In | Like | Exists):
+            return None
+        key = _index_key(node.prop)
+        if key is None:
+            return None
+        root = node.prop.root
+        match node:
+            case Comparison("eq", _, raw):
+                # One (path, kind, value, fid) range holds each twin once.
+                return self._select(key, self._eq(resolve(raw, root, self.now)), key[1] is not None)
+            case Comparison("ne"):
+                return None  # "some value differs" needs every value, not a range
+            case Comparison(op, _, raw):
+                literal = resolve(raw, root, self.now)
+                if _is_number(literal):
+                    kind = KIND_NUMBER
+                elif isinstance(literal, str):
+                    kind = KIND_STRING
+                else:
+                    return _Set(_NOTHING, True)  # booleans and null have no order
+                value = self.p.add(_kind_value(literal)[1])
+                return self._select(key, f"kind = {kind} AND value {_RANGE_OPS[op]} {value}", False)
+            case In(_, raws):
+                literals = [resolve(r, root, self.now) for r in raws]
+                by_kind: dict[int, list[Any]] = {}
+                for literal in literals:
+                    kind, value = _kind_value(literal)
+                    by_kind.setdefault(kind, []).append(value)
+                terms = [
+                    f"(kind = {kind} AND value IN ({', '.join(self.p.add(v) for v in values)}))"
+                    for kind, values in by_kind.items()
+                ]
+                if not terms:
+                    return _Set(_NOTHING, True)
+                return self._select(key, "(" + " OR ".join(terms) + ")", False)
+            case Like(_, pattern, ci):
+                condition = f"kind = {KIND_STRING}"
+                glob = self.p.add(like_to_glob(pattern, lower=ci))
+                if ci:
+                    return self._select(key, f"{condition} AND ndt_lower(value) GLOB {glob}", False)
+                prefix = ""
+                for token in like_tokens(pattern):
+                    if token.kind != "char":
+                        break
+                    prefix += token.char
+                if prefix:
+                    # A literal prefix is a range of the key; GLOB then checks the rest.
+                    condition += f" AND value >= {self.p.add(prefix)}"
+                    upper = _successor(prefix)
+                    if upper is not None:
+                        condition += f" AND value < {self.p.add(upper)}"
+                return self._select(key, f"{condition} AND value GLOB {glob}", False)
+            case Exists():
+                return self._select(key, "1", False)
+        return None  # pragma: no cover
+
+    def exact(self, node: Node) -> _Set | None:
+        """The set for ``node`` if every part of it is served by the index, else None."""
+        if isinstance(node, And | Or):
+            sets = [self.exact(child) for child in node.children]
+            if any(s is None for s in sets):
+                return None
+            return _combine([s for s in sets if s is not None], isinstance(node, And))
+        return self.atom(node)
+
+    def plan(self, node: Node) -> IndexPlan | None:
+        """Narrow with the indexable terms of a top-level ``and``; the rest is residual."""
+        terms = list(_conjuncts(node))
+        served: list[_Set] = []
+        residual: list[Node] = []
+        for term in terms:
+            found = self.exact(term)
+            if found is None:
+                residual.append(term)
+            else:
+                served.append(found)
+        if not served:
+            return None
+        combined = _combine(served, True)
+        candidates = combined.sql
+        if not combined.distinct:
+            candidates = f"SELECT DISTINCT thing_id FROM ({candidates})"
+        if not residual:
+            condition = "1"
+        else:
+            rest = residual[0] if len(residual) == 1 else And(tuple(residual))
+            condition = compile_filter(rest, self.p, self.now)
+        return IndexPlan(candidates, condition)
+
+
+def _conjuncts(node: Node) -> Iterable[Node]:
+    if isinstance(node, And):
+        for child in node.children:
+            yield from _conjuncts(child)
+    else:
+        yield node
+
+
+def _combine(sets: list[_Set], intersect: bool) -> _Set:
+    if len(sets) == 1:
+        return sets[0]
+    # SQLite allows no parentheses inside a compound SELECT: nest compounds as subqueries.
+    operands = [f"SELECT thing_id FROM ({s.sql})" if s.compound else s.sql for s in sets]
+    operator = " INTERSECT " if intersect else " UNION "
+    return _Set(operator.join(operands), True, compound=True)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPlan:
+    """A filter split into index candidates and a residual condition over ``twins t``."""
+
+    candidates: str
+    """A SELECT of distinct ``thing_id`` values containing every match."""
+    condition: str
+    """SQL over ``twins t`` that the candidates must still satisfy (``"1"``: none)."""
+
+
+def plan_filter(node: Node, params: Params, now: datetime, tenant: str) -> IndexPlan | None:
+    """Use the value index for ``node`` where it can, or None when it serves no part of it.
+
+    ``tenant`` is the placeholder already bound to the tenant. Terms the index serves
+    exactly: eq, in, gt, ge, lt, le, like, ilike and exists on document properties (not
+    the special column fields), and and/or of such terms. ne, not and empty, and an or
+    with any other term, stay residual and are compiled by `compile_filter`.
+    """
+    return _Planner(params, now, tenant).plan(node)

@@ -1,0 +1,159 @@
+"""Keeping the SQLite store's value index (``twin_values``) in step with ``twins``.
+
+What the index holds and how searches use it is `server.core.rql.sqlite_index`. Every
+twin write calls `update_twin` inside the write's own transaction *before* it changes
+the ``twins`` row, so the index is never behind the documents a reader can see (WAL
+readers see both tables at one snapshot). Only rows that differ between the stored and
+the new document are deleted or inserted: a one-leaf modify costs one delete and one
+insert, not a rewrite of the twin's rows.
+
+`ensure_index` is the migration: a database written before the index existed gets the
+table, filled from ``twins``, the first time a store opens it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from server.core.rql.ast import Node, SortKey
+from server.core.rql.sql import Params
+from server.core.rql.sqlite import compile_filter
+from server.core.rql.sqlite_index import TABLE, TABLE_SQL, IndexRow, doc_rows, plan_filter
+
+__all__ = ["PROBE_LIMIT", "ensure_index", "filter_source", "rebuild", "update_twin"]
+
+PROBE_LIMIT = 1000
+"""Candidates above which a search in thing id order scans instead (see `filter_source`)."""
+
+_INSERT = f"INSERT OR IGNORE INTO {TABLE} (tenant, path, kind, value, fid, thing_id) VALUES "
+_DELETE = (
+    f"DELETE FROM {TABLE} WHERE tenant = ? AND path = ? AND kind = ? AND value = ? "
+    "AND fid = ? AND thing_id = ?"
+)
+
+
+def _insert(cur: sqlite3.Cursor, tenant: str, thing_id: str, rows: Iterable[IndexRow]) -> None:
+    cur.executemany(
+        _INSERT + "(?, ?, ?, ?, ?, ?)",
+        [(tenant, path, kind, value, fid, thing_id) for path, kind, value, fid in rows],
+    )
+
+
+def update_twin(
+    cur: sqlite3.Cursor, tenant: str, thing_id: str, doc: dict[str, Any] | None
+) -> None:
+    """Make the index rows of one twin those of ``doc`` (None: the twin is deleted).
+
+    Call it before the ``twins`` row changes: the stored document is read to find the
+    rows to replace.
+    """
+    row = cur.execute(
+        "SELECT doc FROM twins WHERE tenant = ? AND thing_id = ?", (tenant, thing_id)
+    ).fetchone()
+    old = doc_rows(orjson.loads(row[0])) if row is not None else set()
+    new = doc_rows(doc) if doc is not None else set()
+    gone = old - new
+    if gone:
+        cur.executemany(
+            _DELETE, [(tenant, path, kind, value, fid, thing_id) for path, kind, value, fid in gone]
+        )
+    added = new - old
+    if added:
+        _insert(cur, tenant, thing_id, added)
+
+
+def rebuild(conn: sqlite3.Connection | sqlite3.Cursor, batch: int = 2000) -> int:
+    """Refill the whole index from ``twins`` (inside the caller's transaction).
+
+    Returns the number of rows written. Rows are inserted in key order, which keeps
+    the b-tree appends sequential on large databases.
+    """
+    conn.execute(f"DELETE FROM {TABLE}")
+    written = 0
+    pending: list[tuple[Any, ...]] = []
+    reader = conn.execute("SELECT tenant, thing_id, doc FROM twins")
+    while chunk := reader.fetchmany(batch):
+        for tenant, thing_id, text in chunk:
+            pending.extend(
+                (tenant, path, kind, value, fid, thing_id)
+                for path, kind, value, fid in doc_rows(orjson.loads(text))
+            )
+        if len(pending) >= 50_000:
+            written += _flush(conn, pending)
+    return written + _flush(conn, pending)
+
+
+def _flush(conn: sqlite3.Connection | sqlite3.Cursor, pending: list[tuple[Any, ...]]) -> int:
+    # Tuples order like the primary key; values only meet values of their own kind.
+    pending.sort()
+    conn.executemany(_INSERT + "(?, ?, ?, ?, ?, ?)", pending)
+    count = len(pending)
+    pending.clear()
+    return count
+
+
+def _has_table(conn: sqlite3.Connection) -> bool:
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
+    ).fetchone()
+    return found is not None
+
+
+def ensure_index(conn: sqlite3.Connection) -> bool:
+    """Create and fill the index if the database has none; True if it did.
+
+    ``conn`` is in autocommit mode (the store's writer); the check is repeated under
+    ``BEGIN IMMEDIATE`` so two processes opening one file build it once.
+    """
+    if _has_table(conn):
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _has_table(conn):
+            conn.execute("COMMIT")
+            return False
+        conn.execute(TABLE_SQL)
+        rebuild(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return True
+
+
+def filter_source(
+    conn: sqlite3.Connection,
+    node: Node,
+    params: Params,
+    now: datetime,
+    sort: Sequence[SortKey] | None,
+) -> tuple[str, str]:
+    """The FROM clause (alias ``t`` for twins) and WHERE condition of a filtered search.
+
+    ``params`` must bind ``tenant``. When the index serves part of the filter, its
+    candidates drive the query (``CROSS JOIN`` keeps them the outer loop) and only the
+    rest of the filter is evaluated on their documents. One exception: in thing id
+    order (``sort`` empty or on ``thingId`` only; None for a count) SQLite can walk
+    the twins in index order and stop after one page, which beats joining many
+    candidates; a bounded count of the candidates decides.
+    """
+    plan = plan_filter(node, params, now, ":tenant")
+    if plan is not None and sort is not None and all(k.prop.root == "thingId" for k in sort):
+        probe = conn.execute(
+            f"SELECT count(*) FROM (SELECT thing_id FROM ({plan.candidates}) LIMIT {PROBE_LIMIT})",
+            params.values,
+        ).fetchone()[0]
+        if probe >= PROBE_LIMIT:
+            plan = None
+    if plan is None:
+        return "twins t", compile_filter(node, params, now)
+    return (
+        f"({plan.candidates}) AS m CROSS JOIN twins t "
+        "ON t.tenant = :tenant AND t.thing_id = m.thing_id",
+        plan.condition,
+    )
