@@ -17,6 +17,7 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
@@ -37,10 +38,55 @@ from server.core.stores.records import (
     WriteBatch,
 )
 
-__all__ = ["RelationshipPage", "TwinStore"]
+__all__ = ["AckedOutbox", "RelationshipPage", "TwinStore"]
 
 RelationshipPage = tuple[list[RelationshipRecord], str | None]
 """A page of relationships and the cursor of the next page (None on the last)."""
+
+
+class AckedOutbox:
+    """Outbox ids acknowledged by the projector whose rows are not deleted yet.
+
+    Deleting an entry in a transaction of its own costs a commit per write (a WAL flush
+    on PostgreSQL), so stores remember acknowledged ids here and delete their rows inside
+    the next write transaction (or in one transaction once `limit` pile up, or on
+    close). Until then `hide` keeps them out of `TwinStore.pending_outbox`. A crash in
+    between leaves them in the outbox: start-up re-applies them in id order, which yields
+    the same graph. This relies on ids never being reused, which both stores guarantee.
+    Thread-safe.
+    """
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()
+
+    def add(self, ids: Sequence[int]) -> bool:
+        """Remember ``ids``; True when enough pile up to delete them on their own."""
+        with self._lock:
+            self._ids.update(ids)
+            return len(self._ids) >= self.limit
+
+    def take(self) -> list[int]:
+        """The ids to delete now (they stay hidden until `forget`)."""
+        with self._lock:
+            return list(self._ids)
+
+    def forget(self, ids: Sequence[int]) -> None:
+        """After the transaction that deleted ``ids`` committed."""
+        if ids:
+            with self._lock:
+                self._ids.difference_update(ids)
+
+    def hidden(self) -> frozenset[int]:
+        """A copy to filter a pending read with; take it *before* reading, so a row
+        deleted in between is simply absent from the read."""
+        with self._lock:
+            return frozenset(self._ids)
+
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self._ids)
 
 
 class TwinStore(ABC):
@@ -217,11 +263,16 @@ class TwinStore(ABC):
 
     @abstractmethod
     def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
-        """Unacknowledged outbox entries of all tenants, oldest first."""
+        """Unacknowledged outbox entries of all tenants, oldest (lowest id) first.
+
+        Ids grow with commit order and are never reused, also after deletes and reopens.
+        """
 
     @abstractmethod
     def ack_outbox(self, ids: Sequence[int]) -> None:
-        """Remove applied outbox entries (unknown ids are ignored)."""
+        """Mark applied outbox entries; they are no longer pending (unknown ids are
+        ignored). The rows may be deleted later (see `AckedOutbox`); a crash before that
+        leaves them pending for the start-up replay."""
 
     # --- history ---------------------------------------------------------------------
 

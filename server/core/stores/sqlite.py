@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from server.core.ids import RelationshipId, TenantId, ThingId
 from server.core.rql.ast import Node, SortKey, to_rql
 from server.core.rql.sql import Params, SortAtom, keyset_condition, order_by
 from server.core.rql.sqlite import compile_filter, sort_atoms, sqlite_params
-from server.core.stores.base import RelationshipPage, TwinStore
+from server.core.stores.base import AckedOutbox, RelationshipPage, TwinStore
 from server.core.stores.cursor import decode_cursor, encode_cursor, fingerprint
 from server.core.stores.encoding import (
     check_namespaces,
@@ -144,7 +144,7 @@ CREATE TABLE IF NOT EXISTS history (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS history_t ON history (t);
 CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant TEXT NOT NULL,
     kind TEXT NOT NULL,
     entity_id TEXT NOT NULL,
@@ -154,6 +154,26 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 _TENANT_TABLES = ("twins", "revisions", "relationships", "events", "history", "outbox")
+# Outbox ids must never be reused: acknowledged ids are remembered until their rows are
+# deleted, and a plain rowid (MAX + 1) would hand a deleted id to the next entry, which
+# the remembered id would then hide. AUTOINCREMENT keeps the high-water mark in
+# sqlite_sequence, across deletes and reopens. Files made before it get the table rebuilt.
+_OUTBOX_MONOTONIC = """
+CREATE TABLE outbox_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    old_doc TEXT,
+    new_doc TEXT
+);
+INSERT INTO outbox_new SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_new RENAME TO outbox
+"""
+#: Acknowledged outbox ids are deleted with the next commit; this many without one
+#: (acks but no writes) are deleted in a transaction of their own.
+_ACK_FLUSH = 1024
 _CHECKPOINT_EVERY_S = 0.5
 _AUTOCHECKPOINT_PAGES = 20_000
 
@@ -253,6 +273,7 @@ class SqliteTwinStore(TwinStore):
         self._closed = True
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self._acked = AckedOutbox(_ACK_FLUSH)
 
     def __repr__(self) -> str:
         return f"SqliteTwinStore({str(self.path)!r})"
@@ -287,6 +308,7 @@ class SqliteTwinStore(TwinStore):
                         writer.execute(statement)
                 writer.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
                 writer.execute("COMMIT")
+            self._migrate_outbox(writer)
             writer.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
             writer.execute("PRAGMA journal_size_limit = 67108864")
             self._writer = writer
@@ -296,6 +318,23 @@ class SqliteTwinStore(TwinStore):
                 target=self._checkpoint_loop, name="ndtwin-sqlite-checkpoint", daemon=True
             )
             self._checkpointer.start()
+
+    @staticmethod
+    def _migrate_outbox(writer: sqlite3.Connection) -> None:
+        """Rebuild an outbox of an older file with AUTOINCREMENT ids (pending rows kept)."""
+        row = writer.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'"
+        ).fetchone()
+        if row is None or "AUTOINCREMENT" in row[0].upper():
+            return
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _OUTBOX_MONOTONIC.split(";"):
+                writer.execute(statement)
+        except BaseException:
+            writer.execute("ROLLBACK")
+            raise
+        writer.execute("COMMIT")
 
     def _checkpoint_loop(self) -> None:
         """Checkpoint the WAL off the commit path until the store closes."""
@@ -320,6 +359,10 @@ class SqliteTwinStore(TwinStore):
         with self._changed:
             self._generation += 1
             self._changed.notify_all()
+        if self._writer is not None and self._acked:
+            # On failure they stay pending in the file: start-up re-applies them, harmlessly.
+            with suppress(StoreUnavailable):
+                self._flush_acks()
         with self._write_lock:
             if self._writer is not None:
                 self._writer.close()
@@ -578,6 +621,9 @@ class SqliteTwinStore(TwinStore):
             self._apply_twins(cur, tenant, batch)
             self._apply_relationships(cur, tenant, batch)
             events = self._append(cur, tenant, batch)
+            # Acknowledged outbox rows go with this commit: no transaction of their own.
+            acked = self._delete_acked(cur)
+        self._acked.forget(acked)
         if events or batch.outbox:
             self._notify()
         return events
@@ -814,10 +860,13 @@ class SqliteTwinStore(TwinStore):
     # --- outbox -----------------------------------------------------------------------
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
+        acked = self._acked.hidden()
         rows = self._read(
             "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox ORDER BY id LIMIT ?",
-            (limit,),
+            (limit + len(acked),),
         )
+        if acked:
+            rows = [row for row in rows if row[0] not in acked][:limit]
         return [
             OutboxEntry(
                 row[0],
@@ -831,10 +880,26 @@ class SqliteTwinStore(TwinStore):
         ]
 
     def ack_outbox(self, ids: Sequence[int]) -> None:
-        if not ids:
-            return
+        """Mark entries applied; their rows are deleted with the next commit (or on close).
+
+        Until then they stay in the file but not in `pending_outbox`; a crash before the
+        delete leaves them to the start-up replay, which re-applies them in order.
+        """
+        if ids and self._acked.add(ids):
+            self._flush_acks()
+
+    def _flush_acks(self) -> None:
+        """Delete the acknowledged rows in a transaction of their own."""
         with self._transaction() as cur:
-            cur.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+            acked = self._delete_acked(cur)
+        self._acked.forget(acked)
+
+    def _delete_acked(self, cur: sqlite3.Cursor) -> list[int]:
+        """Inside a write transaction: delete the rows of acknowledged ids."""
+        acked = self._acked.take()
+        if acked:
+            cur.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in acked])
+        return acked
 
     # --- history ----------------------------------------------------------------------
 
