@@ -90,16 +90,16 @@ _INT64 = 1 << 63
 
 
 def _value_row(path: str, value: Any, fid: str) -> IndexRow:
-    kind = type(value)
-    if kind is str:
-        return (path, KIND_STRING, value, fid)
-    if kind is bool:
+    # isinstance, not type(): documents may hold str subclasses such as ThingId.
+    if isinstance(value, str):
+        return (path, KIND_STRING, str(value), fid)
+    if isinstance(value, bool):
         return (path, KIND_BOOL, int(value), fid)
-    if kind is int:
+    if isinstance(value, int):
         # SQLite integers are 64-bit; JSON1 reads larger ones as reals, and so do we.
-        return (path, KIND_NUMBER, value if -_INT64 <= value < _INT64 else float(value), fid)
-    if kind is float:
-        return (path, KIND_NUMBER, value, fid)
+        return (path, KIND_NUMBER, int(value) if -_INT64 <= value < _INT64 else float(value), fid)
+    if isinstance(value, float):
+        return (path, KIND_NUMBER, float(value), fid)
     if value is None:
         return (path, KIND_NULL, "", fid)
     raise TypeError(f"not a JSON scalar: {value!r}")  # pragma: no cover
@@ -107,25 +107,23 @@ def _value_row(path: str, value: Any, fid: str) -> IndexRow:
 
 def _walk(rows: set[IndexRow], node: Any, path: str, fid: str) -> None:
     """Add the rows of ``node``, reached at ``path``, and of everything below it."""
-    kind = type(node)
-    if kind is dict:
+    if isinstance(node, dict):
         rows.add((path, KIND_NODE, "", fid))
         for key, child in node.items():
             # A key holding "/" cannot be named by a property path; indexing it under the
             # joined path would let it match a different (nested) property.
             if "/" not in key:
                 _walk(rows, child, f"{path}/{key}", fid)
-    elif kind is list:
+    elif isinstance(node, list | tuple):
         rows.add((path, KIND_NODE, "", fid))
         for element in node:
-            element_kind = type(element)
-            if element_kind is dict:
+            if isinstance(element, dict):
                 # Object elements are searched for the keys that follow (the path is the
                 # array's own: positions are not part of property paths).
                 for key, child in element.items():
                     if "/" not in key:
                         _walk(rows, child, f"{path}/{key}", fid)
-            elif element_kind is not list:
+            elif not isinstance(element, list | tuple):
                 # Scalars are values of the array's path; a nested array is a value too,
                 # but one no indexed operator can match, and it is not entered.
                 rows.add(_value_row(path, element, fid))
@@ -139,7 +137,7 @@ def doc_rows(doc: dict[str, Any]) -> set[IndexRow]:
     for key, node in doc.items():
         if key == "thingId" or "/" in key:
             continue
-        if key == "features" and type(node) is dict:
+        if key == "features" and isinstance(node, dict):
             rows.add(("features", KIND_NODE, "", ""))
             for fid, feature in node.items():
                 if "/" not in fid:

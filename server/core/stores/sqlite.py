@@ -44,7 +44,7 @@ from server.core.errors import (
 from server.core.ids import RelationshipId, TenantId, ThingId
 from server.core.rql.ast import Node, SortKey, to_rql
 from server.core.rql.sql import Params, SortAtom, keyset_condition, order_by
-from server.core.rql.sqlite import compile_filter, sort_atoms, sqlite_params
+from server.core.rql.sqlite import sort_atoms, sqlite_params
 from server.core.stores.base import AckedOutbox, RelationshipPage, TwinStore
 from server.core.stores.cursor import decode_cursor, encode_cursor, fingerprint
 from server.core.stores.encoding import (
@@ -72,6 +72,7 @@ from server.core.stores.records import (
     format_time,
     utc_now,
 )
+from server.core.stores.sqlite_values import ensure_index, filter_source, update_twin
 
 __all__ = ["SqliteTwinStore"]
 
@@ -153,7 +154,15 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 """
 
-_TENANT_TABLES = ("twins", "revisions", "relationships", "events", "history", "outbox")
+_TENANT_TABLES = (
+    "twins",
+    "twin_values",
+    "revisions",
+    "relationships",
+    "events",
+    "history",
+    "outbox",
+)
 # Outbox ids must never be reused: acknowledged ids are remembered until their rows are
 # deleted, and a plain rowid (MAX + 1) would hand a deleted id to the next entry, which
 # the remembered id would then hide. AUTOINCREMENT keeps the high-water mark in
@@ -311,6 +320,8 @@ class SqliteTwinStore(TwinStore):
             self._migrate_outbox(writer)
             writer.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
             writer.execute("PRAGMA journal_size_limit = 67108864")
+            # Files made before the value index existed get it here (a migration).
+            ensure_index(writer)
             self._writer = writer
             self._closed = False
             self._stop.clear()
@@ -496,16 +507,26 @@ class SqliteTwinStore(TwinStore):
         filter: Node | None,
         namespaces: Sequence[str] | None,
         params: Params,
-    ) -> list[str]:
+        sort: Sequence[SortKey] | None = None,
+    ) -> tuple[str, list[str]]:
+        """FROM clause and WHERE terms; the value index may drive the query.
+
+        ``sort`` is the search's order, None for a count (`filter_source` explains why
+        the order matters).
+        """
         params.values["tenant"] = tenant
         where = ["t.tenant = :tenant"]
         checked = check_namespaces(namespaces)
         if checked is not None:
             marks = ", ".join(params.add(ns) for ns in checked) or "NULL"
             where.append(f"t.namespace IN ({marks})")
+        source = "twins t"
         if filter is not None:
-            where.append(compile_filter(filter, params, utc_now()))
-        return where
+            with _mapped():
+                reader = self._reader()
+                source, condition = filter_source(reader, filter, params, utc_now(), sort)
+            where.append(condition)
+        return source, where
 
     def search(
         self,
@@ -518,7 +539,7 @@ class SqliteTwinStore(TwinStore):
     ) -> SearchPage:
         check_size(size)
         params = sqlite_params()
-        where = self._where(tenant, filter, namespaces, params)
+        source, where = self._where(tenant, filter, namespaces, params, sort)
         atoms = sort_atoms(sort, params)
         query = fingerprint(
             "sqlite",
@@ -533,7 +554,7 @@ class SqliteTwinStore(TwinStore):
         selected = ", ".join(f"{a.sql} AS s{i}" for i, a in enumerate(atoms))
         sql = (
             f"SELECT t.thing_id, t.revision, t.created, t.modified, t.doc, {selected} "
-            f"FROM twins t WHERE {' AND '.join(where)} "
+            f"FROM {source} WHERE {' AND '.join(where)} "
             f"ORDER BY {order_by(atoms)} LIMIT {size + 1}"
         )
         rows = self._read(sql, params.values)
@@ -550,9 +571,9 @@ class SqliteTwinStore(TwinStore):
         namespaces: Sequence[str] | None = None,
     ) -> int:
         params = sqlite_params()
-        where = self._where(tenant, filter, namespaces, params)
+        source, where = self._where(tenant, filter, namespaces, params)
         rows = self._read(
-            f"SELECT count(*) FROM twins t WHERE {' AND '.join(where)}", params.values
+            f"SELECT count(*) FROM {source} WHERE {' AND '.join(where)}", params.values
         )
         return int(rows[0][0])
 
@@ -640,6 +661,7 @@ class SqliteTwinStore(TwinStore):
             current = row[0] if row else 0
             if put.expected_revision is not None and put.expected_revision != current:
                 raise RevisionMismatch("thing", record.thing_id, put.expected_revision, current)
+            update_twin(cur, tenant, record.thing_id, record.doc)  # value index, by diff
             doc = dump_json(record.doc)
             created, modified = format_time(record.created), format_time(record.modified)
             if row is None:
@@ -683,6 +705,7 @@ class SqliteTwinStore(TwinStore):
                 raise RevisionMismatch("thing", delete.thing_id, delete.expected_revision, 0)
             if delete.expected_revision is not None and delete.expected_revision != row[0]:
                 raise RevisionMismatch("thing", delete.thing_id, delete.expected_revision, row[0])
+            update_twin(cur, tenant, delete.thing_id, None)
             cur.execute(
                 "DELETE FROM twins WHERE tenant = ? AND thing_id = ?", (tenant, delete.thing_id)
             )
