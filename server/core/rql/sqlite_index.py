@@ -255,13 +255,16 @@ class _Planner:
                 for literal in literals:
                     kind, value = _kind_value(literal)
                     by_kind.setdefault(kind, []).append(value)
-                terms = [
-                    f"(kind = {kind} AND value IN ({', '.join(self.p.add(v) for v in values)}))"
+                # One range per kind: an OR of kinds would make SQLite read the whole path.
+                sets = [
+                    self._select(
+                        key,
+                        f"kind = {kind} AND value IN ({', '.join(self.p.add(v) for v in values)})",
+                        False,
+                    )
                     for kind, values in by_kind.items()
                 ]
-                if not terms:
-                    return _Set(_NOTHING, True)
-                return self._select(key, "(" + " OR ".join(terms) + ")", False)
+                return _combine(sets, False) if sets else _Set(_NOTHING, True)
             case Like(_, pattern, ci):
                 condition = f"kind = {KIND_STRING}"
                 glob = self.p.add(like_to_glob(pattern, lower=ci))
