@@ -13,14 +13,20 @@ each curated record it derives
   latest metrics, level and quality, first/last seen and the sample count. The core
   writes a history point for every property that changed.
 
-Records are committed in batches by a single writer thread. Inside one transaction a
-device twin or relationship appears at most once, so every record leaves its own
-history points: a record that touches something already in the batch starts the next
-transaction. A batch the core refuses is retried record by record, so one bad record
-cannot hold back the others; the refused one is reported to its callback (and from
-there to the dead-letter topic). Relationships not heard for ``relationship_ttl_s`` are
-deleted by a sweeper, and sources left without observers are deleted after
-``orphan_grace_s``.
+Records are coalesced: what arrives within ``batch_wait_ms`` (or while the previous batch
+commits), up to ``batch_max`` records, goes to the core as ONE batch upsert per tenant.
+Twins are reduced: consecutive records touching a twin fold into one revision, unless a
+record sets a value the fold already set differently (then the twin gets another
+revision, so its history keeps every value); ``lastSeen`` alone never splits a fold.
+Every observation keeps its own relationship revision, so each record leaves its
+history points (``lastSeen``, metrics). Each change is a function of the current state
+that the core evaluates while planning the batch against fresh state and again when
+another adapter process wrote first: counters (``sampleCount``) and ``firstSeen``/
+``lastSeen`` stay exact under concurrency, and the controller keeps no state cache.
+A batch the core refuses is retried record by record, so one bad record cannot hold
+back the others; the refused one is reported to its callback (and from there to the
+dead-letter topic). Relationships not heard for ``relationship_ttl_s`` are deleted by a
+sweeper, and sources left without observers are deleted after ``orphan_grace_s``.
 """
 
 from __future__ import annotations
@@ -28,12 +34,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from adapters.mqtt.config import MqttConfig
@@ -41,7 +47,7 @@ from adapters.mqtt.records import Curated, Reading
 from server.core import errors
 from server.core.batch import RelationshipUpsert, TwinUpsert
 from server.core.context import Caller
-from server.core.ids import TenantId, ThingId
+from server.core.ids import RelationshipId, TenantId, ThingId
 from server.core.service import Core
 from server.core.stores.records import RelationshipRecord, TwinRecord
 
@@ -89,48 +95,63 @@ class ControllerStats:
 
 
 @dataclass(slots=True)
-class _RelState:
-    first_seen: float
-    last_seen: float
-    samples: int
-
-
-@dataclass(slots=True)
 class _Item:
     work: Curated | DeviceUpdate
     done: Done
 
 
 @dataclass(slots=True)
-class _Plan:
-    """One transaction being assembled, and the cache updates it implies if committed."""
+class _Touch:
+    """One record's contribution to a twin: attributes as of ``ts``."""
 
-    twins: dict[str, dict[str, Any]] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)
+    attributes: dict[str, Any]
+    ts: float
+    #: Move ``lastSeen`` with every record (devices, sensors), not only every
+    #: ``source_touch_s`` (sources that many devices share).
+    touch_always: bool
+    #: Status and meta: applied whatever their time, and they do not move ``lastSeen``.
+    force: bool
+
+
+@dataclass(slots=True)
+class _TwinStep:
+    """Consecutive touches of one twin folded into one revision."""
+
+    model: str
+    touches: list[_Touch] = field(default_factory=list)
+    #: Values this step sets (lastSeen aside): a touch setting one of them to another
+    #: value starts a new step, so that the history keeps both values.
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def accepts(self, touch: _Touch) -> bool:
+        return all(
+            self.values.get(key, value) == value
+            for key, value in touch.attributes.items()
+            if key != "lastSeen"
+        )
+
+    def add(self, touch: _Touch) -> None:
+        self.touches.append(touch)
+        self.values.update(touch.attributes)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One tenant's share of a batch: reduced twin steps and per-record observations."""
+
+    steps: list[tuple[str, _TwinStep]] = field(default_factory=list)
+    last_step: dict[str, _TwinStep] = field(default_factory=dict)
     relationships: list[RelationshipUpsert] = field(default_factory=list)
-    exclusive: set[str] = field(default_factory=set)
     items: list[_Item] = field(default_factory=list)
-    rel_states: dict[str, _RelState] = field(default_factory=dict)
-    twin_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Relationship id -> (device, source), for the expiry index once committed.
     edges: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    def put_twin(self, thing_id: str, patch: dict[str, Any]) -> None:
-        if thing_id in self.twins:
-            _deep_merge(self.twins[thing_id], patch)
-        else:
-            self.twins[thing_id] = patch
-            self.order.append(thing_id)
-
-    def upserts(self) -> list[TwinUpsert]:
-        return [TwinUpsert(tid, self.twins[tid]) for tid in self.order]
-
-
-def _deep_merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _deep_merge(into[key], value)
-        else:
-            into[key] = value
+    def touch(self, tid: str, model: str, touch: _Touch) -> None:
+        step = self.last_step.get(tid)
+        if step is None or not step.accepts(touch):
+            step = self.last_step[tid] = _TwinStep(model)
+            self.steps.append((tid, step))
+        step.add(touch)
 
 
 class TwinController:
@@ -164,23 +185,16 @@ class TwinController:
         self._queue: asyncio.Queue[_Item] | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ndtwin-mqtt-writer")
         self._tasks: list[asyncio.Task[None]] = []
-        self._lock = threading.Lock()
-        # Caches, touched only by the writer thread (and the sweeper through it).
         self._tenants: dict[str, bool] = {}
-        self._twins: dict[tuple[str, str], dict[str, Any]] = {}
-        self._rels: dict[tuple[str, str], _RelState] = {}
-        #: (tenant, relationship id) -> (device, source, monotonic-ish wall time heard).
+        #: (tenant, relationship id) -> (device, source, wall time written). Writer thread.
         self._heard: dict[tuple[str, str], tuple[str, str, float]] = {}
         #: (tenant, source twin id) -> wall time it lost its last observer.
         self._orphans: dict[tuple[str, str], float] = {}
         self._last_rescan = 0.0
-        #: Several adapter processes share the load: another one may have written since
-        #: this one cached a state, so states are read fresh for every transaction.
-        self._fresh_reads = config.share_group is not None and config.mqtt5
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
-        self._queue = asyncio.Queue(maxsize=max(self.config.batch_max * 4, 1000))
+        self._queue = asyncio.Queue(maxsize=max(self.config.batch_max * 2, 1000))
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._writer, self._rescan)
         self._tasks = [
@@ -204,7 +218,11 @@ class TwinController:
     async def submit(self, work: Curated | DeviceUpdate, done: Done) -> None:
         """Queue ``work``; ``done`` runs on the event loop once it is committed or refused."""
         assert self._queue is not None, "start() the controller first"
-        await self._queue.put(_Item(work, done))
+        item = _Item(work, done)
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            await self._queue.put(item)
 
     @property
     def backlog(self) -> int:
@@ -212,13 +230,15 @@ class TwinController:
 
     # -- batching --------------------------------------------------------------------
     async def _batch_loop(self) -> None:
+        """Coalesce: what arrived while the previous batch was committing, plus what
+        arrives within ``batch_wait_ms`` of the first record, up to ``batch_max``."""
         assert self._queue is not None
         queue = self._queue
         loop = asyncio.get_running_loop()
+        wait = self.config.batch_wait_ms / 1000.0
         while True:
-            first = await queue.get()
-            items = [first]
-            deadline = loop.time() + self.config.batch_wait_ms / 1000.0
+            items = [await queue.get()]
+            deadline = loop.time() + wait
             while len(items) < self.config.batch_max:
                 if queue.empty():
                     remaining = deadline - loop.time()
@@ -246,7 +266,7 @@ class TwinController:
                         log.exception("mqtt controller: completion callback failed")
 
     def _commit_all(self, items: list[_Item]) -> list[str | None]:
-        """Writer thread: commit items, tenant by tenant, in conflict-free transactions."""
+        """Writer thread: one transaction per tenant for the whole batch."""
         results: list[str | None] = [None] * len(items)
         positions = {id(item): i for i, item in enumerate(items)}
         by_tenant: dict[str, list[_Item]] = {}
@@ -257,14 +277,10 @@ class TwinController:
                 for item in group:
                     results[positions[id(item)]] = f"unknown tenant {tenant!r}"
                 continue
-            caller = Caller(TenantId(tenant))
             plan = _Plan()
             for item in group:
-                if not self._fits(plan, item):
-                    self._commit_plan(caller, plan, results, positions)
-                    plan = _Plan()
-                self._add(caller, plan, item)
-            self._commit_plan(caller, plan, results, positions)
+                self._add(plan, item)
+            self._commit_plan(Caller(TenantId(tenant)), plan, results, positions)
         return results
 
     def _tenant_known(self, tenant: str) -> bool:
@@ -292,10 +308,8 @@ class TwinController:
             self._apply(caller.tenant, plan)
             self.stats.committed_items += len(plan.items)
             return
-        # The cache may be stale (a twin deleted through another face, a relationship
-        # changed by another adapter process): forget what the plan touched, then retry
-        # record by record so that only the refused record is refused.
-        self._invalidate(caller.tenant, plan)
+        # The core refused the batch (validation): retry record by record so that only
+        # the refused record is refused.
         if len(plan.items) == 1 and retried:
             results[positions[id(plan.items[0])]] = error
             self.stats.refused_items += 1
@@ -303,27 +317,24 @@ class TwinController:
         self.stats.retries += 1
         for item in plan.items:
             single = _Plan()
-            self._add(caller, single, item)
+            self._add(single, item)
             self._commit_plan(caller, single, results, positions, retried=True)
-
-    def _invalidate(self, tenant: str, plan: _Plan) -> None:
-        for tid in plan.order:
-            self._twins.pop((tenant, tid), None)
-        for rid in plan.rel_states:
-            self._rels.pop((tenant, rid), None)
 
     def _upsert(self, caller: Caller, plan: _Plan) -> str | None:
         started = time.perf_counter()
         delay = 0.05
+        twins = [TwinUpsert(tid, update=partial(self._fold, step)) for tid, step in plan.steps]
         try:
             while True:
                 try:
-                    self.core.batch.upsert(caller, plan.upserts(), plan.relationships)
+                    self.core.batch.upsert(caller, twins, plan.relationships, retries=20)
                     self.stats.transactions += 1
                     return None
-                except errors.StoreUnavailable:
-                    # The store is down: keep the records (unacknowledged), try again.
-                    log.warning("mqtt controller: store unavailable; retry in %.1f s", delay)
+                except (errors.StoreUnavailable, errors.RevisionMismatch) as exc:
+                    # The store is down, or other adapter processes keep winning the
+                    # race for the same twins: keep the records (unacknowledged) and
+                    # try again; the update functions re-read fresh state each time.
+                    log.warning("mqtt controller: %s; retry in %.2f s", exc, delay)
                     time.sleep(delay)
                     delay = min(delay * 2, 5.0)
                 except errors.NdtError as exc:
@@ -332,221 +343,92 @@ class TwinController:
             self.stats.commit_seconds += time.perf_counter() - started
 
     # -- planning --------------------------------------------------------------------
-    def _keys(self, item: _Item) -> set[str]:
-        work = item.work
-        device = device_thing(work.device_id)
-        keys = {device}
-        if isinstance(work, Curated):
-            keys.update(relationship_id(device, r.source_id) for r in work.readings)
-            if work.sensor is not None:
-                keys.add(f"sensor:{work.sensor.sensor_id}")
-        return keys
-
-    def _fits(self, plan: _Plan, item: _Item) -> bool:
-        return not (self._keys(item) & plan.exclusive)
-
-    def _twin_state(
-        self,
-        tenant: str,
-        plan: _Plan,
-        thing_ids: Iterable[str],
-    ) -> dict[str, dict[str, Any] | None]:
-        """Known attributes of twins (plan, cache, then one bulk read of the store)."""
-        out: dict[str, dict[str, Any] | None] = {}
-        missing = []
-        for tid in thing_ids:
-            if tid in plan.twin_states:
-                out[tid] = plan.twin_states[tid]
-            elif (tenant, tid) in self._twins and not self._fresh_reads:
-                out[tid] = self._twins[(tenant, tid)]
-            else:
-                missing.append(tid)
-        if missing:
-            found: dict[str, TwinRecord] = {
-                r.thing_id: r
-                for r in self.core.store.get_twins(TenantId(tenant), [ThingId(t) for t in missing])
-            }
-            for tid in missing:
-                record = found.get(tid)
-                state = dict(record.doc.get("attributes", {})) if record else None
-                if state is not None:
-                    self._twins[(tenant, tid)] = state
-                out[tid] = state
-        return out
-
-    def _rel_state(self, tenant: str, plan: _Plan, rid: str) -> _RelState | None:
-        if rid in plan.rel_states:
-            return plan.rel_states[rid]
-        state = None if self._fresh_reads else self._rels.get((tenant, rid))
-        if state is None:
-            record = self.core.store.get_relationship(TenantId(tenant), rid)  # type: ignore[arg-type]
-            if record is not None:
-                props = record.properties
-                state = _RelState(
-                    float(props.get("firstSeen", props.get("lastSeen", 0))),
-                    float(props.get("lastSeen", 0)),
-                    int(props.get("sampleCount", 1)),
-                )
-                self._rels[(tenant, rid)] = state
-        return state
-
-    def _add(self, caller: Caller, plan: _Plan, item: _Item) -> None:
-        tenant = caller.tenant
+    def _add(self, plan: _Plan, item: _Item) -> None:
         work = item.work
         plan.items.append(item)
-        plan.exclusive |= self._keys(item)
         device = device_thing(work.device_id)
-        sources: list[Reading] = work.readings if isinstance(work, Curated) else []
-        sensor = work.sensor if isinstance(work, Curated) else None
-        wanted = [device, *(r.source_id for r in sources)]
-        if sensor is not None:
-            wanted.append(f"sensor:{sensor.sensor_id}")
-        states = self._twin_state(tenant, plan, dict.fromkeys(wanted))
-        # The device twin.
-        attributes = work.attributes if isinstance(work, DeviceUpdate) else dict(work.device)
-        update = isinstance(work, DeviceUpdate)
-        self._put(
-            plan,
-            device,
-            "EndDevice",
-            states[device],
-            attributes,
-            work.ts,
-            touch_always=not update,
-            force=update,
-        )
-        # Sources and relationships.
-        for reading in sources:
-            self._put(
-                plan,
-                reading.source_id,
-                reading.model,
-                states[reading.source_id],
-                reading.identity,
-                work.ts,
-                touch_always=False,
-            )
-            rid = relationship_id(device, reading.source_id)
-            self._observe(tenant, plan, rid, device, reading, work.ts)
-        if sensor is not None:
-            tid = f"sensor:{sensor.sensor_id}"
-            self._put(
-                plan,
-                tid,
-                "EnvironmentSensor",
-                states[tid],
-                sensor.attributes,
-                work.ts,
-                touch_always=True,
-            )
-
-    def _put(
-        self,
-        plan: _Plan,
-        tid: str,
-        model: str,
-        state: dict[str, Any] | None,
-        attributes: dict[str, Any],
-        ts: float,
-        touch_always: bool,
-        force: bool = False,
-    ) -> None:
-        """Plan a twin change: create from the skeleton, or patch what differs.
-
-        ``force`` applies the attributes whatever their time (status and meta messages
-        are retained, last writer wins); they then do not move ``lastSeen``.
-        """
-        if state is None:
-            body = {
-                k: (dict(v) if isinstance(v, dict) else v)
-                for k, v in self._skeletons[model].items()
-            }
-            attrs = dict(body.get("attributes", {}))
-            if model == "EndDevice":
-                attrs.update({"model": "unknown", "manufacturer": "unknown", "online": True})
-            attrs.update(attributes)
-            if not force:
-                attrs["lastSeen"] = ts
-            body["attributes"] = attrs
-            plan.put_twin(tid, body)
-            plan.twin_states[tid] = dict(attrs)
+        if isinstance(work, DeviceUpdate):
+            plan.touch(device, "EndDevice", _Touch(work.attributes, work.ts, False, True))
             return
+        ts = work.ts
+        plan.touch(device, "EndDevice", _Touch(dict(work.device), ts, True, False))
+        for reading in work.readings:
+            plan.touch(reading.source_id, reading.model, _Touch(reading.identity, ts, False, False))
+            rid = relationship_id(device, reading.source_id)
+            plan.relationships.append(
+                RelationshipUpsert(
+                    rid,
+                    device,
+                    reading.source_id,
+                    "observes",
+                    update=partial(_observe, device, reading, ts),
+                )
+            )
+            plan.edges[rid] = (device, reading.source_id)
+        if work.sensor is not None:
+            plan.touch(
+                f"sensor:{work.sensor.sensor_id}",
+                "EnvironmentSensor",
+                _Touch(work.sensor.attributes, ts, True, False),
+            )
+
+    def _fold(self, step: _TwinStep, doc: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The patch of one twin step against the twin as stored now (None: no change).
+
+        Runs inside the core's batch planning, again on each retry, so it must only
+        read ``doc`` and the step.
+        """
+        body: dict[str, Any] | None = None
+        state: dict[str, Any] | None = None
+        if doc is not None:
+            attrs = doc.get("attributes")
+            state = dict(attrs) if isinstance(attrs, dict) else {}
+        patch: dict[str, Any] = {}
+        for touch in step.touches:
+            if state is None:
+                body = {
+                    k: (dict(v) if isinstance(v, dict) else v)
+                    for k, v in self._skeletons[step.model].items()
+                }
+                state = dict(body.get("attributes", {}))
+                if step.model == "EndDevice":
+                    state.update({"model": "unknown", "manufacturer": "unknown", "online": True})
+                state.update(touch.attributes)
+                if not touch.force:
+                    state["lastSeen"] = touch.ts
+                continue
+            change = self._change(state, touch)
+            state.update(change)
+            patch.update(change)
+        if body is not None:
+            body["attributes"] = state
+            return body
+        return {"attributes": patch} if patch else None
+
+    def _change(self, state: dict[str, Any], touch: _Touch) -> dict[str, Any]:
+        """What of ``touch`` differs from ``state`` (late records roll nothing back)."""
         patch: dict[str, Any] = {}
         last = state.get("lastSeen")
-        newer = last is None or ts >= last
-        for key, value in attributes.items():
-            # Late records (older than what the twin shows) do not roll values back.
-            if state.get(key) != value and (newer or force or key not in state):
+        newer = last is None or touch.ts >= last
+        for key, value in touch.attributes.items():
+            if state.get(key) != value and (newer or touch.force or key not in state):
                 patch[key] = value
         if (
             newer
-            and not force
-            and (touch_always or last is None or ts - float(last) >= self.config.source_touch_s)
-            and last != ts
-        ):
-            patch["lastSeen"] = ts
-        if not patch:
-            return
-        plan.put_twin(tid, {"attributes": patch})
-        new_state = dict(state)
-        new_state.update(patch)
-        plan.twin_states[tid] = new_state
-
-    def _observe(
-        self, tenant: str, plan: _Plan, rid: str, device: str, reading: Reading, ts: float
-    ) -> None:
-        state = self._rel_state(tenant, plan, rid)
-        props: dict[str, Any]
-        if state is None:
-            props = {
-                "deviceId": device,
-                "sourceId": reading.source_id,
-                "sourceType": reading.source_type,
-                "level": reading.level,
-                "quality": reading.quality,
-                "firstSeen": ts,
-                "lastSeen": ts,
-                "sampleCount": 1,
-            }
-            props.update({k: v for k, v in reading.metrics.items() if v is not None})
-            if props["quality"] is None:
-                del props["quality"]
-            plan.relationships.append(
-                RelationshipUpsert(rid, device, reading.source_id, "observes", props)
+            and not touch.force
+            and last != touch.ts
+            and (
+                touch.touch_always
+                or last is None
+                or touch.ts - float(last) >= self.config.source_touch_s
             )
-            plan.rel_states[rid] = _RelState(ts, ts, 1)
-            plan.edges[rid] = (device, reading.source_id)
-            return
-        if ts == state.last_seen:
-            return  # the same (device, source, time): a duplicate, already recorded
-        if ts > state.last_seen:
-            props = {
-                "lastSeen": ts,
-                "sampleCount": state.samples + 1,
-                "level": reading.level,
-                "quality": reading.quality,
-            }
-            props.update(reading.metrics)
-            new = _RelState(state.first_seen, ts, state.samples + 1)
-        else:  # late, within the reorder window: count it, keep the newer metrics
-            props = {"sampleCount": state.samples + 1}
-            first = min(state.first_seen, ts)
-            if first != state.first_seen:
-                props["firstSeen"] = first
-            new = _RelState(first, state.last_seen, state.samples + 1)
-        plan.relationships.append(
-            RelationshipUpsert(rid, device, reading.source_id, "observes", props)
-        )
-        plan.rel_states[rid] = new
-        plan.edges[rid] = (device, reading.source_id)
+        ):
+            patch["lastSeen"] = touch.ts
+        return patch
 
     def _apply(self, tenant: str, plan: _Plan) -> None:
-        """After a commit: the plan's states become the cache."""
+        """After a commit: the relationships written enter the expiry index."""
         now = self.clock()
-        for tid, state in plan.twin_states.items():
-            self._twins[(tenant, tid)] = state
-        for rid, rel in plan.rel_states.items():
-            self._rels[(tenant, rid)] = rel
         for rid, (device, source) in plan.edges.items():
             self._heard[(tenant, rid)] = (device, source, now)
             self._orphans.pop((tenant, source), None)
@@ -578,7 +460,7 @@ class TwinController:
         removed_rels = 0
         for (tenant, rid), (_device, source, _heard) in expired:
             caller = Caller(TenantId(tenant))
-            record = self.core.store.get_relationship(caller.tenant, rid)  # type: ignore[arg-type]
+            record = self.core.store.get_relationship(caller.tenant, RelationshipId(rid))
             if record is None:
                 self._forget_rel(tenant, rid)
                 self._orphan_check(caller, source, now)
@@ -603,14 +485,12 @@ class TwinController:
             if self._delete(caller, twins=[TwinUpsert(source, delete=True)]):
                 removed_sources += 1
                 self._orphans.pop((tenant, source), None)
-                self._twins.pop((tenant, source), None)
         self.stats.relationships_expired += removed_rels
         self.stats.sources_removed += removed_sources
         return removed_rels, removed_sources
 
     def _forget_rel(self, tenant: str, rid: str) -> None:
         self._heard.pop((tenant, rid), None)
-        self._rels.pop((tenant, rid), None)
 
     def _orphan_check(self, caller: Caller, source: str, now: float) -> None:
         if source.partition(":")[0] not in _SOURCE_NAMESPACES:
@@ -675,6 +555,50 @@ class TwinController:
             return
         if not self.core.store.relationships_touching(TenantId(tenant), record.thing_id):
             self._orphans[(tenant, record.thing_id)] = _ts(record.modified)
+
+
+def _observe(
+    device: str, reading: Reading, ts: float, props: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The properties patch of one observation against the stored relationship.
+
+    Runs inside the core's batch planning against fresh state (and again if another
+    writer got there first), so ``sampleCount`` is exact with several adapter processes.
+    """
+    if props is None:
+        new: dict[str, Any] = {
+            "deviceId": device,
+            "sourceId": reading.source_id,
+            "sourceType": reading.source_type,
+            "level": reading.level,
+            "quality": reading.quality,
+            "firstSeen": ts,
+            "lastSeen": ts,
+            "sampleCount": 1,
+        }
+        new.update({k: v for k, v in reading.metrics.items() if v is not None})
+        if new["quality"] is None:
+            del new["quality"]
+        return new
+    last = float(props.get("lastSeen", 0))
+    first = float(props.get("firstSeen", last))
+    samples = int(props.get("sampleCount", 1))
+    if ts == last:
+        return None  # the same (device, source, time): a duplicate, already recorded
+    if ts > last:
+        patch: dict[str, Any] = {
+            "lastSeen": ts,
+            "sampleCount": samples + 1,
+            "level": reading.level,
+            "quality": reading.quality,
+        }
+        patch.update(reading.metrics)
+        return patch
+    # Late, within the reorder window: count it, keep the newer metrics.
+    patch = {"sampleCount": samples + 1}
+    if ts < first:
+        patch["firstSeen"] = ts
+    return patch
 
 
 def _ts(value: datetime) -> float:

@@ -5,10 +5,20 @@ patches (RFC 7396). The whole batch is decided against fresh state, validated tw
 twin and relationship by relationship, and committed atomically: one invalid member
 rejects the batch and nothing is written. Unchanged members produce no revision and no
 event, so re-delivering the same batch is a no-op (idempotent on redelivery).
+
+A member may carry ``update``, a function of the entity's current state returning the
+patch (or None: leave it as it is) instead of a fixed patch. It runs while the batch is
+planned against fresh state and again on every retry after a concurrent write (the
+store checks the revision each member was planned on), so read-modify-write values
+such as counters stay exact with several writers. The same twin or relationship may
+appear more than once: each later member sees the state the earlier ones leave and
+writes its own revision (and history points).
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,21 +38,34 @@ from server.core.writes import WritePlan
 __all__ = ["BatchResult", "BatchService", "RelationshipUpsert", "TwinUpsert"]
 
 _RETRIES = 5
+#: What an ``update`` function gets (the current document or relationship properties,
+#: None when absent) and returns (a merge patch, or None for no change).
+Update = Callable[[dict[str, Any] | None], dict[str, Any] | None]
 _ROOT = ResourcePath.parse("/")
 
 
 @dataclass(frozen=True, slots=True)
 class TwinUpsert:
-    """Merge ``patch`` into the twin (created if absent); ``delete`` removes it instead."""
+    """Merge ``patch`` into the twin (created if absent); ``delete`` removes it instead.
+
+    ``update``, when given, replaces ``patch``: it receives the current document (None
+    when the twin does not exist) and returns the patch, or None to leave the twin alone.
+    """
 
     thing_id: str
     patch: dict[str, Any] = field(default_factory=dict)
     delete: bool = False
+    update: Update | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RelationshipUpsert:
-    """Create or update a relationship (its properties merge-patched); or delete it."""
+    """Create or update a relationship (its properties merge-patched); or delete it.
+
+    ``update``, when given, replaces ``properties``: it receives the current properties
+    (None when the relationship does not exist) and returns the properties' merge patch,
+    or None to leave the relationship alone.
+    """
 
     relationship_id: str
     source: str = ""
@@ -50,6 +73,7 @@ class RelationshipUpsert:
     type: str = ""
     properties: dict[str, Any] = field(default_factory=dict)
     delete: bool = False
+    update: Update | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +105,22 @@ class BatchService:
         caller: Caller,
         twins: Sequence[TwinUpsert] = (),
         relationships: Sequence[RelationshipUpsert] = (),
+        retries: int = _RETRIES,
     ) -> BatchResult:
-        for attempt in range(_RETRIES):
+        """Plan against fresh state and commit; re-plan when another writer got there
+        first (up to ``retries`` attempts, then `RevisionMismatch` propagates)."""
+        for attempt in range(max(1, retries)):
             plan = self._plan(caller, twins, relationships)
             if plan.batch.is_empty():
                 return BatchResult([], [], [])
             try:
                 committed = self._store.commit(caller.tenant, plan.batch)
             except errors.RevisionMismatch:
-                if attempt == _RETRIES - 1:
+                if attempt >= retries - 1:
                     raise
+                # Writers that collided tend to collide again in lockstep: a short
+                # random pause lets one of them through.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
             if self._on_commit is not None:
                 self._on_commit(committed)
@@ -110,8 +140,12 @@ class BatchService:
         tenant = caller.tenant
         plan = WritePlan(tenant, self._clock(), self._validator)
         ids = [ThingId(t.thing_id) for t in twins]
-        current: dict[str, TwinRecord | None] = {tid: None for tid in ids}
-        for record in self._store.get_twins(tenant, list(dict.fromkeys(ids))):
+        # One read for every twin the batch names, relationship ends included.
+        wanted = list(ids)
+        for rel in relationships:
+            wanted += [ThingId(end) for end in (rel.source, rel.target) if end]
+        current: dict[str, TwinRecord | None] = {tid: None for tid in wanted}
+        for record in self._store.get_twins(tenant, list(dict.fromkeys(wanted))):
             current[record.thing_id] = record
         for tid, upsert in zip(ids, twins, strict=True):
             before = plan.twins.get(tid, current[tid])
@@ -120,6 +154,11 @@ class BatchService:
                     touching = self._store.relationships_touching(tenant, tid)
                     plan.delete_twin(before, touching)
                 continue
+            if upsert.update is not None:
+                patch = upsert.update(dict(before.doc) if before else None)
+                if patch is None:
+                    continue
+                upsert = TwinUpsert(tid, patch)
             if not isinstance(upsert.patch, dict):
                 raise errors.JsonFormatInvalid(f"The patch of '{tid}' must be a JSON object.")
             if upsert.patch.get("thingId", tid) != tid:
@@ -143,12 +182,17 @@ class BatchService:
                 continue
             source = ThingId(rel.source or (before_rel.source if before_rel else ""))
             target = ThingId(rel.target or (before_rel.target if before_rel else ""))
+            if rel.update is not None:
+                props = rel.update(dict(before_rel.properties) if before_rel else None)
+                if props is None:
+                    continue
+                rel = RelationshipUpsert(rid, rel.source, rel.target, rel.type, props)
             rel_type = check_relationship_type(rel.type or (before_rel.type if before_rel else ""))
             for end in (source, target):
                 known = (
                     plan.twins[end]
                     if end in plan.twins
-                    else (current.get(end) or self._store.get_twin(tenant, end))
+                    else (current[end] if end in current else self._store.get_twin(tenant, end))
                 )
                 if known is None:
                     raise errors.ThingNotFound(end)
