@@ -4,7 +4,9 @@
     commits COUNT twins ``ev:t<i>``, one event each, INTERVAL seconds apart.
 ``python tests/contract/store_writer.py URL TENANT burst COUNT``
     commits COUNT modifications round-robin over 20 twins as fast as it can, printing
-    ``ack <thing id> <revision> <seq>`` and flushing after each commit returns.
+    ``ack <thing id> <revision> <seq> <outbox id>`` and flushing after each commit
+    returns. Like the graph projector, it then acknowledges the pending outbox entries
+    after every other commit and prints ``applied <outbox id>...`` once it has.
 """
 
 from __future__ import annotations
@@ -86,8 +88,13 @@ def main(argv: list[str]) -> int:
                 ),
             )
             revisions[thing] = revision
-            sys.stdout.write(f"ack {thing} {revision} {events[0].seq}\n")
+            pending = [entry.id for entry in store.pending_outbox(1000)]
+            sys.stdout.write(f"ack {thing} {revision} {events[0].seq} {pending[-1]}\n")
             sys.stdout.flush()
+            if i % 2:
+                store.ack_outbox(pending)
+                sys.stdout.write("applied " + " ".join(map(str, pending)) + "\n")
+                sys.stdout.flush()
     return 0
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -44,7 +44,7 @@ from server.core.ids import RelationshipId, TenantId, ThingId
 from server.core.rql.ast import Node, SortKey, to_rql
 from server.core.rql.postgres import compile_filter, postgres_params, sort_atoms
 from server.core.rql.sql import Params, SortAtom, keyset_condition, order_by
-from server.core.stores.base import RelationshipPage, TwinStore
+from server.core.stores.base import AckedOutbox, RelationshipPage, TwinStore
 from server.core.stores.cursor import decode_cursor, encode_cursor, fingerprint
 from server.core.stores.encoding import (
     check_namespaces,
@@ -154,6 +154,13 @@ _MIGRATIONS: tuple[str, ...] = (
 )
 
 _TENANT_TABLES = ("twins", "revisions", "relationships", "events", "history", "outbox")
+#: Acknowledged outbox ids are deleted with the next commit; this many without one are
+#: deleted in a transaction of their own.
+_ACK_FLUSH = 1024
+#: Every write deletes an outbox row, and the projector's ``ORDER BY id`` scan walks the
+#: dead index entries from the left until a vacuum removes them; autovacuum may wait a
+#: minute, so the store vacuums the (small) table itself after this many deletes.
+_VACUUM_EVERY = 2000
 _REL_COLUMNS = "id, source, target, type, properties, revision, created, modified"
 
 
@@ -269,6 +276,10 @@ class PostgresTwinStore(TwinStore):
         self._listener: threading.Thread | None = None
         self._listener_lock = threading.Lock()
         self._listening = threading.Event()
+        self._acked = AckedOutbox(_ACK_FLUSH)
+        self._deleted = 0
+        self._vacuum_lock = threading.Lock()
+        self._vacuum: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"PostgresTwinStore({self.conninfo!r})"
@@ -295,7 +306,14 @@ class PostgresTwinStore(TwinStore):
 
     def close(self) -> None:
         """Stop the listener, wake waiters and close the pool."""
+        if not self._closed and self._acked:
+            # On failure they stay pending: start-up re-applies them, harmlessly.
+            with suppress(StoreUnavailable):
+                self._flush_acks()
         self._closed = True
+        vacuum = self._vacuum
+        if vacuum is not None:
+            vacuum.join(timeout=30)
         with self._changed:
             self._generation += 1
             self._changed.notify_all()
@@ -534,6 +552,10 @@ class PostgresTwinStore(TwinStore):
             self._apply_twins(cur, tenant, batch)
             self._apply_relationships(cur, tenant, batch)
             events = self._append(cur, tenant, batch)
+            # Acknowledged outbox rows go with this commit: no transaction (and no WAL
+            # flush) of their own.
+            acked = self._delete_acked(cur)
+        self._deleted_acked(acked)
         if events:
             self._notify()
         return events
@@ -821,20 +843,65 @@ class PostgresTwinStore(TwinStore):
     # --- outbox -----------------------------------------------------------------------
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
+        acked = self._acked.hidden()
         rows = self._read(
             "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox ORDER BY id LIMIT %s",
-            (limit,),
+            (limit + len(acked),),
         )
+        if acked:
+            rows = [row for row in rows if row[0] not in acked][:limit]
         return [
             OutboxEntry(row[0], TenantId.trusted(row[1]), row[2], row[3], row[4], row[5])
             for row in rows
         ]
 
     def ack_outbox(self, ids: Sequence[int]) -> None:
+        """Mark entries applied; their rows are deleted with the next commit (or on close).
+
+        Ids come from a sequence, so they are never reused. Ids grow in the order rows are
+        inserted, which two writers can commit the other way round, so the projector
+        cannot read "past the last id"; hiding acknowledged ids needs no such order.
+        """
+        if ids and self._acked.add(ids):
+            self._flush_acks()
+
+    def _flush_acks(self) -> None:
+        with self._transaction() as conn:
+            acked = self._delete_acked(conn.cursor())
+        self._deleted_acked(acked)
+
+    def _delete_acked(self, cur: psycopg.Cursor[Any]) -> list[int]:
+        """Inside a write transaction: delete the rows of acknowledged ids."""
+        acked = self._acked.take()
+        if acked:
+            cur.execute("DELETE FROM outbox WHERE id = ANY(%s)", (acked,))
+        return acked
+
+    def _deleted_acked(self, ids: list[int]) -> None:
+        """After the deleting transaction committed: forget the ids, vacuum when due."""
         if not ids:
             return
-        with self._transaction() as conn:
-            conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
+        self._acked.forget(ids)
+        with self._vacuum_lock:
+            self._deleted += len(ids)
+            if self._deleted < _VACUUM_EVERY or self._vacuum is not None or self._closed:
+                return
+            self._deleted = 0
+            self._vacuum = threading.Thread(
+                target=self._vacuum_outbox, name="ndtwin-outbox-vacuum", daemon=True
+            )
+            self._vacuum.start()
+
+    def _vacuum_outbox(self) -> None:
+        """Remove dead outbox rows off the write path (VACUUM needs autocommit)."""
+        try:
+            with self._conn() as conn:
+                conn.execute("VACUUM outbox")
+        except StoreUnavailable:
+            pass  # autovacuum catches up; the next round retries
+        finally:
+            with self._vacuum_lock:
+                self._vacuum = None
 
     # --- history ----------------------------------------------------------------------
 

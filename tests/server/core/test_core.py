@@ -19,6 +19,7 @@ from server.core.bootstrap import build_core
 from server.core.catalog import ModelCatalog
 from server.core.context import Caller
 from server.core.service import Core
+from server.core.stores.sqlite import SqliteTwinStore
 
 ROOT = Path(__file__).resolve().parents[3]
 OBSERVES = "https://w3id.org/ndtwin/rel/observes"
@@ -200,27 +201,33 @@ WRITER = textwrap.dedent("""
     import sys, time
     from server.core.bootstrap import build_core
     from server.core.service import CoreSettings
-    # Project nothing inline: every committed write stays in the outbox, as it would
-    # if the process died between the document commit and the graph commit.
+    # Inline off: every committed write stays in the outbox, as it would if the process
+    # died between the document commit and the graph commit. Inline on: the graph is
+    # updated and the entries acknowledged, but the newest rows are only deleted with a
+    # later commit, so the kill leaves applied entries for the start-up replay.
     core = build_core(data_dir=sys.argv[1], validation="shacl",
-                      settings=CoreSettings(project_inline=False))
+                      settings=CoreSettings(project_inline=sys.argv[2] == "inline"))
     core.open()
     caller = core.tenants.authenticate(core.tenants.create("demo")[1])
     body = core.catalog.by_name("LteCell").skeleton()
     for i in range(20):
         body["attributes"]["pci"] = i
         core.twins.put(caller, f"campus:cell-{i}", "/", body)
+    for i in range(5):
+        core.twins.put(caller, f"campus:cell-{i}", "/attributes/pci", 100 + i)
+    core.twins.put(caller, "campus:cell-4", "/attributes/pci", 204)
     print("committed", flush=True)
     time.sleep(60)
 """)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("projection", ["inline", "deferred"])
 def test_crash_between_document_and_graph_commit_is_repaired(
-    tmp_path: Path, catalog: ModelCatalog
+    tmp_path: Path, catalog: ModelCatalog, projection: str
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(tmp_path)],
+        [sys.executable, "-c", WRITER, str(tmp_path), projection],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -232,6 +239,11 @@ def test_crash_between_document_and_graph_commit_is_repaired(
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
+    # The kill left entries to replay in both cases (applied ones when inline).
+    store = SqliteTwinStore(tmp_path / "ndtwin.db")
+    with store:
+        pending = store.pending_outbox(1000)
+    assert len(pending) == (26 if projection == "deferred" else 1)
     core = build_core(data_dir=tmp_path, catalog=catalog, validation="shacl")
     core.open()  # start-up applies the pending outbox entries
     try:
@@ -239,8 +251,20 @@ def test_crash_between_document_and_graph_commit_is_repaired(
         rows = _rows(
             core, caller, "SELECT ?pci WHERE { ?s <https://w3id.org/ndtwin/key/pci> ?pci }"
         )
-        assert sorted(int(r["pci"]["value"]) for r in rows) == list(range(20))
+        assert sorted(int(r["pci"]["value"]) for r in rows) == [
+            *range(5, 20),
+            100,
+            101,
+            102,
+            103,
+            204,
+        ]
         assert core.store.pending_outbox() == []
+        # Exactly the graph a rebuild from the documents makes: nothing stale is left.
+        dump = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
+        repaired = _rows(core, caller, dump)
+        core.rebuild_graph()
+        assert _rows(core, caller, dump) == repaired
     finally:
         core.close()
 
