@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="SDF model folder (repeatable; default: models/sdf)",
     )
-    mqtt.add_argument("--validation", default="shacl", choices=("shacl", "compiled"))
+    mqtt.add_argument("--validation", default="compiled", choices=("shacl", "compiled"))
     mqtt.add_argument(
         "--config",
         type=Path,

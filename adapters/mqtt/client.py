@@ -130,11 +130,19 @@ class MqttClient:
         self.keepalive_s = keepalive_s
         self.clean_start = clean_start
         self.connected = asyncio.Event()
+        #: Set once the broker acknowledged every subscription of the current connection:
+        #: only then do messages published to the filters reach this client.
+        self.subscribed = asyncio.Event()
+        self._pending_subs: set[int] = set()
         self.generation = 0
         self.session_present: bool | None = None
         self.dropped = 0
         self.received = 0
-        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=queue_size)
+        # Unbounded on the loop side; the bound is this semaphore, taken by the network
+        # thread before it hands a message over (one call_soon_threadsafe per message,
+        # no future) and given back when the message is taken out.
+        self._queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._slots = threading.Semaphore(queue_size)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = threading.Event()
         self._connect_error: str | None = None
@@ -162,6 +170,7 @@ class MqttClient:
         self._paho.on_connect = self._on_connect
         self._paho.on_disconnect = self._on_disconnect
         self._paho.on_message = self._on_message
+        self._paho.on_subscribe = self._on_subscribe
         self.acks = AckTracker(self._send_ack)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -211,6 +220,16 @@ class MqttClient:
                 f"within {timeout:g} s"
                 + (f" ({self._connect_error})" if self._connect_error else ""),
             ) from None
+        # Returning before the SUBACKs would let a caller publish into filters that the
+        # broker does not route to us yet (those messages go nowhere).
+        try:
+            await asyncio.wait_for(self.subscribed.wait(), timeout)
+        except TimeoutError:
+            self._paho.loop_stop()
+            raise MqttError(
+                f"{self.address.host}:{self.address.port} did not acknowledge the "
+                f"subscriptions within {timeout:g} s"
+            ) from None
 
     async def disconnect(self) -> None:
         self._closing.set()
@@ -243,12 +262,18 @@ class MqttClient:
         self.session_present = bool(getattr(flags, "session_present", False))
         # Subscribe on every connection: a restarted broker without persistence has
         # forgotten the session; subscribing again is harmless when it has not.
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self.subscribed.clear)
+        self._pending_subs = set()
         for topic_filter, qos in self.subscriptions:
             if self.mqtt5:
-                client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
+                _, mid = client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
             else:
-                client.subscribe(topic_filter, qos=qos)
-        assert self._loop is not None
+                _, mid = client.subscribe(topic_filter, qos=qos)
+            if mid is not None:
+                self._pending_subs.add(mid)
+        if not self._pending_subs:
+            self._loop.call_soon_threadsafe(self.subscribed.set)
         self._loop.call_soon_threadsafe(self.connected.set)
         log.info(
             "mqtt: connected to %s:%d as %s (session present: %s)",
@@ -257,6 +282,16 @@ class MqttClient:
             self.client_id,
             self.session_present,
         )
+
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        failed = [r for r in reasons or () if getattr(r, "is_failure", False)]
+        if failed:
+            log.warning("mqtt: %s refused a subscription: %s", self.address.host, failed[0])
+        self._pending_subs.discard(mid)
+        if not self._pending_subs and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.subscribed.set)
 
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
@@ -286,26 +321,20 @@ class MqttClient:
         if loop is None or loop.is_closed():
             return
         if msg.qos == 0:
-            loop.call_soon_threadsafe(self._offer, message)
+            if self._slots.acquire(blocking=False):
+                loop.call_soon_threadsafe(self._queue.put_nowait, message)
+            else:
+                self.dropped += 1
             return
         # QoS 1: wait for room (back-pressure), but give up when closing so the network
         # thread can stop; the message stays unacknowledged and is redelivered.
-        future = asyncio.run_coroutine_threadsafe(self._queue.put(message), loop)
-        while not self._closing.is_set():
-            try:
-                future.result(timeout=0.5)
+        while not self._slots.acquire(timeout=0.5):
+            if self._closing.is_set():
                 return
-            except TimeoutError:
-                continue
-            except Exception:
-                return
-        future.cancel()
-
-    def _offer(self, message: Message) -> None:
         try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.dropped += 1
+            loop.call_soon_threadsafe(self._queue.put_nowait, message)
+        except RuntimeError:  # the loop closed meanwhile
+            self._slots.release()
 
     def _send_ack(self, mid: int) -> None:
         with contextlib.suppress(Exception):
@@ -315,16 +344,20 @@ class MqttClient:
     async def messages(self) -> AsyncIterator[Message]:
         """Received messages, in arrival order."""
         while True:
-            yield await self._queue.get()
+            yield await self.get()
 
     def get_nowait(self) -> Message | None:
         try:
-            return self._queue.get_nowait()
+            message = self._queue.get_nowait()
         except asyncio.QueueEmpty:
             return None
+        self._slots.release()
+        return message
 
     async def get(self) -> Message:
-        return await self._queue.get()
+        message = await self._queue.get()
+        self._slots.release()
+        return message
 
     def publish(
         self, topic: str, payload: bytes | dict[str, Any], qos: int = 1, retain: bool = False

@@ -91,8 +91,8 @@ class MqttConfig(BaseModel):
     queue_size: int = Field(2000, ge=1)
     workers: int = Field(1, ge=1, le=32)
     #: Largest batch committed in one transaction, and how long a batch may wait to fill.
-    batch_max: int = Field(400, ge=1)
-    batch_wait_ms: float = Field(20.0, ge=0)
+    batch_max: int = Field(1000, ge=1)
+    batch_wait_ms: float = Field(50.0, ge=0)
     #: Relationships not heard for this long are removed.
     relationship_ttl_s: float = Field(300.0, gt=0)
     #: Sources (cells, APs, beacons) left without observers are removed after this.
