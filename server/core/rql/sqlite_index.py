@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from server.core.errors import RqlExpressionInvalid
 from server.core.rql.ast import (
     And,
@@ -52,8 +54,11 @@ __all__ = [
     "TABLE_SQL",
     "IndexPlan",
     "IndexRow",
+    "IndexTerms",
+    "diff_rows",
     "doc_rows",
     "plan_filter",
+    "split_filter",
 ]
 
 TABLE = "twin_values"
@@ -131,20 +136,112 @@ def _walk(rows: set[IndexRow], node: Any, path: str, fid: str) -> None:
         rows.add(_value_row(path, node, fid))
 
 
+def _top(rows: set[IndexRow], key: str, node: Any) -> None:
+    """Add the rows of one top-level entry of a thing document."""
+    if key == "thingId" or "/" in key:
+        return
+    if key == "features" and isinstance(node, dict):
+        rows.add(("features", KIND_NODE, "", ""))
+        for fid, feature in node.items():
+            if "/" not in fid:
+                _walk(rows, feature, "features/*", fid)
+        return
+    _walk(rows, node, key, "")
+
+
 def doc_rows(doc: dict[str, Any]) -> set[IndexRow]:
     """Every index row of a thing document (``thingId`` is a store column, not indexed)."""
     rows: set[IndexRow] = set()
     for key, node in doc.items():
+        _top(rows, key, node)
+    return rows
+
+
+_MISSING: Any = object()
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal as JSON, types included (Python's == holds for ``True == 1``)."""
+    if type(old) is not type(new) or old != new:
+        return False
+    if isinstance(old, dict | list):
+        # Containers compare their members with == too; the JSON texts settle it.
+        return bool(orjson.dumps(old) == orjson.dumps(new))
+    return True
+
+
+def _diff(
+    old: Any, new: Any, path: str, fid: str, gone: set[IndexRow], added: set[IndexRow]
+) -> None:
+    """Rows to delete and insert below ``path`` when ``old`` becomes ``new``.
+
+    Descends in step only through objects: every row below ``path`` then comes from this
+    subtree alone (keys hold no ``/``), so set differences per subtree are exact. An
+    array can repeat a row in several elements, so below an array the whole subtree is
+    compared as a unit.
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in old.keys() | new.keys():
+            if "/" in key:
+                continue
+            before, after = old.get(key, _MISSING), new.get(key, _MISSING)
+            if before is _MISSING:
+                _walk(added, after, f"{path}/{key}", fid)
+            elif after is _MISSING:
+                _walk(gone, before, f"{path}/{key}", fid)
+            elif not _same(before, after):
+                _diff(before, after, f"{path}/{key}", fid, gone, added)
+        return
+    before_rows: set[IndexRow] = set()
+    after_rows: set[IndexRow] = set()
+    if old is not _MISSING:
+        _walk(before_rows, old, path, fid)
+    if new is not _MISSING:
+        _walk(after_rows, new, path, fid)
+    gone |= before_rows - after_rows
+    added |= after_rows - before_rows
+
+
+def diff_rows(
+    old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> tuple[set[IndexRow], set[IndexRow]]:
+    """``(gone, added)``: the rows of ``old`` not in ``new`` and the reverse.
+
+    Equal to the set differences of `doc_rows` of both, but unchanged subtrees are
+    skipped, so a one-leaf modify costs the rows of that leaf only.
+    """
+    gone: set[IndexRow] = set()
+    added: set[IndexRow] = set()
+    if old is None or new is None:
+        if old is not None:
+            gone = doc_rows(old)
+        if new is not None:
+            added = doc_rows(new)
+        return gone, added
+    for key in old.keys() | new.keys():
         if key == "thingId" or "/" in key:
             continue
-        if key == "features" and isinstance(node, dict):
-            rows.add(("features", KIND_NODE, "", ""))
-            for fid, feature in node.items():
-                if "/" not in fid:
-                    _walk(rows, feature, "features/*", fid)
+        before, after = old.get(key, _MISSING), new.get(key, _MISSING)
+        if _same(before, after):
             continue
-        _walk(rows, node, key, "")
-    return rows
+        if key == "features" and isinstance(before, dict) and isinstance(after, dict):
+            for fid in before.keys() | after.keys():
+                was, now = before.get(fid, _MISSING), after.get(fid, _MISSING)
+                if "/" not in fid and not _same(was, now):
+                    _diff(was, now, "features/*", fid, gone, added)
+            continue
+        if key != "features" and isinstance(before, dict) and isinstance(after, dict):
+            _diff(before, after, key, "", gone, added)
+            continue
+        before_rows: set[IndexRow] = set()
+        after_rows: set[IndexRow] = set()
+        if before is not _MISSING:
+            _top(before_rows, key, before)
+        if after is not _MISSING:
+            _top(after_rows, key, after)
+        gone |= before_rows - after_rows
+        added |= after_rows - before_rows
+    return gone, added
 
 
 def _index_key(prop: Property) -> tuple[str, str | None] | None:
@@ -295,29 +392,19 @@ class _Planner:
             return _combine([s for s in sets if s is not None], isinstance(node, And))
         return self.atom(node)
 
-    def plan(self, node: Node) -> IndexPlan | None:
-        """Narrow with the indexable terms of a top-level ``and``; the rest is residual."""
-        terms = list(_conjuncts(node))
-        served: list[_Set] = []
+    def split(self, node: Node) -> IndexTerms | None:
+        """The conjuncts of a top-level ``and`` the index serves, and the others."""
+        served: list[tuple[Node, _Set]] = []
         residual: list[Node] = []
-        for term in terms:
+        for term in _conjuncts(node):
             found = self.exact(term)
             if found is None:
                 residual.append(term)
             else:
-                served.append(found)
+                served.append((term, found))
         if not served:
             return None
-        combined = _combine(served, True)
-        candidates = combined.sql
-        if not combined.distinct:
-            candidates = f"SELECT DISTINCT thing_id FROM ({candidates})"
-        if not residual:
-            condition = "1"
-        else:
-            rest = residual[0] if len(residual) == 1 else And(tuple(residual))
-            condition = compile_filter(rest, self.p, self.now)
-        return IndexPlan(candidates, condition)
+        return IndexTerms(tuple(served), tuple(residual), self.p, self.now)
 
 
 def _conjuncts(node: Node) -> Iterable[Node]:
@@ -347,12 +434,51 @@ class IndexPlan:
     """SQL over ``twins t`` that the candidates must still satisfy (``"1"``: none)."""
 
 
-def plan_filter(node: Node, params: Params, now: datetime, tenant: str) -> IndexPlan | None:
-    """Use the value index for ``node`` where it can, or None when it serves no part of it.
+@dataclass(frozen=True)
+class IndexTerms:
+    """The conjuncts of a filter, split into those the index serves and the rest."""
+
+    served: tuple[tuple[Node, _Set], ...]
+    residual: tuple[Node, ...]
+    params: Params
+    now: datetime
+
+    def term_sql(self, index: int) -> str:
+        """A SELECT of the ids (possibly repeated) matching served term ``index``."""
+        return self.served[index][1].sql
+
+    def plan(self, use: Iterable[int] | None = None) -> IndexPlan:
+        """Candidates from the served terms in ``use`` (None: all), intersected; the
+        other terms, served or not, become the residual condition."""
+        chosen = set(range(len(self.served)) if use is None else use)
+        if not chosen:
+            raise ValueError("a plan needs at least one served term")
+        sets = [found for i, (_, found) in enumerate(self.served) if i in chosen]
+        rest = [term for i, (term, _) in enumerate(self.served) if i not in chosen]
+        rest += self.residual
+        combined = _combine(sets, True)
+        candidates = combined.sql
+        if not combined.distinct:
+            candidates = f"SELECT DISTINCT thing_id FROM ({candidates})"
+        if not rest:
+            return IndexPlan(candidates, "1")
+        node = rest[0] if len(rest) == 1 else And(tuple(rest))
+        return IndexPlan(candidates, compile_filter(node, self.params, self.now))
+
+
+def split_filter(node: Node, params: Params, now: datetime, tenant: str) -> IndexTerms | None:
+    """Split ``node`` into the conjuncts the value index serves and the others; None
+    when it serves none.
 
     ``tenant`` is the placeholder already bound to the tenant. Terms the index serves
     exactly: eq, in, gt, ge, lt, le, like, ilike and exists on document properties (not
     the special column fields), and and/or of such terms. ne, not and empty, and an or
     with any other term, stay residual and are compiled by `compile_filter`.
     """
-    return _Planner(params, now, tenant).plan(node)
+    return _Planner(params, now, tenant).split(node)
+
+
+def plan_filter(node: Node, params: Params, now: datetime, tenant: str) -> IndexPlan | None:
+    """`split_filter`, with every served term narrowing the candidates."""
+    terms = split_filter(node, params, now, tenant)
+    return None if terms is None else terms.plan()

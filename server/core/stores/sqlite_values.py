@@ -23,7 +23,14 @@ import orjson
 from server.core.rql.ast import Node, SortKey
 from server.core.rql.sql import Params
 from server.core.rql.sqlite import compile_filter
-from server.core.rql.sqlite_index import TABLE, TABLE_SQL, IndexRow, doc_rows, plan_filter
+from server.core.rql.sqlite_index import (
+    TABLE,
+    TABLE_SQL,
+    IndexRow,
+    diff_rows,
+    doc_rows,
+    split_filter,
+)
 
 __all__ = ["PROBE_LIMIT", "ensure_index", "filter_source", "rebuild", "update_twin"]
 
@@ -55,15 +62,13 @@ def update_twin(
     row = cur.execute(
         "SELECT doc FROM twins WHERE tenant = ? AND thing_id = ?", (tenant, thing_id)
     ).fetchone()
-    old = doc_rows(orjson.loads(row[0])) if row is not None else set()
-    new = doc_rows(doc) if doc is not None else set()
-    gone = old - new
-    if gone:
-        cur.executemany(
-            _DELETE, [(tenant, path, kind, value, fid, thing_id) for path, kind, value, fid in gone]
-        )
-    added = new - old
-    if added:
+    gone, added = diff_rows(orjson.loads(row[0]) if row is not None else None, doc)
+    # A modify usually changes one leaf: plain execute skips executemany's set-up.
+    for path, kind, value, fid in gone:
+        cur.execute(_DELETE, (tenant, path, kind, value, fid, thing_id))
+    if len(added) == 1:
+        cur.execute(_INSERT + "(?, ?, ?, ?, ?, ?)", (tenant, *next(iter(added)), thing_id))
+    elif added:
         _insert(cur, tenant, thing_id, added)
 
 
@@ -137,23 +142,36 @@ def filter_source(
 
     ``params`` must bind ``tenant``. When the index serves part of the filter, its
     candidates drive the query (``CROSS JOIN`` keeps them the outer loop) and only the
-    rest of the filter is evaluated on their documents. One exception: in thing id
-    order (``sort`` empty or on ``thingId`` only; None for a count) SQLite can walk
-    the twins in index order and stop after one page, which beats joining many
-    candidates; a bounded count of the candidates decides.
+    rest of the filter is evaluated on their documents. A bounded count per served
+    term (at most `PROBE_LIMIT` index rows each) picks the terms that narrow: a broad
+    term is cheaper to check on the few candidates of a narrow one than to intersect.
+    When every term is broad and the order is thing id (``sort`` empty or on
+    ``thingId`` only; None for a count), SQLite walks the twins in index order and
+    stops after one page instead, which beats joining many candidates.
     """
-    plan = plan_filter(node, params, now, ":tenant")
-    if plan is not None and sort is not None and all(k.prop.root == "thingId" for k in sort):
-        probe = conn.execute(
-            f"SELECT count(*) FROM (SELECT thing_id FROM ({plan.candidates}) LIMIT {PROBE_LIMIT})",
-            params.values,
-        ).fetchone()[0]
-        if probe >= PROBE_LIMIT:
-            plan = None
-    if plan is None:
+    terms = split_filter(node, params, now, ":tenant")
+    if terms is None:
         return "twins t", compile_filter(node, params, now)
+    id_order = sort is not None and all(k.prop.root == "thingId" for k in sort)
+    use: list[int] | None = None
+    if len(terms.served) > 1 or id_order:
+        narrow = [i for i in range(len(terms.served)) if _few(conn, terms.term_sql(i), params)]
+        if narrow:
+            use = narrow
+        elif id_order:
+            return "twins t", compile_filter(node, params, now)
+    plan = terms.plan(use)
     return (
         f"({plan.candidates}) AS m CROSS JOIN twins t "
         "ON t.tenant = :tenant AND t.thing_id = m.thing_id",
         plan.condition,
     )
+
+
+def _few(conn: sqlite3.Connection, term: str, params: Params) -> bool:
+    """Whether a served term has fewer than `PROBE_LIMIT` index rows."""
+    found = conn.execute(
+        f"SELECT count(*) FROM (SELECT thing_id FROM ({term}) LIMIT {PROBE_LIMIT})",
+        params.values,
+    ).fetchone()[0]
+    return bool(found < PROBE_LIMIT)

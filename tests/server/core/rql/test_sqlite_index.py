@@ -29,6 +29,7 @@ from server.core.rql.sqlite_index import (
     KIND_NUMBER,
     KIND_STRING,
     TABLE_SQL,
+    diff_rows,
     doc_rows,
     plan_filter,
 )
@@ -360,6 +361,14 @@ def test_the_index_drives_selective_filters(
         monkeypatch.setattr(sqlite_values, "PROBE_LIMIT", 10)
         assert filter_source(conn, broad, params, NOW, ())[0] == "twins t"
         assert "twin_values" in filter_source(conn, broad, params, NOW, None)[0]
+        # A broad term next to a narrow one is checked on the narrow one's candidates.
+        both = parse_filter('and(eq(attributes/all,1),eq(attributes/serial,"s-3"))')
+        source, condition = filter_source(conn, both, params, NOW, ())
+        assert source.count("twin_values") == 1 and "json" in condition
+        found = conn.execute(
+            f"SELECT t.thing_id FROM {source} WHERE {condition}", params.values
+        ).fetchall()
+        assert found == [("ns:t3",)]
         sorted_by_value = parse_options("sort(+attributes/serial)").sort
         assert "twin_values" in filter_source(conn, broad, params, NOW, sorted_by_value)[0]
     finally:
@@ -375,3 +384,43 @@ def test_a_store_file_without_the_index_gets_it_at_open(store: SqliteTwinStore) 
     store.open()
     found = store.search(TenantId(TENANT), parse_filter('eq(attributes/zone,"z1")'), size=200)
     assert [str(t.thing_id) for t in found.items] == ["ns:t1", "ns:t4", "ns:t7"]
+
+
+def _mutate(rng: random.Random, node: Any) -> Any:
+    """A copy of ``node`` with a few leaves changed (often to an == but other-typed value)."""
+    if isinstance(node, dict):
+        out = {k: (_mutate(rng, v) if rng.random() < 0.5 else v) for k, v in node.items()}
+        if rng.random() < 0.2:
+            out[rng.choice(_KEYS)] = _value(rng, 2)
+        if out and rng.random() < 0.1:
+            del out[rng.choice(sorted(out))]
+        return out
+    if isinstance(node, list):
+        return [(_mutate(rng, v) if rng.random() < 0.5 else v) for v in node]
+    if rng.random() < 0.4:
+        # Values Python finds equal that are different JSON (or the same number).
+        if isinstance(node, bool):
+            return int(node)
+        if type(node) is int and node in (0, 1):
+            return bool(node)
+        if type(node) is float and node.is_integer():
+            return int(node)
+    return _scalar(rng) if rng.random() < 0.5 else node
+
+
+def test_the_diff_equals_the_difference_of_full_row_sets() -> None:
+    rng = random.Random(12)
+    for i in range(400):
+        old = _doc(rng, f"ns:{i}")
+        new = _mutate(rng, old) if rng.random() < 0.8 else _doc(rng, f"ns:{i}")
+        before, after = doc_rows(old), doc_rows(new)
+        assert diff_rows(old, new) == (before - after, after - before), (old, new)
+    assert diff_rows(None, {"attributes": {"a": 1}})[1] == doc_rows({"attributes": {"a": 1}})
+    assert diff_rows({"attributes": {"a": 1}}, None)[0] == doc_rows({"attributes": {"a": 1}})
+    flipped = diff_rows(
+        {"attributes": {"a": [1, {"b": True}]}}, {"attributes": {"a": [1, {"b": 1}]}}
+    )
+    assert flipped == (
+        {("attributes/a/b", KIND_BOOL, 1, "")},
+        {("attributes/a/b", KIND_NUMBER, 1, "")},
+    )
