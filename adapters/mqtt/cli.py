@@ -3,8 +3,9 @@
 ``adapter mqtt`` runs the adapter as its own process over the same stores as
 ``ndtwin serve`` (start several with distinct ``--client-id`` to split the load through
 the shared subscription). ``simulate campus`` and the replays are publishers: they need
-a broker (``ndtwin serve`` starts one on 127.0.0.1:1883 by default) and publish with
-QoS 1, waiting until the broker acknowledged everything before they exit.
+a broker and default to the one ``ndtwin serve`` embeds (127.0.0.1:1884), so ``make run``
+plus ``ndtwin simulate campus`` works as is; they publish with QoS 1, waiting until the
+broker acknowledged everything before they exit.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from adapters.mqtt.topics import SignalType, TopicScheme
 
 __all__ = ["publish_all", "register"]
 
-DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
+#: The broker ``ndtwin serve`` embeds by default (MqttConfig.embedded_port).
+DEFAULT_BROKER = "mqtt://127.0.0.1:1884"
 
 
 def register(subparsers: Any) -> None:
