@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -241,3 +242,48 @@ def test_never_crashes_on_input(core: Core, bad: bytes) -> None:
     )
     assert len(letters) == 1
     assert core.twins.get_record(CALLER, "wifi:020000000001")
+
+
+def test_two_writers_count_every_sample(tmp_path: Any) -> None:
+    """Two adapter processes' controllers (two cores over one SQLite file) write the same
+    relationship at once: the counts are computed against fresh state inside the
+    core's batch, so no sample is lost to a concurrent write."""
+    from tests.adapters.mqtt.conftest import make_core
+
+    cores = [make_core(tmp_path / "data"), make_core(tmp_path / "data")]
+    config = MqttConfig(batch_wait_ms=1, batch_max=3)
+    topic = "dt/v1/demo/p1/tele/cell"
+    times = [T0 + i * 10 for i in range(80)]
+    shares = [times[0::2], times[1::2]]
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            asyncio.run(
+                ingest(
+                    cores[index],
+                    [
+                        (topic, record(ts, cells=[lte(-80 - i % 20)]))
+                        for i, ts in enumerate(shares[index])
+                    ],
+                    config,
+                )
+            )
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not errors
+        props = cores[0].relationships.get(CALLER, "device:p1~cell:lte-00101-5000").properties
+        assert props["sampleCount"] == len(times)
+        assert (props["firstSeen"], props["lastSeen"]) == (times[0] / 1000, times[-1] / 1000)
+        device = cores[1].twins.get_record(CALLER, "device:p1").doc["attributes"]
+        assert device["lastSeen"] == times[-1] / 1000
+    finally:
+        for core in cores:
+            core.close()
