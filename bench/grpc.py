@@ -12,6 +12,12 @@ temporary directory, the server's default validation, gRPC only) or uses a runni
 - watch events/s to 10 ``WatchTwins`` streams: events delivered per second summed over the
   watchers, live (while a writer commits batches) and replaying a backlog from position 0.
 
+When it started the server itself, it also reads the CPU time each process spent per call
+(``/proc/<pid>/stat`` for the server, ``getrusage`` for this client). Those figures change
+little with the machine's load, and they bound the throughput any run can reach: on N
+cores, calls/s <= N / (server + client CPU per call); and since the server's Python work
+holds one interpreter lock, calls/s <= 1 / (server CPU per call) for one server process.
+
     .venv/bin/python bench/grpc.py [--seconds 5] [--concurrency 32] [--json]
 """
 
@@ -22,6 +28,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -94,10 +101,26 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used; this process's when ``pid`` is None."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SERVER_PID: int | None = None  # set when this script started the server
+
+
 async def _closed_loop(
     call: Callable[[int], Awaitable[Any]], seconds: float, concurrency: int
 ) -> dict[str, float]:
-    """Run ``call`` from ``concurrency`` tasks for ``seconds``; calls/s and latencies."""
+    """Run ``call`` from ``concurrency`` tasks for ``seconds``; calls/s, latencies, CPU."""
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
 
@@ -109,15 +132,22 @@ async def _closed_loop(
             latencies.append(time.perf_counter() - started)
             i += concurrency
 
+    server0, client0 = _process_cpu(SERVER_PID), _process_cpu(None)
     began = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(concurrency)))
     elapsed = time.perf_counter() - began
-    return {
+    server1, client1 = _process_cpu(SERVER_PID), _process_cpu(None)
+    calls = max(1, len(latencies))
+    out = {
         "per_s": len(latencies) / elapsed,
         "calls": len(latencies),
         "p50_ms": 1000 * _percentile(latencies, 0.5),
         "p99_ms": 1000 * _percentile(latencies, 0.99),
+        "client_cpu_us": 1e6 * (client1 - client0) / calls,
     }
+    if SERVER_PID is not None:
+        out["server_cpu_us"] = 1e6 * (server1 - server0) / calls
+    return out
 
 
 async def _setup(stub: twins_pb2_grpc.TwinServiceStub, md: Any) -> list[str]:
@@ -264,6 +294,13 @@ def _report(result: dict[str, Any]) -> None:
             f"  {label:22} {r['per_s']:>8,.0f} /s   p50 {r['p50_ms']:6.2f} ms   "
             f"p99 {r['p99_ms']:6.2f} ms"
         )
+        if "server_cpu_us" in r:
+            server, client = r["server_cpu_us"], r["client_cpu_us"]
+            print(
+                f"  {'':22} CPU per call: server {server:,.0f} us, client {client:,.0f} us; "
+                f"ceiling {result['cpus']} cores {1e6 * result['cpus'] / (server + client):,.0f}"
+                f"/s, one server process {1e6 / server:,.0f}/s"
+            )
     w = result["watch"]
     print(
         f"  watch, {WATCHERS} watchers, live   {w['live_events_per_s']:>8,.0f} events/s "
@@ -296,6 +333,8 @@ def main() -> int:
         target, key = args.target, args.key
     else:
         proc, info = start_server()
+        global SERVER_PID
+        SERVER_PID = proc.pid
         target, key = f"127.0.0.1:{info['port']}", info["key"]
     try:
         result = asyncio.run(run(target, key, args.seconds, args.concurrency))
