@@ -86,6 +86,10 @@ class MqttConfig(BaseModel):
     tenants: list[str] | None = None
     #: Publish cleaned records on ``.../curated/{signal}``.
     publish_curated: bool = True
+    #: QoS of curated records. 0 by default: they are a derived stream whose durable
+    #: form is the twin itself, and QoS 1 would cost a PUBACK round per record in the
+    #: adapter's network thread. Dead letters always go with ``qos``.
+    curated_qos: Literal[0, 1] = 0
     #: Per-processor bounded queue; a full queue blocks the network thread (back-pressure
     #: through TCP) for QoS 1 and drops the newest message for QoS 0.
     queue_size: int = Field(2000, ge=1)

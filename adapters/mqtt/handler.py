@@ -158,6 +158,8 @@ class SignalHandler:
         self._newest: dict[tuple[str, str, str], float] = {}
         #: (tenant, device, signal) -> recent time stamps (duplicate detection).
         self._recent: OrderedDict[tuple[str, str, str], deque[float]] = OrderedDict()
+        #: Parsed topics: a device publishes on the same few topics all the time.
+        self._targets: dict[str, TopicTarget] = {}
         self.dead_letters = 0
         self.ignored = 0
 
@@ -225,12 +227,17 @@ class SignalHandler:
     # -- broker mode -------------------------------------------------------------------
     async def handle(self, topic: str, payload: bytes, received: float, finish: Finish) -> None:
         """Route one message; ``finish`` is called exactly once when it is done with."""
-        try:
-            target = self.topics.parse(topic)
-        except TopicError as exc:
-            self.dead_letter(topic, payload, [str(exc)])
-            finish()
-            return
+        target = self._targets.get(topic)
+        if target is None:
+            try:
+                target = self.topics.parse(topic)
+            except TopicError as exc:
+                self.dead_letter(topic, payload, [str(exc)])
+                finish()
+                return
+            if len(self._targets) >= 100_000:
+                self._targets.clear()
+            self._targets[topic] = target
         if target.kind == "tele":
             assert target.signal is not None
             runtime = self.processors.get(target.signal)
@@ -276,7 +283,7 @@ class SignalHandler:
             self.publish(
                 self.topics.curated(target.tenant, target.device, str(target.signal)),
                 orjson.dumps(curated.to_json()),
-                self.config.qos,
+                self.config.curated_qos,
                 False,
             )
         if self.controller is None:
