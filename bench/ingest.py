@@ -181,10 +181,12 @@ def paho_ceiling(url: str, total: int) -> float:
 
 
 def start_adapters(
-    url: str, data: Path, prefix: str, processes: int, validation: str
+    url: str, data: Path, prefix: str, processes: int, validation: str, options: list[str]
 ) -> list[subprocess.Popen[str]]:
     config = data / "adapter.toml"
-    config.write_text(f'[adapters.mqtt]\ntopic_prefix = "{prefix}"\npublish_curated = true\n')
+    config.write_text(
+        f'[adapters.mqtt]\ntopic_prefix = "{prefix}"\n' + "".join(f"{o}\n" for o in options)
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     procs = [
         subprocess.Popen(
@@ -314,14 +316,17 @@ def run(
     validation: str,
     timeout: float,
     profile: Path | None = None,
+    options: list[str] | None = None,
 ) -> dict[str, Any]:
     prefix = f"bench{uuid.uuid4().hex[:6]}/v1"
     data = Path(tempfile.mkdtemp(prefix="ndtwin-bench-"))
     core = build_core("sqlite", "memory", data, validation=validation)
     core.open()
     core.tenants.create("demo")
-    procs = start_adapters(url, data, prefix, processes, validation)
+    procs = start_adapters(url, data, prefix, processes, validation, options or [])
     result: dict[str, Any] = {"devices": devices, "processes": processes}
+    if options:
+        result["options"] = options
     try:
         # Warm-up: one record per device creates the twins and relationships, so the
         # burst measures steady ingest rather than first-time creation.
@@ -400,6 +405,13 @@ def main() -> int:
     parser.add_argument("--processes", default="1,2")
     parser.add_argument("--timeout", type=float, default=120.0, help="per phase, seconds")
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an [adapters.mqtt] option in TOML syntax, e.g. batch_wait_ms=20 (repeatable)",
+    )
+    parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy the adapters' burst into this folder"
     )
     args = parser.parse_args()
@@ -431,6 +443,7 @@ def main() -> int:
                     args.validation,
                     args.timeout,
                     args.profile,
+                    args.set,
                 )
                 results["runs"].append(outcome)
                 print(json.dumps(outcome), flush=True)
