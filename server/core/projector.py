@@ -16,6 +16,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from server.core.graph.base import GraphStore
@@ -59,8 +60,13 @@ def project_lines(
     else:
         text = projection.project_relationship_nquads(tenant, _relationship_json(doc), class_of)
     # Each N-Quads line ends in " <graph> ."; drop the graph to get the N-Triples line.
-    cut = len(f" <{vocab.tenant_graph(tenant)}> .")
+    cut = _graph_suffix_length(tenant)
     return {line[:-cut] + " ." for line in text.splitlines() if line}
+
+
+@lru_cache(maxsize=1024)
+def _graph_suffix_length(tenant: str) -> int:
+    return len(f" <{vocab.tenant_graph(tenant)}> .")
 
 
 def _revision(doc: dict[str, Any]) -> Any:

@@ -142,7 +142,8 @@ class WritePlan:
         value: Any,
     ) -> TwinRecord | None:
         """Plan a create/modify/merge; returns the new record, or None for a no-op."""
-        thing_id = ThingId(new_doc["thingId"])
+        given = new_doc["thingId"]
+        thing_id = given if type(given) is ThingId else ThingId(given)
         if current is not None and current.doc == new_doc:
             return None
         size = len(orjson.dumps(new_doc))

@@ -6,7 +6,7 @@
     commits COUNT modifications round-robin over 20 twins as fast as it can, printing
     ``ack <thing id> <revision> <seq> <outbox id>`` and flushing after each commit
     returns. Like the graph projector, it then acknowledges the pending outbox entries
-    after every other commit and prints ``applied <outbox id>...`` once it has.
+    after every other commit, printing ``applied <outbox id>...`` just before.
 """
 
 from __future__ import annotations
@@ -92,9 +92,10 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(f"ack {thing} {revision} {events[0].seq} {pending[-1]}\n")
             sys.stdout.flush()
             if i % 2:
-                store.ack_outbox(pending)
+                # Announced first: the kill may land between the ack and the next line.
                 sys.stdout.write("applied " + " ".join(map(str, pending)) + "\n")
                 sys.stdout.flush()
+                store.ack_outbox(pending)
     return 0
 
 

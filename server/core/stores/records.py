@@ -49,10 +49,22 @@ def format_time(value: datetime) -> str:
     A fixed width makes the text sort in time order, which RQL range filters on
     ``_created``/``_modified`` rely on in both stores.
     """
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
+    # One write formats its two times (created, now) several times each (record, views,
+    # event): remember the last two. Tuples are replaced atomically; threads may share.
+    global _formatted
+    recent = _formatted
+    if recent[0] is value:
+        return recent[1]
+    if recent[2] is value:
+        return recent[3]
+    aware = value if value.tzinfo is UTC else value.astimezone(UTC)
     # isoformat is several times faster than strftime; "+00:00" becomes "Z".
-    return value.isoformat(timespec="microseconds")[:-6] + "Z"
+    text = aware.isoformat(timespec="microseconds")[:-6] + "Z"
+    _formatted = (value, text, recent[0], recent[1])
+    return text
+
+
+_formatted: tuple[datetime | None, str, datetime | None, str] = (None, "", None, "")
 
 
 @dataclass(frozen=True, slots=True)

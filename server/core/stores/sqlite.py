@@ -637,11 +637,19 @@ class SqliteTwinStore(TwinStore):
 
     def commit(self, tenant: TenantId, batch: WriteBatch) -> list[ChangeEvent]:
         with self._transaction() as cur:
-            if cur.execute("SELECT 1 FROM tenants WHERE name = ?", (tenant,)).fetchone() is None:
+            # Reserving the events' seq numbers first also proves the tenant exists.
+            if batch.events:
+                row = cur.execute(
+                    "UPDATE tenants SET last_seq = last_seq + ? WHERE name = ? RETURNING last_seq",
+                    (len(batch.events), tenant),
+                ).fetchone()
+            else:
+                row = cur.execute("SELECT 0 FROM tenants WHERE name = ?", (tenant,)).fetchone()
+            if row is None:
                 raise TenantNotFound(tenant)
             self._apply_twins(cur, tenant, batch)
             self._apply_relationships(cur, tenant, batch)
-            events = self._append(cur, tenant, batch)
+            events = self._append(cur, tenant, batch, row[0])
             # Acknowledged outbox rows go with this commit: no transaction of their own.
             acked = self._delete_acked(cur)
         self._acked.forget(acked)
@@ -764,13 +772,12 @@ class SqliteTwinStore(TwinStore):
             )
 
     @staticmethod
-    def _append(cur: sqlite3.Cursor, tenant: TenantId, batch: WriteBatch) -> list[ChangeEvent]:
+    def _append(
+        cur: sqlite3.Cursor, tenant: TenantId, batch: WriteBatch, last: int
+    ) -> list[ChangeEvent]:
+        """Events (``last``: the seq reserved for the last one), history and outbox."""
         events: list[ChangeEvent] = []
         if batch.events:
-            last = cur.execute(
-                "UPDATE tenants SET last_seq = last_seq + ? WHERE name = ? RETURNING last_seq",
-                (len(batch.events), tenant),
-            ).fetchone()[0]
             first = last - len(batch.events) + 1
             for offset, event in enumerate(batch.events):
                 events.append(

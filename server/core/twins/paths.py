@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property, lru_cache
 
 __all__ = ["Area", "InvalidPath", "ResourcePath", "check_key"]
 
@@ -59,7 +60,15 @@ class ResourcePath:
 
     @classmethod
     def parse(cls, path: str) -> ResourcePath:
-        """Parse ``/``, ``/attributes/a/b``, ``/features/f/properties/p`` ..."""
+        """Parse ``/``, ``/attributes/a/b``, ``/features/f/properties/p`` ...
+
+        Paths repeat (every write of a property names the same one), so parses are
+        cached; a `ResourcePath` is immutable.
+        """
+        return _parse(path) if cls is ResourcePath else cls._parse(path)
+
+    @classmethod
+    def _parse(cls, path: str) -> ResourcePath:
         if path in ("", "/"):
             return cls(Area.THING)
         if not path.startswith("/"):
@@ -103,6 +112,10 @@ class ResourcePath:
         return cls(areas[sub[0]], feature, tuple(check_key(t, "property key") for t in sub[1:]))
 
     def __str__(self) -> str:
+        return self._text
+
+    @cached_property
+    def _text(self) -> str:
         return "/" + "/".join(self.segments())
 
     def segments(self) -> list[str]:
@@ -123,3 +136,8 @@ class ResourcePath:
             case Area.PROPERTIES | Area.DESIRED:
                 return ["features", str(self.feature), self.area.value, *self.tokens]
         raise AssertionError(self.area)
+
+
+@lru_cache(maxsize=4096)
+def _parse(path: str) -> ResourcePath:
+    return ResourcePath._parse(path)
