@@ -527,6 +527,14 @@ def test_many_matches_page_in_order_whichever_plan_serves_them(
     assert _order(store, tenant, "", 'eq(attributes/kind,"k")', size=200) == ks
     assert _order(store, tenant, "sort(-thingId)", 'eq(attributes/kind,"k")', size=200) == ks[::-1]
     assert store.count(tenant, parse_filter('eq(attributes/kind,"k")')) == len(ks)
+    # Broad terms (more index rows than the probe reads) walk thingId order instead.
+    assert _order(store, tenant, "", "gt(attributes/n,-1)", size=200) == everything
+    broad_and_narrow = 'and(exists(attributes/kind),ge(attributes/n,1090),eq(attributes/kind,"j"))'
+    assert _order(store, tenant, "sort(-thingId)", broad_and_narrow, size=2) == [
+        "ns:m1098",
+        "ns:m1095",
+        "ns:m1092",
+    ]
     few = _order(
         store, tenant, "sort(-attributes/n)", "and(lt(attributes/n,40),gt(attributes/n,9))", 7
     )

@@ -3,13 +3,16 @@
 SQLite has no GIN index, so filters on the document (``eq(attributes/zone,"z12")``) used
 to evaluate JSON1 functions on every twin of the tenant. The ``twin_values`` table keeps,
 per twin, one row for every value a property path can match (Ditto semantics, see
-`server.core.rql.ast`) and one marker row for every object or array a path reaches::
+`server.core.rql.ast`), and a marker row for an object or array that a path reaches but
+that holds nothing indexed (``{}``, ``[]``, ``[[1]]``)::
 
     (tenant, path, kind, value, fid, thing_id)
 
-``path`` joins the keys with ``/`` with array positions left out, so a row exists for
-every path the evaluator's walk reaches: arrays met on the way are entered through their
-object elements, and an array at the end contributes its scalar elements as values.
+``path`` joins the keys with ``/`` with array positions left out, so a row exists at or
+below every path the evaluator's walk reaches (``exists`` reads the path and the range
+of its descendants): arrays met on the way are entered through their object elements,
+and an array at the end contributes its scalar elements as values. Non-empty containers
+need no row of their own, which keeps a create to about one row per leaf.
 Feature paths are stored with the feature id replaced by ``*`` and the id kept in ``fid``
 (``""`` elsewhere), so ``features/*/properties/t`` and ``features/env/properties/t`` are
 both one range of the primary key. ``kind`` separates the JSON types, which keeps Ditto's
@@ -78,7 +81,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 """
 
 KIND_NODE = 0
-"""An object or array the path reaches (for ``exists``); value ``""``."""
+"""An object or array with nothing indexed in it, at the path (for ``exists``); value
+``""``."""
 KIND_NULL = 1
 """JSON ``null``; value ``""``."""
 KIND_NUMBER = 2
@@ -113,25 +117,32 @@ def _value_row(path: str, value: Any, fid: str) -> IndexRow:
 def _walk(rows: set[IndexRow], node: Any, path: str, fid: str) -> None:
     """Add the rows of ``node``, reached at ``path``, and of everything below it."""
     if isinstance(node, dict):
-        rows.add((path, KIND_NODE, "", fid))
+        empty = True
         for key, child in node.items():
             # A key holding "/" cannot be named by a property path; indexing it under the
             # joined path would let it match a different (nested) property.
             if "/" not in key:
+                empty = False
                 _walk(rows, child, f"{path}/{key}", fid)
+        if empty:
+            rows.add((path, KIND_NODE, "", fid))
     elif isinstance(node, list | tuple):
-        rows.add((path, KIND_NODE, "", fid))
+        empty = True
         for element in node:
             if isinstance(element, dict):
                 # Object elements are searched for the keys that follow (the path is the
                 # array's own: positions are not part of property paths).
                 for key, child in element.items():
                     if "/" not in key:
+                        empty = False
                         _walk(rows, child, f"{path}/{key}", fid)
             elif not isinstance(element, list | tuple):
                 # Scalars are values of the array's path; a nested array is a value too,
                 # but one no indexed operator can match, and it is not entered.
+                empty = False
                 rows.add(_value_row(path, element, fid))
+        if empty:
+            rows.add((path, KIND_NODE, "", fid))
     else:
         rows.add(_value_row(path, node, fid))
 
@@ -141,10 +152,13 @@ def _top(rows: set[IndexRow], key: str, node: Any) -> None:
     if key == "thingId" or "/" in key:
         return
     if key == "features" and isinstance(node, dict):
-        rows.add(("features", KIND_NODE, "", ""))
+        empty = True
         for fid, feature in node.items():
             if "/" not in fid:
+                empty = False
                 _walk(rows, feature, "features/*", fid)
+        if empty:
+            rows.add(("features", KIND_NODE, "", ""))
         return
     _walk(rows, node, key, "")
 
@@ -170,6 +184,23 @@ def _same(old: Any, new: Any) -> bool:
     return True
 
 
+def _marker(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    path: str,
+    fid: str,
+    gone: set[IndexRow],
+    added: set[IndexRow],
+) -> None:
+    """The marker row of an object at ``path`` when it becomes, or stops being, empty."""
+    was_empty = all("/" in key for key in old)
+    is_empty = all("/" in key for key in new)
+    if was_empty and not is_empty:
+        gone.add((path, KIND_NODE, "", fid))
+    elif is_empty and not was_empty:
+        added.add((path, KIND_NODE, "", fid))
+
+
 def _diff(
     old: Any, new: Any, path: str, fid: str, gone: set[IndexRow], added: set[IndexRow]
 ) -> None:
@@ -181,6 +212,7 @@ def _diff(
     compared as a unit.
     """
     if isinstance(old, dict) and isinstance(new, dict):
+        _marker(old, new, path, fid, gone, added)
         for key in old.keys() | new.keys():
             if "/" in key:
                 continue
@@ -225,6 +257,7 @@ def diff_rows(
         if _same(before, after):
             continue
         if key == "features" and isinstance(before, dict) and isinstance(after, dict):
+            _marker(before, after, "features", "", gone, added)
             for fid in before.keys() | after.keys():
                 was, now = before.get(fid, _MISSING), after.get(fid, _MISSING)
                 if "/" not in fid and not _same(was, now):
@@ -380,7 +413,18 @@ class _Planner:
                         condition += f" AND value < {self.p.add(upper)}"
                 return self._select(key, f"{condition} AND value GLOB {glob}", False)
             case Exists():
-                return self._select(key, "1", False)
+                # A row at the path, or a row below it (non-empty containers have none
+                # of their own): two ranges of the key, since "0" follows "/".
+                path, fid = key
+                here = self._select(key, "1", False)
+                where = (
+                    f"tenant = {self.tenant} AND path >= {self.p.add(path + '/')} "
+                    f"AND path < {self.p.add(path + '0')}"
+                )
+                if fid is not None:
+                    where += f" AND fid = {self.p.add(fid)}"
+                below = _Set(f"SELECT thing_id FROM {TABLE} WHERE {where}", False)
+                return _combine([here, below], False)
         return None  # pragma: no cover
 
     def exact(self, node: Node) -> _Set | None:

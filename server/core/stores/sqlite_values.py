@@ -35,7 +35,7 @@ from server.core.rql.sqlite_index import (
 __all__ = ["PROBE_LIMIT", "ensure_index", "filter_source", "rebuild", "update_twin"]
 
 PROBE_LIMIT = 1000
-"""Candidates above which a search in thing id order scans instead (see `filter_source`)."""
+"""Index rows of a term above which it counts as broad (see `filter_source`)."""
 
 _INSERT = f"INSERT OR IGNORE INTO {TABLE} (tenant, path, kind, value, fid, thing_id) VALUES "
 _DELETE = (
@@ -169,9 +169,9 @@ def filter_source(
 
 
 def _few(conn: sqlite3.Connection, term: str, params: Params) -> bool:
-    """Whether a served term has fewer than `PROBE_LIMIT` index rows."""
+    """Whether a served term has at most `PROBE_LIMIT` index rows."""
     found = conn.execute(
-        f"SELECT count(*) FROM (SELECT thing_id FROM ({term}) LIMIT {PROBE_LIMIT})",
+        f"SELECT count(*) FROM (SELECT thing_id FROM ({term}) LIMIT {PROBE_LIMIT + 1})",
         params.values,
     ).fetchone()[0]
-    return bool(found < PROBE_LIMIT)
+    return bool(found <= PROBE_LIMIT)
