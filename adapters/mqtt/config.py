@@ -106,6 +106,10 @@ class MqttConfig(BaseModel):
     reorder_window_s: float = Field(30.0, ge=0)
     #: Refresh a source twin's lastSeen at most this often (it is shared by many devices).
     source_touch_s: float = Field(60.0, ge=0)
+    #: Refresh a device twin's lastSeen at most this often when nothing else of it
+    #: changes (0: with every record). Each observation's relationship carries its own
+    #: lastSeen either way; a larger value saves a device revision per record.
+    device_touch_s: float = Field(0.0, ge=0)
     #: Records whose time stamp lies further in the future than this are rejected.
     max_clock_skew_s: float = Field(86400.0, gt=0)
     #: Level thresholds and quality buckets overriding the defaults (see levels.py).

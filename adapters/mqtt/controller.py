@@ -106,9 +106,10 @@ class _Touch:
 
     attributes: dict[str, Any]
     ts: float
-    #: Move ``lastSeen`` with every record (devices, sensors), not only every
-    #: ``source_touch_s`` (sources that many devices share).
-    touch_always: bool
+    #: Move ``lastSeen`` only when it is this much older (0: with every record), unless
+    #: the twin is written anyway: ``source_touch_s`` for sources that many devices
+    #: share, ``device_touch_s`` for devices, 0 for sensors.
+    touch_s: float
     #: Status and meta: applied whatever their time, and they do not move ``lastSeen``.
     force: bool
 
@@ -348,12 +349,18 @@ class TwinController:
         plan.items.append(item)
         device = device_thing(work.device_id)
         if isinstance(work, DeviceUpdate):
-            plan.touch(device, "EndDevice", _Touch(work.attributes, work.ts, False, True))
+            plan.touch(device, "EndDevice", _Touch(work.attributes, work.ts, 0.0, True))
             return
         ts = work.ts
-        plan.touch(device, "EndDevice", _Touch(dict(work.device), ts, True, False))
+        plan.touch(
+            device, "EndDevice", _Touch(dict(work.device), ts, self.config.device_touch_s, False)
+        )
         for reading in work.readings:
-            plan.touch(reading.source_id, reading.model, _Touch(reading.identity, ts, False, False))
+            plan.touch(
+                reading.source_id,
+                reading.model,
+                _Touch(reading.identity, ts, self.config.source_touch_s, False),
+            )
             rid = relationship_id(device, reading.source_id)
             plan.relationships.append(
                 RelationshipUpsert(
@@ -369,7 +376,7 @@ class TwinController:
             plan.touch(
                 f"sensor:{work.sensor.sensor_id}",
                 "EnvironmentSensor",
-                _Touch(work.sensor.attributes, ts, True, False),
+                _Touch(work.sensor.attributes, ts, 0.0, False),
             )
 
     def _fold(self, step: _TwinStep, doc: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -417,11 +424,7 @@ class TwinController:
             newer
             and not touch.force
             and last != touch.ts
-            and (
-                touch.touch_always
-                or last is None
-                or touch.ts - float(last) >= self.config.source_touch_s
-            )
+            and (patch or last is None or touch.ts - float(last) >= touch.touch_s)
         ):
             patch["lastSeen"] = touch.ts
         return patch

@@ -287,3 +287,16 @@ def test_two_writers_count_every_sample(tmp_path: Any) -> None:
     finally:
         for core in cores:
             core.close()
+
+
+def test_device_touch_interval_spares_device_revisions(core: Core) -> None:
+    topic = "dt/v1/demo/p1/tele/cell"
+    config = MqttConfig(batch_wait_ms=5, device_touch_s=5)
+    times = [T0, T0 + 1000, T0 + 2000, T0 + 6000]
+    for ts in times:  # one batch each (within a batch a twin folds to one revision anyway)
+        asyncio.run(ingest(core, [(topic, record(ts, cells=[lte(-90)]))], config))
+    # The device's lastSeen moves only once it is 5 s old; every observation still
+    # moves the relationship's.
+    assert history(core, "device:p1", "/attributes/lastSeen") == [T0 / 1000, (T0 + 6000) / 1000]
+    prefix = "/relationships/device:p1~cell:lte-00101-5000/properties"
+    assert history(core, "device:p1", f"{prefix}/lastSeen") == [t / 1000 for t in times]
