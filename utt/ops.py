@@ -29,7 +29,7 @@ from utt.data.loader import area_dirs
 from utt.data.splits import WindowConfig, build_areas
 from utt.data.windows import WindowSet
 from utt.federated.client import AreaClient, AreaClientFactory, ModelSpec
-from utt.federated.fit import federated_normalizer, fit_federated
+from utt.federated.fit import federated_normalizer, fit_federated, reuse_start
 from utt.federated.strategies import make_strategy
 from utt.federated.transport import GlooTransport, InProcessTransport, Transport
 from utt.functions import Function
@@ -41,6 +41,7 @@ from utt.modalities import MODALITY_NAMES, modality
 from utt.nets.config import NetConfig
 from utt.nets.model import warm_start
 from utt.progress import CancelToken, ProgressCallback
+from utt.reuse import full_state
 from utt.runtime import configure
 from utt.training import TrainConfig
 from utt.training import predict as predict_outputs
@@ -58,6 +59,7 @@ __all__ = [
 ]
 
 TransportKind = Literal["inproc", "gloo"]
+ReuseMode = Literal["frozen", "finetune"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,17 @@ class TwinRef:
 
 @dataclass(frozen=True)
 class OperationConfig:
-    """How an operation trains; the defaults suit a full run on two cores."""
+    """How an operation trains; the defaults suit a full run on two cores.
+
+    ``reuse`` says what happens to the encoders of source twins that come with a model:
+    ``"frozen"`` keeps them as they are, each area encodes its windows once and rounds
+    train and send only the fusor, queries and decoders (:mod:`utt.reuse`);
+    ``"finetune"`` trains the whole network from the reused weights. For transfers, merges
+    and splits (not for a modality twin's own model) ``drift_correction``
+    adds SCAFFOLD controls, ``lr_decay`` multiplies the local learning rate each round,
+    ``keep_optimizer`` keeps each area's Adam state between rounds, and ``target_nmse``
+    ends the run at the first round whose validation NMSE reaches it.
+    """
 
     areas: int | None = None
     window: WindowConfig = field(default_factory=WindowConfig)
@@ -96,6 +108,11 @@ class OperationConfig:
     transport: TransportKind = "inproc"
     seed: int = 0
     threads: int | str = "auto"
+    reuse: ReuseMode = "frozen"
+    drift_correction: bool = True
+    lr_decay: float = 0.9
+    keep_optimizer: bool = True
+    target_nmse: float | None = None
 
 
 @dataclass(frozen=True)
@@ -124,17 +141,22 @@ def _as_ref(t: str | TwinRef) -> TwinRef:
     return t if isinstance(t, TwinRef) else TwinRef(t)
 
 
-def _open_transport(data: Path, spec: ModelSpec, cfg: OperationConfig) -> Transport:
+def _open_transport(
+    data: Path, spec: ModelSpec, cfg: OperationConfig, frozen: tuple[str, ...], drift: bool
+) -> Transport:
     used = {m for f in spec.functions for m in (*f.sources, *f.targets)}
     modalities = tuple(m for m in MODALITY_NAMES if m in used)
     train_cfg = TrainConfig(cfg.local_epochs, cfg.batch_size, cfg.lr, seed=cfg.seed)
     if cfg.transport == "gloo":
-        factory = AreaClientFactory(data, spec, None, cfg.window, train_cfg, cfg.areas)
+        factory = AreaClientFactory(
+            data, spec, None, cfg.window, train_cfg, cfg.areas, None, frozen, drift
+        )
         return GlooTransport(factory, len(area_dirs(data, cfg.areas)))
     if cfg.transport != "inproc":
         raise ValueError(f"unknown transport {cfg.transport!r}; expected inproc or gloo")
     areas = build_areas(data, modalities, cfg.window, cfg.areas)
-    return InProcessTransport([AreaClient(a, spec, None, train_cfg) for a in areas])
+    clients = [AreaClient(a, spec, None, train_cfg, None, frozen, drift) for a in areas]
+    return InProcessTransport(clients)
 
 
 def _run(
@@ -178,24 +200,42 @@ def _train_and_save(
     for ref in (*sources, *targets):
         if ref.model is not None:
             reused += warm_start(model, load_model(ref.model).model.state_dict())
-    strategy = make_strategy(
-        cfg.strategy,
-        {"epochs": cfg.local_epochs, "lr": cfg.lr, "batch_size": cfg.batch_size},
-        **dict(cfg.strategy_options),
+    if cfg.reuse not in ("frozen", "finetune"):
+        raise ValueError(f"unknown reuse mode {cfg.reuse!r}; expected frozen or finetune")
+    # Only encoders that come from an existing twin are frozen; one without a model trains.
+    frozen = tuple(
+        s.modality
+        for s in sources
+        if s.model is not None and cfg.reuse == "frozen" and function.kind != "identity"
     )
-    with _open_transport(Path(data), spec, cfg) as transport:
+    drift = cfg.drift_correction and function.kind != "identity"
+    fit_config: dict[str, Any] = {
+        "epochs": cfg.local_epochs,
+        "lr": cfg.lr,
+        "batch_size": cfg.batch_size,
+    }
+    if function.kind != "identity":
+        # A base twin trains as before; the settings below are for building on twins.
+        fit_config.update(lr_decay=cfg.lr_decay, keep_optimizer=cfg.keep_optimizer)
+    strategy = make_strategy(cfg.strategy, fit_config, **dict(cfg.strategy_options))
+    with _open_transport(Path(data), spec, cfg, frozen, drift) as transport:
         normalizer = federated_normalizer(transport)
+        start, setup = reuse_start(model, frozen, drift)
         fit = fit_federated(
             transport,
             strategy,
-            model.state_dict(),
+            start,
             cfg.rounds,
+            stop_at=cfg.target_nmse,
             progress=progress,
             cancel=cancel,
             stage=operation,
+            setup=setup,
         )
         test = strategy.evaluate(transport, fit.state, "test")
     history = fit.history
+    # The whole network: the frozen encoders as received plus everything trained.
+    final = full_state(model, fit.state)
     run_metrics: dict[str, Any] = {
         "test_nmse": total(test).nmse,
         "val_nmse": history.best_val,
@@ -207,6 +247,9 @@ def _train_and_save(
         "reused_parameters": len(reused),
         "strategy": cfg.strategy,
         "transport": cfg.transport,
+        "reuse": cfg.reuse,
+        "frozen_encoders": list(frozen),
+        "setup_s": history.rounds[0].seconds,
     }
     out_dir = Path(out_dir)
     twins = []
@@ -222,7 +265,7 @@ def _train_and_save(
         artifact = save_model(
             out_dir / f"{stem}.pt",
             twin_spec,
-            submodel_state(fit.state, twin_spec),
+            submodel_state(final, twin_spec),
             normalizer,
             {
                 "operation": operation,

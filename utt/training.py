@@ -29,6 +29,7 @@ __all__ = [
     "function_weights",
     "loss",
     "mean_predictor",
+    "outputs",
     "predict",
     "train",
 ]
@@ -85,6 +86,18 @@ def loss(out: Outputs, data: EncodedWindows, functions: Sequence[Function]) -> t
     return total
 
 
+def outputs(model: TwinNet, data: EncodedWindows, functions: Sequence[Function]) -> Outputs:
+    """``model``'s outputs on ``data``, taking precomputed latents where ``data`` has them.
+
+    A source with a latent in ``data.latents`` skips its encoder (a frozen, reused encoder
+    whose outputs were computed once); the other sources are encoded live.
+    """
+    needed = {m for f in functions for m in f.sources}
+    latents = {m: data.latents[m] for m in needed if m in data.latents}
+    latents.update(model.encode(data.x, data.mask, sorted(needed - latents.keys())))
+    return model.decode(latents, functions)
+
+
 def train(
     model: TwinNet,
     data: EncodedWindows,
@@ -94,13 +107,26 @@ def train(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     stage: str = "train",
+    correction: Mapping[str, torch.Tensor] | None = None,
+    mean_grad: dict[str, torch.Tensor] | None = None,
 ) -> TrainStats:
     """Train ``model`` for ``cfg.epochs`` epochs over ``data`` in shuffled mini-batches.
 
     Batches are drawn from a generator seeded by ``cfg.seed``, so a run is repeatable.
+
+    For drift-corrected federated training (SCAFFOLD, :mod:`utt.federated.client`):
+    ``correction`` (by parameter name) is added to each clipped gradient before the
+    optimiser step, and ``mean_grad``, when given, is filled with the mean clipped
+    gradient of every trainable parameter over the steps taken.
     """
     functions = model.functions if functions is None else tuple(functions)
-    opt = optimizer or torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    # Frozen parameters (reused encoders) are left out of the optimiser.
+    named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
+    if mean_grad is not None:
+        mean_grad.clear()
+        mean_grad.update({k: torch.zeros_like(p) for k, p in named})
+    opt = optimizer or torch.optim.Adam(params, lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     n = len(data)
     per_epoch = max(1, -(-n // cfg.batch_size))
@@ -117,17 +143,28 @@ def train(
             if cancel is not None:
                 cancel.raise_if_cancelled()
             batch = data.take(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
-            value = loss(model(batch.x, batch.mask, functions), batch, functions)
+            value = loss(outputs(model, batch, functions), batch, functions)
             opt.zero_grad(set_to_none=True)
             value.backward()
             if cfg.clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+                torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+            if mean_grad is not None or correction is not None:
+                with torch.no_grad():
+                    has = [(k, p.grad) for k, p in named if p.grad is not None]
+                    grads = [g for _, g in has]
+                    if mean_grad is not None:
+                        torch._foreach_add_([mean_grad[k] for k, _ in has], grads)
+                    if correction is not None:
+                        torch._foreach_add_(grads, [correction[k] for k, _ in has])
             opt.step()
             running += value.item()
             steps += 1
         last = running / per_epoch
         if progress is not None:
             progress(ProgressEvent(stage, epoch + 1, cfg.epochs, f"loss {last:.4f}"))
+    if mean_grad is not None and steps:
+        for v in mean_grad.values():
+            v /= steps
     windows = min(n, per_epoch * cfg.batch_size) * cfg.epochs
     return TrainStats(windows, steps, time.perf_counter() - started, last)
 
@@ -140,7 +177,7 @@ def predict(model: TwinNet, data: EncodedWindows, batch_size: int = 256) -> Outp
         for start in range(0, len(data), batch_size):
             idx = torch.arange(start, min(start + batch_size, len(data)))
             b = data.take(idx)
-            parts.append(model(b.x, b.mask))
+            parts.append(outputs(model, b, model.functions))
     return {fn: {t: torch.cat([p[fn][t] for p in parts]) for t in parts[0][fn]} for fn in parts[0]}
 
 
@@ -173,9 +210,7 @@ def evaluate(
         for start in range(0, len(data), batch_size):
             idx = torch.arange(start, min(start + batch_size, len(data)))
             b = data.take(idx)
-            out = (
-                model(b.x, b.mask, functions) if isinstance(model, TwinNet) else model(b.x, b.mask)
-            )
+            out = outputs(model, b, functions) if isinstance(model, TwinNet) else model(b.x, b.mask)
             parts.append(
                 {
                     f"{f.name}|{t}": ErrorSums.of(out[f.name][t], b.x[t], b.mask[t])

@@ -151,10 +151,16 @@ class Moments:
 
 @dataclass(frozen=True)
 class EncodedWindows:
-    """Windows ready for a network: normalized values (NaN replaced by 0) and frame masks."""
+    """Windows ready for a network: normalized values (NaN replaced by 0) and frame masks.
+
+    ``latents`` optionally holds, per source modality, the output of a frozen encoder for
+    every window (:func:`utt.reuse.with_latents`); a model then decodes from them instead
+    of running that encoder again.
+    """
 
     x: dict[str, torch.Tensor]
     mask: dict[str, torch.Tensor]
+    latents: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return next(iter(self.x.values())).shape[0]
@@ -162,7 +168,9 @@ class EncodedWindows:
     def take(self, index: torch.Tensor) -> EncodedWindows:
         """The windows at ``index``."""
         return EncodedWindows(
-            {k: v[index] for k, v in self.x.items()}, {k: v[index] for k, v in self.mask.items()}
+            {k: v[index] for k, v in self.x.items()},
+            {k: v[index] for k, v in self.mask.items()},
+            {k: v[index] for k, v in self.latents.items()},
         )
 
 

@@ -29,6 +29,12 @@ class EvalConfig:
         specific_functions: function names that get a function-specific model
             (``None``: all); the merge and the split always do.
         strategies: server strategies compared on the merge.
+        reuse: how function-specific UTT models (and the strategy comparison) reuse the
+            base twins: ``"frozen"`` source encoders with latents computed once per area,
+            or ``"finetune"`` of the whole warm-started network.
+        drift_correction: SCAFFOLD controls in those runs.
+        lr_decay: local learning-rate factor per round in those runs.
+        keep_optimizer: each area keeps its Adam state between rounds in those runs.
     """
 
     name: str = "quick"
@@ -58,6 +64,10 @@ class EvalConfig:
     adaptive_eta: float = 3e-3
     seed: int = 0
     threads: int | str = "auto"
+    reuse: str = "frozen"
+    drift_correction: bool = True
+    lr_decay: float = 0.9
+    keep_optimizer: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, written with the results."""

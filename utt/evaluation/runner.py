@@ -35,7 +35,7 @@ from utt.data.windows import EncodedWindows, Normalizer, WindowSet
 from utt.evaluation.config import EvalConfig
 from utt.evaluation.downstream import score
 from utt.federated.client import AreaClient, ModelSpec
-from utt.federated.fit import federated_normalizer, fit_federated
+from utt.federated.fit import federated_normalizer, fit_federated, reuse_start
 from utt.federated.strategies import make_strategy
 from utt.federated.strategy import History
 from utt.federated.transport import InProcessTransport
@@ -44,6 +44,7 @@ from utt.metrics import ErrorSums, total
 from utt.modalities import MODALITY_NAMES, modality
 from utt.nets.model import TwinNet, warm_start
 from utt.progress import CancelToken, ProgressCallback, ProgressEvent
+from utt.reuse import full_state
 from utt.runtime import configure
 from utt.training import TrainConfig, evaluate, mean_predictor, predict
 
@@ -62,10 +63,8 @@ class _FedRun:
     history: History
     wall_s: float
     test: dict[str, ErrorSums]
-
-    @property
-    def state(self) -> dict[str, torch.Tensor]:
-        return self.history.best_state
+    state: dict[str, torch.Tensor]  # the whole best model, frozen encoders included
+    frozen: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         h = self.history
@@ -79,6 +78,8 @@ class _FedRun:
             "critical_s": h.critical_s,
             "bytes": h.bytes_total,
             "params": sum(v.numel() for v in self.state.values()),
+            "frozen_encoders": list(self.frozen),
+            "setup_s": h.rounds[0].seconds if h.rounds else 0.0,
         }
 
 
@@ -112,7 +113,10 @@ class _Context:
         strategy: str = "fedavg",
         stop_at: float | None = None,
         max_batches: int | None = None,
+        reuse: bool = False,
     ) -> _FedRun:
+        """One federated run; with ``reuse`` the sources' encoders (from ``warm``) are frozen
+        and the run uses the reuse settings of the config (:mod:`utt.reuse`)."""
         model = self.model(spec, warm)
         options = {} if strategy == "fedavg" else {"eta": self.cfg.adaptive_eta}
         fit_config: dict[str, Any] = {
@@ -122,22 +126,40 @@ class _Context:
         }
         if max_batches is not None:
             fit_config["max_batches"] = max_batches
+        frozen: tuple[str, ...] = ()
+        drift = False
+        if reuse and warm is not None:
+            frozen = model.sources if self.cfg.reuse == "frozen" else ()
+            drift = self.cfg.drift_correction
+            fit_config["lr_decay"] = self.cfg.lr_decay
+            fit_config["keep_optimizer"] = self.cfg.keep_optimizer
         strat = make_strategy(strategy, fit_config, **options)
-        clients = [AreaClient(a, spec, None, self.train_cfg) for a in self.areas]
+        clients = [
+            AreaClient(a, spec, None, self.train_cfg, None, frozen, drift) for a in self.areas
+        ]
         with InProcessTransport(clients) as transport:
             federated_normalizer(transport)
+            start, setup = reuse_start(model, frozen, drift)
             fit = fit_federated(
                 transport,
                 strat,
-                model.state_dict(),
+                start,
                 rounds,
                 stop_at=stop_at,
                 progress=self.progress,
                 cancel=self.cancel,
                 stage=stage,
+                setup=setup,
             )
-        model.load_state_dict(fit.state)
-        return _FedRun(spec, fit.history, fit.wall_s, evaluate(model, self.test, spec.functions))
+        model.load_state_dict(full_state(model, fit.state))
+        return _FedRun(
+            spec,
+            fit.history,
+            fit.wall_s,
+            evaluate(model, self.test, spec.functions),
+            {k: v.detach().clone() for k, v in model.state_dict().items()},
+            frozen,
+        )
 
     def test_sums(self, spec: ModelSpec, state: Mapping[str, torch.Tensor]) -> dict[str, ErrorSums]:
         model = spec.build()
@@ -339,7 +361,7 @@ def run_evaluation(
     specific: dict[str, _FedRun] = {}
     for f in chosen:
         spec = ModelSpec(net, (f,), fusor)
-        specific[f.name] = ctx.federated(spec, cfg.rounds, f"specific {f.name}", warm)
+        specific[f.name] = ctx.federated(spec, cfg.rounds, f"specific {f.name}", warm, reuse=True)
     results["specific"] = {
         name: {
             **r.summary(),
@@ -400,7 +422,9 @@ def run_evaluation(
         run = (
             specific[MERGE.name]
             if s == "fedavg"
-            else ctx.federated(merge_spec, cfg.rounds, f"merge with {s}", warm, strategy=s)
+            else ctx.federated(
+                merge_spec, cfg.rounds, f"merge with {s}", warm, strategy=s, reuse=True
+            )
         )
         strategies[s] = run.summary()
         strategies[s]["converged"] = _converged(run.history.val_curve)

@@ -14,6 +14,13 @@ as a gradient and takes one optimizer step on it:
     v_t = v_{t-1} - (1 - beta2) * delta_t^2 * sign(v_{t-1} - delta_t^2)  (FedYogi)
     x_{t+1} = x_t + eta * m_t / (sqrt(v_t) + tau)
 
+FedAvgM (Hsu et al. 2019, "Measuring the Effects of Non-Identical Data Distribution for
+Federated Visual Classification") is the same scheme with SGD with momentum on the server:
+
+    m_t = beta * m_{t-1} + delta_t,   x_{t+1} = x_t + eta * m_t
+
+(``eta = 1``, ``beta = 0`` is plain FedAvg).
+
 with m_{-1} = 0 and v_{-1} = tau^2 (the paper asks for v_{-1} >= tau^2; it uses no bias
 correction). Only floating-point entries are aggregated; other entries (counters) are taken
 from the first client. All arithmetic runs in float64 and is cast back.
@@ -31,6 +38,7 @@ __all__ = [
     "StateDict",
     "fedadagrad_step",
     "fedadam_step",
+    "fedavgm_step",
     "fedyogi_step",
     "initial_moments",
     "pseudo_gradient",
@@ -158,3 +166,22 @@ def fedyogi_step(
         for k, d in delta.items()
     }
     return _apply(current, m, v, eta, tau), Moments(m, v)
+
+
+def fedavgm_step(
+    current: StateDict,
+    delta: Mapping[str, torch.Tensor],
+    momentum: Mapping[str, torch.Tensor] | None,
+    *,
+    eta: float = 1.0,
+    beta: float = 0.9,
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """One FedAvgM server step; returns the new state and momentum (``None``: zeros)."""
+    m = {k: d if momentum is None else beta * momentum[k] + d for k, d in delta.items()}
+    out = {}
+    for k, x in current.items():
+        if k in m:
+            out[k] = (x.to(torch.float64) + eta * m[k]).to(x.dtype)
+        else:
+            out[k] = x.clone()
+    return out, m

@@ -18,6 +18,15 @@ from utt.functions import Function
 from utt.modalities import MODALITY_NAMES
 from utt.nets.config import NetConfig
 from utt.nets.model import TwinNet
+from utt.reuse import (
+    CONTROL_PREFIX,
+    encoder_state,
+    freeze_encoders,
+    initial_controls,
+    is_frozen,
+    trainable_state,
+    with_latents,
+)
 from utt.training import TrainConfig, evaluate, train
 
 __all__ = ["AreaClient", "AreaClientFactory", "Client", "ModelSpec"]
@@ -87,6 +96,16 @@ class AreaClient(Client):
         train_config: local training; ``fit`` config entries ``epochs``, ``lr``,
             ``batch_size`` and ``round`` override it per round.
         functions: the functions to train and evaluate (default: all of the model's).
+        frozen: source modalities whose encoders are reused frozen (:mod:`utt.reuse`):
+            their weights arrive once with ``configure`` (``config["encoders"]``), the
+            area then encodes its windows once, and ``fit``/``evaluate`` carry and return
+            only the other parameters.
+        drift_correction: SCAFFOLD-style control variates (Karimireddy et al. 2020) against
+            client drift on non-IID areas: the global model travels with the global
+            control ``c`` (entries ``control.<parameter>``), every local gradient is
+            corrected by ``c - c_i``, and the reply carries the area's new control
+            ``c_i``, its mean gradient over the round. Averaging the replies (FedAvg)
+            gives the next ``c``. Doubles the trainable payload each way.
     """
 
     def __init__(
@@ -96,10 +115,18 @@ class AreaClient(Client):
         normalizer: Normalizer | None = None,
         train_config: TrainConfig | None = None,
         functions: Sequence[Function] | None = None,
+        frozen: Sequence[str] = (),
+        drift_correction: bool = False,
     ) -> None:
         self.area = area
         self.spec = spec
         self.model = spec.build()
+        self.frozen = tuple(frozen)
+        freeze_encoders(self.model, self.frozen)
+        self._encoders_ready = not self.frozen
+        self._optimizer: torch.optim.Optimizer | None = None
+        self.drift_correction = drift_correction
+        self._control: dict[str, torch.Tensor] | None = None
         self.train_config = train_config or TrainConfig()
         self.functions = tuple(functions or spec.functions)
         self._encoded: dict[str, EncodedWindows] = {}
@@ -114,37 +141,90 @@ class AreaClient(Client):
         """The local ``split``, normalized (cached)."""
         if self.normalizer is None:
             raise RuntimeError("set a normalizer first")
+        if not self._encoders_ready:
+            raise RuntimeError("frozen encoders not received yet (configure with encoders)")
         if split not in self._encoded:
-            self._encoded[split] = self.normalizer.encode(self.area.split(split))
+            data = self.normalizer.encode(self.area.split(split))
+            if self.frozen and len(data):
+                data = with_latents(self.model, data, self.frozen)
+            self._encoded[split] = data
         return self._encoded[split]
 
     def template(self) -> dict[str, torch.Tensor]:
-        return self.model.state_dict()
+        state = trainable_state(self.model.state_dict(), self.frozen)
+        if self.drift_correction:
+            state.update(initial_controls(self.model))
+        return state
+
+    def _load(self, state: dict[str, torch.Tensor]) -> None:
+        state = {k: v for k, v in state.items() if not k.startswith(CONTROL_PREFIX)}
+        if not self.frozen:
+            self.model.load_state_dict(state)
+            return
+        # Only the trainable part travels; the frozen encoders stay as configured.
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        wrong = unexpected + [k for k in missing if not is_frozen(k, self.frozen)]
+        if wrong:
+            raise ValueError(f"state does not match the trainable parameters: {wrong[:5]}")
 
     def fit(self, state: dict[str, torch.Tensor], config: dict[str, Any]) -> Reply:
-        self.model.load_state_dict(state)
+        self._load(state)
         base = self.train_config
         rnd = int(config.get("round", 0))
         cfg = TrainConfig(
             epochs=int(config.get("epochs", base.epochs)),
             batch_size=int(config.get("batch_size", base.batch_size)),
-            lr=float(config.get("lr", base.lr)),
+            # Optional decay per round: with a constant rate FedAvg on non-IID areas keeps
+            # circling a biased point instead of settling.
+            lr=float(config.get("lr", base.lr))
+            * float(config.get("lr_decay", 1.0)) ** max(rnd - 1, 0),
             clip=base.clip,
             # A different shuffle per round and per area, still fixed by the seed.
             seed=base.seed + 1000 * rnd + self.area.index,
             max_batches=config.get("max_batches", base.max_batches),
         )
         started = time.perf_counter()
-        stats = train(self.model, self.data("train"), cfg, self.functions)
+        opt = None
+        if config.get("keep_optimizer", False):
+            # Stateful local Adam: its moments carry over between rounds (the parameters
+            # are overwritten in place by each round's global model), so a round does not
+            # restart with the large, sign-like first steps of a fresh Adam.
+            if self._optimizer is None:
+                params = [p for p in self.model.parameters() if p.requires_grad]
+                self._optimizer = torch.optim.Adam(params, lr=cfg.lr)
+            for group in self._optimizer.param_groups:
+                group["lr"] = cfg.lr
+            opt = self._optimizer
+        correction: dict[str, torch.Tensor] | None = None
+        mean_grad: dict[str, torch.Tensor] | None = None
+        if self.drift_correction:
+            n = len(CONTROL_PREFIX)
+            c = {k[n:]: v for k, v in state.items() if k.startswith(CONTROL_PREFIX)}
+            own = self._control or {k: torch.zeros_like(v) for k, v in c.items()}
+            correction = {k: c[k] - own[k] for k in c}
+            mean_grad = {}
+        stats = train(
+            self.model,
+            self.data("train"),
+            cfg,
+            self.functions,
+            optimizer=opt,
+            correction=correction,
+            mean_grad=mean_grad,
+        )
+        reply_state = {k: v.detach().clone() for k, v in self.template().items()}
+        if mean_grad is not None:
+            self._control = mean_grad
+            reply_state.update({CONTROL_PREFIX + k: v.clone() for k, v in mean_grad.items()})
         # FedAvg weighs a client by the size of its local dataset (McMahan et al. 2017).
         return Reply(
             num_examples=len(self.area.train),
             metrics={"loss": stats.loss, "seconds": time.perf_counter() - started},
-            state={k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            state=reply_state,
         )
 
     def evaluate(self, state: dict[str, torch.Tensor], config: dict[str, Any]) -> Reply:
-        self.model.load_state_dict(state)
+        self._load(state)
         split = str(config.get("split", "val"))
         data = self.data(split)
         sums = evaluate(self.model, data, self.functions)
@@ -156,7 +236,22 @@ class AreaClient(Client):
     def configure(self, config: dict[str, Any]) -> Reply:
         if "normalizer" in config:
             self.set_normalizer(Normalizer.from_dict(config["normalizer"]))
+        if "encoders" in config:
+            return self._receive_encoders(config["encoders"])
         return Reply(len(self.area.train))
+
+    def _receive_encoders(self, state: dict[str, torch.Tensor]) -> Reply:
+        """Install the frozen encoders and encode every local window once (timed)."""
+        expected = set(encoder_state(self.model.state_dict(), self.frozen))
+        if set(state) != expected:
+            raise ValueError("encoder state does not match the frozen encoders")
+        started = time.perf_counter()
+        self.model.load_state_dict(state, strict=False)
+        self._encoders_ready = True
+        self._encoded.clear()
+        for split in ("train", "val", "test"):
+            self.data(split)
+        return Reply(len(self.area.train), {"seconds": time.perf_counter() - started})
 
 
 @dataclass(frozen=True)
@@ -174,10 +269,20 @@ class AreaClientFactory:
     train_config: TrainConfig
     areas: int | None = None
     functions: tuple[Function, ...] | None = None
+    frozen: tuple[str, ...] = ()
+    drift_correction: bool = False
 
     def __call__(self, index: int) -> AreaClient:
         area = load_area(self.root, index, _modalities(self.spec), self.window, self.areas)
-        return AreaClient(area, self.spec, self.normalizer, self.train_config, self.functions)
+        return AreaClient(
+            area,
+            self.spec,
+            self.normalizer,
+            self.train_config,
+            self.functions,
+            self.frozen,
+            self.drift_correction,
+        )
 
 
 def _modalities(spec: ModelSpec) -> tuple[str, ...]:

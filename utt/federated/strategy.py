@@ -130,20 +130,30 @@ class Strategy(ABC):
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         stage: str = "federated",
+        setup: Instruction | None = None,
     ) -> History:
         """Run up to ``rounds`` rounds from ``initial``.
 
         Each round sends ``fit``, aggregates, then evaluates the new model on the clients'
         validation windows. With ``stop_at``, the run ends as soon as the validation NMSE
-        is at or below it.
+        is at or below it. ``setup`` is sent once before round 0 (e.g. the frozen encoders
+        of reused twins, :mod:`utt.reuse`); its time and bytes count in round 0.
         """
         history = History(state=initial, best_state=initial)
         before = transport.traffic.snapshot()
         t0 = time.perf_counter()
+        setup_slowest = setup_sum = 0.0
+        if setup is not None:
+            replies = transport.send(setup)
+            setup_slowest = max(r.metrics.get("seconds", 0.0) for r in replies)
+            setup_sum = sum(r.metrics.get("seconds", 0.0) for r in replies)
+        t_setup = time.perf_counter() - t0
         val = total(self.evaluate(transport, initial)).nmse
         spent = time.perf_counter() - t0
+        local = setup_sum if transport.sequential else t_setup
+        critical = setup_slowest + max(0.0, spent - local)
         down, up = (a - b for a, b in zip(transport.traffic.snapshot(), before, strict=True))
-        history.rounds.append(RoundRecord(0, float("nan"), val, spent, spent, down, up))
+        history.rounds.append(RoundRecord(0, float("nan"), val, spent, critical, down, up))
         state = initial
         for rnd in range(1, rounds + 1):
             if cancel is not None:

@@ -18,7 +18,7 @@ state dict, so a new twin can start from the parts of existing twins
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -83,7 +83,27 @@ class TwinNet(nn.Module):
         """
         functions = self.functions if functions is None else tuple(functions)
         needed = {m for f in functions for m in f.sources}
-        latents = {m: self.encoders[m](x[m], mask[m]) for m in needed}
+        return self.decode(self.encode(x, mask, needed), functions)
+
+    def encode(
+        self,
+        x: Mapping[str, torch.Tensor],
+        mask: Mapping[str, torch.Tensor],
+        modalities: Iterable[str] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Latents ``(batch, window // 2, D)`` of ``modalities`` (default: every source)."""
+        names = self.sources if modalities is None else modalities
+        return {m: self.encoders[m](x[m], mask[m]) for m in names}
+
+    def decode(
+        self, latents: Mapping[str, torch.Tensor], functions: Sequence[Function] | None = None
+    ) -> Outputs:
+        """Outputs of ``functions`` from the sources' latents: fusor, queries, decoders.
+
+        Split from :meth:`encode` so a twin whose encoders are frozen can train on latents
+        computed once (:mod:`utt.reuse`).
+        """
+        functions = self.functions if functions is None else tuple(functions)
         out: Outputs = {}
         for f in functions:
             out[f.name] = {}

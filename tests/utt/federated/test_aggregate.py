@@ -121,3 +121,20 @@ def test_functions_are_pure() -> None:
     fedadam_step(x, d, moments, eta=0.1)
     assert x["w"].item() == 1.0 and moments.m["w"].item() == 0.0
     assert moments.v["w"].item() == pytest.approx(1e-6)
+
+
+def test_fedavgm_by_hand() -> None:
+    from utt.federated.aggregate import fedavgm_step
+
+    x = {"w": torch.tensor([1.0], dtype=torch.float64), "n": torch.tensor(3)}
+    # Round 1: m = delta = 0.5; x = 1 + 2 * 0.5 = 2.
+    x1, m1 = fedavgm_step(x, {"w": torch.tensor([0.5], dtype=torch.float64)}, None, eta=2.0)
+    assert x1["w"].item() == 2.0 and m1["w"].item() == 0.5 and x1["n"].item() == 3
+    # Round 2: m = 0.9 * 0.5 - 1 = -0.55; x = 2 + 2 * -0.55 = 0.9.
+    x2, m2 = fedavgm_step(
+        x1, {"w": torch.tensor([-1.0], dtype=torch.float64)}, m1, eta=2.0, beta=0.9
+    )
+    assert m2["w"].item() == pytest.approx(-0.55) and x2["w"].item() == pytest.approx(0.9)
+    # eta 1, beta 0 is FedAvg: the average itself.
+    x3, _ = fedavgm_step(x, {"w": torch.tensor([0.25], dtype=torch.float64)}, None, beta=0.0)
+    assert x3["w"].item() == 1.25

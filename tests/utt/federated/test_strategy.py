@@ -92,7 +92,7 @@ def test_adaptive_strategies_move_less_than_fedavg_per_round() -> None:
 
 
 def test_make_strategy() -> None:
-    assert set(STRATEGIES) == {"fedavg", "fedadam", "fedyogi", "fedadagrad"}
+    assert set(STRATEGIES) == {"fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad"}
     s = make_strategy("fedyogi", {"epochs": 2}, eta=0.5)
     assert (
         isinstance(s, FedYogi) and s.eta == 0.5 and s.configure_fit(3) == {"epochs": 2, "round": 3}
