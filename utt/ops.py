@@ -41,7 +41,7 @@ from utt.modalities import MODALITY_NAMES, modality
 from utt.nets.config import NetConfig
 from utt.nets.model import warm_start
 from utt.progress import CancelToken, ProgressCallback
-from utt.reuse import full_state
+from utt.reuse import full_state, uses_frozen_encoders
 from utt.runtime import configure
 from utt.training import TrainConfig
 from utt.training import predict as predict_outputs
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 TransportKind = Literal["inproc", "gloo"]
-ReuseMode = Literal["frozen", "finetune"]
+ReuseMode = Literal["auto", "frozen", "finetune"]
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,13 @@ class OperationConfig:
 
     ``reuse`` says what happens to the encoders of source twins that come with a model:
     ``"frozen"`` keeps them as they are, each area encodes its windows once and rounds
-    train and send only the fusor, queries and decoders (:mod:`utt.reuse`);
-    ``"finetune"`` trains the whole network from the reused weights. For transfers, merges
-    and splits (not for a modality twin's own model) ``drift_correction``
-    adds SCAFFOLD controls, ``lr_decay`` multiplies the local learning rate each round,
-    ``keep_optimizer`` keeps each area's Adam state between rounds, and ``target_nmse``
-    ends the run at the first round whose validation NMSE reaches it.
+    train and send only the fusor, queries and decoders (:mod:`utt.reuse`), with
+    ``drift_correction`` (SCAFFOLD controls), ``lr_decay`` (local learning-rate factor per
+    round) and ``keep_optimizer`` (each area keeps its Adam state between rounds);
+    ``"finetune"`` trains the whole warm-started network by plain FedAvg as before;
+    ``"auto"`` is frozen for merges and fine-tuning otherwise (see
+    :data:`utt.reuse.REUSE_MODES`). ``target_nmse`` ends the run at the first round whose
+    validation NMSE reaches it.
     """
 
     areas: int | None = None
@@ -108,7 +109,7 @@ class OperationConfig:
     transport: TransportKind = "inproc"
     seed: int = 0
     threads: int | str = "auto"
-    reuse: ReuseMode = "frozen"
+    reuse: ReuseMode = "auto"
     drift_correction: bool = True
     lr_decay: float = 0.9
     keep_optimizer: bool = True
@@ -200,22 +201,16 @@ def _train_and_save(
     for ref in (*sources, *targets):
         if ref.model is not None:
             reused += warm_start(model, load_model(ref.model).model.state_dict())
-    if cfg.reuse not in ("frozen", "finetune"):
-        raise ValueError(f"unknown reuse mode {cfg.reuse!r}; expected frozen or finetune")
+    use_frozen = uses_frozen_encoders(function, cfg.reuse)
     # Only encoders that come from an existing twin are frozen; one without a model trains.
-    frozen = tuple(
-        s.modality
-        for s in sources
-        if s.model is not None and cfg.reuse == "frozen" and function.kind != "identity"
-    )
-    drift = cfg.drift_correction and function.kind != "identity"
+    frozen = tuple(s.modality for s in sources if s.model is not None) if use_frozen else ()
+    drift = use_frozen and cfg.drift_correction
     fit_config: dict[str, Any] = {
         "epochs": cfg.local_epochs,
         "lr": cfg.lr,
         "batch_size": cfg.batch_size,
     }
-    if function.kind != "identity":
-        # A base twin trains as before; the settings below are for building on twins.
+    if use_frozen:
         fit_config.update(lr_decay=cfg.lr_decay, keep_optimizer=cfg.keep_optimizer)
     strategy = make_strategy(cfg.strategy, fit_config, **dict(cfg.strategy_options))
     with _open_transport(Path(data), spec, cfg, frozen, drift) as transport:
@@ -247,7 +242,7 @@ def _train_and_save(
         "reused_parameters": len(reused),
         "strategy": cfg.strategy,
         "transport": cfg.transport,
-        "reuse": cfg.reuse,
+        "reuse": "frozen" if use_frozen else "finetune",
         "frozen_encoders": list(frozen),
         "setup_s": history.rounds[0].seconds,
     }

@@ -20,10 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 import torch
 
 from utt.data.windows import EncodedWindows
+from utt.functions import Function
 from utt.nets.model import TwinNet
 
 __all__ = [
     "CONTROL_PREFIX",
+    "REUSE_MODES",
     "encoder_state",
     "freeze_encoders",
     "frozen_prefixes",
@@ -31,8 +33,24 @@ __all__ = [
     "initial_controls",
     "is_frozen",
     "trainable_state",
+    "uses_frozen_encoders",
     "with_latents",
 ]
+
+
+#: ``auto`` freezes the sources' encoders for merges only: on the benchmark areas that is
+#: where it paid (docs/utt.md, Benchmarks); a split, whose single source encoder is a small
+#: part of its cost, validated better fine-tuned.
+REUSE_MODES = ("auto", "frozen", "finetune")
+
+
+def uses_frozen_encoders(function: Function, mode: str) -> bool:
+    """Whether a ``function`` run in reuse ``mode`` freezes its sources' encoders."""
+    if mode not in REUSE_MODES:
+        raise ValueError(f"unknown reuse mode {mode!r}; expected one of {REUSE_MODES}")
+    if function.kind == "identity":
+        return False  # a modality twin's own model has nothing to build on
+    return mode == "frozen" or (mode == "auto" and function.kind == "merge")
 
 
 #: State-dict prefix of the drift-correction controls that travel with the model.

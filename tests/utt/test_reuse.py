@@ -28,6 +28,7 @@ from utt.reuse import (
     freeze_encoders,
     full_state,
     trainable_state,
+    uses_frozen_encoders,
     with_latents,
 )
 from utt.training import TrainConfig, loss, outputs, train
@@ -188,7 +189,9 @@ def test_ratio_at_equal_nmse() -> None:
 def test_merge_keeps_the_source_encoders_and_finetune_still_works(
     root: Path, tiny_net: NetConfig, tiny_window: WindowConfig, tmp_path: Path
 ) -> None:
-    cfg = ops.OperationConfig(window=tiny_window, net=tiny_net, rounds=2, threads=1, lr=3e-3)
+    cfg = ops.OperationConfig(
+        window=tiny_window, net=tiny_net, rounds=2, threads=1, lr=3e-3, drift_correction=False
+    )
     a = ops.create_twin(root, "vision", tmp_path / "a", cfg).twins[0].artifact
     b = ops.create_twin(root, "sensory", tmp_path / "b", cfg).twins[0].artifact
     merged = ops.merge(
@@ -212,7 +215,8 @@ def test_merge_keeps_the_source_encoders_and_finetune_still_works(
         ),
     )
     assert fine.metrics["frozen_encoders"] == []
-    # Fine-tuning trains (and sends) the encoders too: more bytes per round.
+    assert fine.metrics["reuse"] == "finetune"
+    # Fine-tuning trains (and sends) the encoders too: more bytes for the same rounds.
     assert fine.metrics["bytes"] > merged.metrics["bytes"]
     with pytest.raises(ValueError, match="reuse"):
         ops.transfer(
@@ -222,3 +226,15 @@ def test_merge_keeps_the_source_encoders_and_finetune_still_works(
             tmp_path,
             ops.OperationConfig(window=tiny_window, net=tiny_net, threads=1, reuse="x"),  # type: ignore[arg-type]
         )
+
+
+def test_auto_freezes_for_merges_only() -> None:
+    from utt.functions import Function, transfer
+
+    assert uses_frozen_encoders(MERGE, "auto") and not uses_frozen_encoders(SPLIT, "auto")
+    assert uses_frozen_encoders(SPLIT, "frozen") and not uses_frozen_encoders(MERGE, "finetune")
+    assert uses_frozen_encoders(transfer("vision", "wireless"), "frozen")
+    identity = Function("identity", ("vision",), ("vision",))
+    assert not uses_frozen_encoders(identity, "frozen")
+    with pytest.raises(ValueError, match="reuse mode"):
+        uses_frozen_encoders(MERGE, "sometimes")

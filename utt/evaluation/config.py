@@ -31,10 +31,11 @@ class EvalConfig:
         strategies: server strategies compared on the merge.
         reuse: how function-specific UTT models (and the strategy comparison) reuse the
             base twins: ``"frozen"`` source encoders with latents computed once per area,
-            or ``"finetune"`` of the whole warm-started network.
-        drift_correction: SCAFFOLD controls in those runs.
-        lr_decay: local learning-rate factor per round in those runs.
-        keep_optimizer: each area keeps its Adam state between rounds in those runs.
+            ``"finetune"`` of the whole warm-started network, or ``"auto"`` (frozen for the
+            merge only; :func:`utt.reuse.uses_frozen_encoders`).
+        drift_correction: SCAFFOLD controls in the frozen runs.
+        lr_decay: local learning-rate factor per round in the frozen runs.
+        keep_optimizer: each area keeps its Adam state between rounds in the frozen runs.
     """
 
     name: str = "quick"
@@ -64,7 +65,7 @@ class EvalConfig:
     adaptive_eta: float = 3e-3
     seed: int = 0
     threads: int | str = "auto"
-    reuse: str = "frozen"
+    reuse: str = "auto"
     drift_correction: bool = True
     lr_decay: float = 0.9
     keep_optimizer: bool = True

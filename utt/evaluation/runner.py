@@ -44,7 +44,7 @@ from utt.metrics import ErrorSums, total
 from utt.modalities import MODALITY_NAMES, modality
 from utt.nets.model import TwinNet, warm_start
 from utt.progress import CancelToken, ProgressCallback, ProgressEvent
-from utt.reuse import full_state
+from utt.reuse import full_state, uses_frozen_encoders
 from utt.runtime import configure
 from utt.training import TrainConfig, evaluate, mean_predictor, predict
 
@@ -115,8 +115,9 @@ class _Context:
         max_batches: int | None = None,
         reuse: bool = False,
     ) -> _FedRun:
-        """One federated run; with ``reuse`` the sources' encoders (from ``warm``) are frozen
-        and the run uses the reuse settings of the config (:mod:`utt.reuse`)."""
+        """One federated run. With ``reuse``, where the config's reuse mode freezes encoders
+        for the functions, the sources' encoders (from ``warm``) are frozen and the run uses
+        the config's reuse settings (:mod:`utt.reuse`)."""
         model = self.model(spec, warm)
         options = {} if strategy == "fedavg" else {"eta": self.cfg.adaptive_eta}
         fit_config: dict[str, Any] = {
@@ -128,8 +129,12 @@ class _Context:
             fit_config["max_batches"] = max_batches
         frozen: tuple[str, ...] = ()
         drift = False
-        if reuse and warm is not None:
-            frozen = model.sources if self.cfg.reuse == "frozen" else ()
+        if (
+            reuse
+            and warm is not None
+            and all(uses_frozen_encoders(f, self.cfg.reuse) for f in spec.functions)
+        ):
+            frozen = model.sources
             drift = self.cfg.drift_correction
             fit_config["lr_decay"] = self.cfg.lr_decay
             fit_config["keep_optimizer"] = self.cfg.keep_optimizer
