@@ -181,7 +181,13 @@ def paho_ceiling(url: str, total: int) -> float:
 
 
 def start_adapters(
-    url: str, data: Path, prefix: str, processes: int, validation: str, options: list[str]
+    url: str,
+    data: Path,
+    prefix: str,
+    processes: int,
+    validation: str,
+    options: list[str],
+    store: str = "sqlite",
 ) -> list[subprocess.Popen[str]]:
     config = data / "adapter.toml"
     config.write_text(
@@ -198,6 +204,8 @@ def start_adapters(
                 "mqtt",
                 "--mqtt",
                 url,
+                "--store",
+                store,
                 "--data-dir",
                 str(data),
                 "--graph",
@@ -231,11 +239,17 @@ def start_adapters(
     return procs
 
 
+#: The summary line each adapter prints when it stops, by process id.
+SUMMARIES: dict[int, dict[str, Any]] = {}
+
+
 def _drain(proc: subprocess.Popen[str]) -> None:
     assert proc.stderr is not None
     for line in proc.stderr:
         if "Traceback" in line or "ERROR" in line:
             print(f"adapter: {line.rstrip()}", file=sys.stderr)
+        if "ndtwin adapter mqtt: stopped " in line:
+            SUMMARIES[proc.pid] = json.loads(line.split("stopped ", 1)[1])
 
 
 def _profile(
@@ -317,14 +331,17 @@ def run(
     timeout: float,
     profile: Path | None = None,
     options: list[str] | None = None,
+    store: str = "sqlite",
 ) -> dict[str, Any]:
     prefix = f"bench{uuid.uuid4().hex[:6]}/v1"
     data = Path(tempfile.mkdtemp(prefix="ndtwin-bench-"))
-    core = build_core("sqlite", "memory", data, validation=validation)
+    database = _create_database() if store == "postgres" else None
+    store_url = database or "sqlite"
+    core = build_core(store_url, "memory", data, validation=validation)
     core.open()
     core.tenants.create("demo")
-    procs = start_adapters(url, data, prefix, processes, validation, options or [])
-    result: dict[str, Any] = {"devices": devices, "processes": processes}
+    procs = start_adapters(url, data, prefix, processes, validation, options or [], store_url)
+    result: dict[str, Any] = {"devices": devices, "processes": processes, "store": store}
     if options:
         result["options"] = options
     try:
@@ -391,8 +408,35 @@ def run(
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        time.sleep(0.2)  # let the drain threads read the summaries
+        # Transactions and conflicts (plans redone because the other process committed
+        # first) of each adapter over the whole run.
+        result["adapters"] = [SUMMARIES.get(proc.pid) for proc in procs]
         core.close()
         shutil.rmtree(data, ignore_errors=True)
+        if database is not None:
+            _drop_database(database)
+
+
+PG_MAINTENANCE = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _create_database() -> str:
+    """A fresh PostgreSQL database of this run (local server, trust auth)."""
+    import psycopg
+
+    name = f"ndtwin_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_MAINTENANCE, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return PG_MAINTENANCE.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_MAINTENANCE, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> int:
@@ -403,6 +447,11 @@ def main() -> int:
     parser.add_argument("--validation", default="compiled", choices=("shacl", "compiled"))
     parser.add_argument("--devices", default="100,1000")
     parser.add_argument("--processes", default="1,2")
+    parser.add_argument(
+        "--store",
+        default="sqlite",
+        help="sqlite, postgres (a fresh database on 127.0.0.1:5432 per run) or both",
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="per phase, seconds")
     parser.add_argument(
         "--set",
@@ -432,21 +481,28 @@ def main() -> int:
             "runs": [],
         }
         print(json.dumps({"pahoCeilingPerSecond": results["pahoCeilingPerSecond"]}), flush=True)
-        for devices in (int(d) for d in args.devices.split(",")):
-            for processes in (int(p) for p in args.processes.split(",")):
-                outcome = run(
-                    url,
-                    devices,
-                    processes,
-                    args.records,
-                    args.paced_seconds,
-                    args.validation,
-                    args.timeout,
-                    args.profile,
-                    args.set,
-                )
-                results["runs"].append(outcome)
-                print(json.dumps(outcome), flush=True)
+        stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+        configs = [
+            (store, int(d), int(p))
+            for store in stores
+            for d in args.devices.split(",")
+            for p in args.processes.split(",")
+        ]
+        for store, devices, processes in configs:
+            outcome = run(
+                url,
+                devices,
+                processes,
+                args.records,
+                args.paced_seconds,
+                args.validation,
+                args.timeout,
+                args.profile,
+                args.set,
+                store,
+            )
+            results["runs"].append(outcome)
+            print(json.dumps(outcome), flush=True)
         results["loadAverageAfter"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(results, indent=2))
     finally:

@@ -267,10 +267,20 @@ async def _serve(core: Any, config: Any) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with MqttAdapter(core, config):
+    adapter = MqttAdapter(core, config)
+    async with adapter:
         print(
             f"ndtwin adapter mqtt: consuming from {config.broker} as {config.client_id}",
             file=sys.stderr,
+            flush=True,
         )
         await stop.wait()
+    stats = adapter.controller.stats
+    summary = {
+        "committed": stats.committed_items,
+        "transactions": stats.transactions,
+        "conflicts": core.batch.conflicts,
+        "commitSeconds": round(stats.commit_seconds, 2),
+    }
+    print(f"ndtwin adapter mqtt: stopped {json.dumps(summary)}", file=sys.stderr, flush=True)
     return 0

@@ -99,6 +99,8 @@ class BatchService:
         self._validator = validator
         self._on_commit = on_commit
         self._clock = clock
+        #: Plans thrown away because another writer committed first (diagnostics).
+        self.conflicts = 0
 
     def upsert(
         self,
@@ -116,6 +118,7 @@ class BatchService:
             try:
                 committed = self._store.commit(caller.tenant, plan.batch)
             except errors.RevisionMismatch:
+                self.conflicts += 1
                 if attempt >= retries - 1:
                     raise
                 # Writers that collided tend to collide again in lockstep: a short
