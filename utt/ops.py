@@ -110,7 +110,7 @@ class OperationConfig:
     seed: int = 0
     threads: int | str = "auto"
     reuse: ReuseMode = "auto"
-    drift_correction: bool = True
+    drift_correction: bool = False
     lr_decay: float = 0.9
     keep_optimizer: bool = True
     target_nmse: float | None = None

@@ -66,7 +66,7 @@ class EvalConfig:
     seed: int = 0
     threads: int | str = "auto"
     reuse: str = "auto"
-    drift_correction: bool = True
+    drift_correction: bool = False
     lr_decay: float = 0.9
     keep_optimizer: bool = True
 
