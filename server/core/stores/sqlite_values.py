@@ -44,11 +44,19 @@ _DELETE = (
 )
 
 
+_CHUNK = 64
+"""Rows per multi-row INSERT: one statement per twin on create (executemany steps once per
+row), and few distinct statement texts for sqlite3's statement cache."""
+
+
 def _insert(cur: sqlite3.Cursor, tenant: str, thing_id: str, rows: Iterable[IndexRow]) -> None:
-    cur.executemany(
-        _INSERT + "(?, ?, ?, ?, ?, ?)",
-        [(tenant, path, kind, value, fid, thing_id) for path, kind, value, fid in rows],
-    )
+    values = [(tenant, path, kind, value, fid, thing_id) for path, kind, value, fid in rows]
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start : start + _CHUNK]
+        cur.execute(
+            _INSERT + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
+            [field for row in chunk for field in row],
+        )
 
 
 def update_twin(
@@ -63,12 +71,11 @@ def update_twin(
         "SELECT doc FROM twins WHERE tenant = ? AND thing_id = ?", (tenant, thing_id)
     ).fetchone()
     gone, added = diff_rows(orjson.loads(row[0]) if row is not None else None, doc)
-    # A modify usually changes one leaf: plain execute skips executemany's set-up.
+    # A modify usually changes one leaf: a plain execute per row beats executemany's
+    # set-up; a delete of a whole twin is rare enough not to matter.
     for path, kind, value, fid in gone:
         cur.execute(_DELETE, (tenant, path, kind, value, fid, thing_id))
-    if len(added) == 1:
-        cur.execute(_INSERT + "(?, ?, ?, ?, ?, ?)", (tenant, *next(iter(added)), thing_id))
-    elif added:
+    if added:
         _insert(cur, tenant, thing_id, added)
 
 

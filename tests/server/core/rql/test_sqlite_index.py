@@ -233,6 +233,13 @@ def test_index_sets_agree_with_the_evaluator_on_generated_twins(db: sqlite3.Conn
                 _write(db, thing_id, docs[thing_id])
 
 
+def test_a_large_twin_is_written_in_several_statements(db: sqlite3.Connection) -> None:
+    doc = {"attributes": {f"a{i}": i for i in range(150)}, "features": {"f": {"properties": {}}}}
+    _write(db, "ns:big", doc)
+    assert _stored_rows(db) == _expected_rows(db)
+    assert len(_stored_rows(db)) == 151
+
+
 def test_a_one_leaf_change_touches_one_row_each_way(db: sqlite3.Connection) -> None:
     doc = {"attributes": {"x": 1, "y": [1, 2], "z": {"w": "a"}}}
     _write(db, "ns:a", doc)
