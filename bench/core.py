@@ -12,12 +12,13 @@ For each store (embedded SQLite + pyoxigraph, PostgreSQL + pyoxigraph) and each 
   device 0), with the graph's triple count;
 - the baseline in the same run: the same modify loop validated by pyshacl per write.
 
-    .venv/bin/python bench/core.py [--sizes 1000,100000] [--stores sqlite,postgres]
+    .venv/bin/python -m bench.core [--sizes 1000,100000] [--stores sqlite,postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -185,6 +186,8 @@ def main() -> int:
     args = parser.parse_args()
     catalog = ModelCatalog.load()
     sizes = [int(s) for s in args.sizes.split(",")]
+    # The machine may be shared: say how busy it was (1-minute load average).
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
     baseline = shacl_baseline(catalog, 100)
     print(f"baseline: pyshacl per write, validated modifies/s = {baseline:,.0f}")
     print(
@@ -210,6 +213,7 @@ def main() -> int:
                 f"{store:9} latency ratio p50({max(sizes)}) / p50({min(sizes)}) = "
                 f"{large['modify_p50'] / small['modify_p50']:.2f}"
             )
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 
 
