@@ -19,8 +19,9 @@ Three measurements, each with its baseline taken in the same run:
    the worse of their two best validation NMSEs; the output says whether UTT reached
    centralized's own best (equal or better NMSE). Wall time is measured with clients
    in sequence; the time with clients in parallel (slowest client + server) is computed
-   from the same run. Test NMSEs are printed for information only (nothing is selected
-   on them).
+   from the same run. For the in-process runs the ratio of CPU seconds (one torch
+   thread) is printed too: it does not move with the machine's load the way wall time
+   does. Test NMSEs are printed for information only (nothing is selected on them).
 
     .venv/bin/python -m bench.utt [--quick] [--ratio-only] [--json OUT]
 """
@@ -340,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['test_nmse']:.3f}, {r['rounds']} rounds; to NMSE {r['equal_nmse']:.3f}: "
                 f"{r['utt_s_to_equal']:.1f} s vs {r['centralized_s_to_equal']:.1f} s -> "
                 f"UTT/centralized {r['ratio_wall']:.2f}x measured, "
-                f"{r['ratio_critical']:.2f}x with clients in parallel "
+                f"{r['ratio_critical']:.2f}x with clients in parallel"
+                + ("" if kind.endswith("gloo") else f", {r['ratio_cpu']:.2f}x in CPU time")
+                + " "
                 f"(round 0 incl. encoding {r['round0_s']:.2f} s; {r['bytes'] / 1e6:.1f} MB "
                 f"vs {c['bytes'] / 1e6:.1f} MB raw upload)"
             )

@@ -46,10 +46,19 @@ class CentralFit:
     bytes: int = 0
     best_epoch: int = 0
     elapsed_s: list[float] = field(default_factory=list)
+    #: CPU seconds of this process from the start to each evaluation (see RoundRecord).
+    elapsed_cpu_s: list[float] = field(default_factory=list)
 
     def time_to(self, target: float) -> float | None:
         """Seconds from the start until validation NMSE first reached ``target``."""
         for value, t in zip(self.val_curve, self.elapsed_s, strict=True):
+            if value <= target:
+                return t
+        return None
+
+    def cpu_to(self, target: float) -> float | None:
+        """CPU seconds from the start until validation NMSE first reached ``target``."""
+        for value, t in zip(self.val_curve, self.elapsed_cpu_s, strict=False):
             if value <= target:
                 return t
         return None
@@ -78,18 +87,24 @@ def _train_one(
     stage: str,
     seed: int,
     started: float,
+    cpu: list[float] | None = None,
+    cpu_started: float = 0.0,
 ) -> tuple[dict[str, torch.Tensor], list[float], int, list[float]]:
     torch.manual_seed(seed)
     model = spec.build()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     curve = [total(evaluate(model, pooled.val, spec.functions)).nmse]
     elapsed = [time.perf_counter() - started]
+    if cpu is not None:
+        cpu.append(time.process_time() - cpu_started)
     best, best_epoch = {k: v.clone() for k, v in model.state_dict().items()}, 0
     for epoch in range(1, epochs + 1):
         step = TrainConfig(1, cfg.batch_size, cfg.lr, cfg.clip, cfg.seed + 1000 * epoch)
         train(model, pooled.train, step, optimizer=opt, cancel=cancel)
         curve.append(total(evaluate(model, pooled.val, spec.functions)).nmse)
         elapsed.append(time.perf_counter() - started)
+        if cpu is not None:
+            cpu.append(time.process_time() - cpu_started)
         # Keep the epoch that validated best, as the federated runs keep their best round.
         if curve[-1] < curve[best_epoch]:
             best, best_epoch = {k: v.clone() for k, v in model.state_dict().items()}, epoch
@@ -110,10 +125,11 @@ def fit_centralized(
     stage: str = "centralized",
 ) -> CentralFit:
     """Train ``spec`` from scratch on all areas' windows pooled at the server."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     pooled = _pool(areas, normalizer)
+    cpu: list[float] = []
     state, curve, best, elapsed = _train_one(
-        spec, pooled, epochs, cfg, progress, cancel, stage, cfg.seed, started
+        spec, pooled, epochs, cfg, progress, cancel, stage, cfg.seed, started, cpu, cpu_started
     )
     return CentralFit(
         {"model": spec},
@@ -123,6 +139,7 @@ def fit_centralized(
         upload_bytes(areas),
         best,
         elapsed,
+        cpu,
     )
 
 

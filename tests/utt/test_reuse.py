@@ -169,17 +169,18 @@ def test_client_refuses_to_train_before_it_has_the_encoders(
 def _history(vals: list[float], seconds: float) -> History:
     h = History()
     for i, v in enumerate(vals):
-        h.rounds.append(RoundRecord(i, 0.0, v, seconds, seconds / 2, 0, 0))
+        h.rounds.append(RoundRecord(i, 0.0, v, seconds, seconds / 2, 0, 0, seconds / 4))
     return h
 
 
 def test_ratio_at_equal_nmse() -> None:
-    central = CentralFit({}, {}, [1.0, 0.6, 0.4], 3.0, 0, 2, [0.0, 1.0, 2.0])
+    central = CentralFit({}, {}, [1.0, 0.6, 0.4], 3.0, 0, 2, [0.0, 1.0, 2.0], [0.0, 0.5, 1.0])
     # UTT reaches 0.39 (better than 0.4) at round 3, after 4 x 0.5 s.
     r = equal_nmse(central, _history([1.0, 0.5, 0.45, 0.39], 0.5))
     assert r["equal_nmse"] == 0.4 and r["utt_matched_centralized"]
     assert r["centralized_s_to_equal"] == 2.0 and r["utt_s_to_equal"] == 2.0
     assert r["ratio_wall"] == 1.0 and r["ratio_critical"] == 0.5
+    assert r["ratio_cpu"] == 0.5 / 1.0  # CPU seconds: 4 x 0.125 against 1.0
     # UTT stops at 0.5: both are timed to 0.5, and it is not equal NMSE.
     r = equal_nmse(central, _history([1.0, 0.5, 0.55], 0.25))
     assert r["equal_nmse"] == 0.5 and not r["utt_matched_centralized"]

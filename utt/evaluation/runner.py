@@ -204,6 +204,7 @@ def time_to_target(history: History, target: float) -> dict[str, Any] | None:
                 "round": r.round,
                 "val_nmse": r.val_nmse,
                 "wall_s": sum(x.seconds for x in done),
+                "cpu_s": sum(x.cpu_s for x in done),
                 "critical_s": sum(x.critical_s for x in done),
                 "bytes": sum(x.bytes_down + x.bytes_up for x in done),
             }
@@ -219,6 +220,7 @@ def equal_nmse(central: CentralFit, utt: History) -> dict[str, Any]:
     """
     target = max(min(central.val_curve), min(utt.val_curve))
     t_central = central.time_to(target)
+    c_central = central.cpu_to(target)
     hit = time_to_target(utt, target)
     assert t_central is not None and hit is not None  # both reach the worse best value
     return {
@@ -230,6 +232,8 @@ def equal_nmse(central: CentralFit, utt: History) -> dict[str, Any]:
         "utt_matched_centralized": min(utt.val_curve) <= min(central.val_curve),
         "ratio_wall": hit["wall_s"] / t_central,
         "ratio_critical": hit["critical_s"] / t_central,
+        # Load-independent check (in-process runs, one torch thread): CPU seconds.
+        "ratio_cpu": (hit["cpu_s"] / c_central if c_central and hit["cpu_s"] > 0 else float("nan")),
     }
 
 

@@ -130,6 +130,7 @@ def test_time_to_target() -> None:
         "val_nmse": 0.6,
         "wall_s": 5.0,
         "critical_s": 2.5,
+        "cpu_s": 0.0,
         "bytes": 90,
     }
     assert time_to_target(h, 0.5) is None
