@@ -19,6 +19,10 @@ By default the script runs its own Mosquitto on a free port with unlimited queue
 for a subscriber, and a burst larger than that would then never complete. Every wait is
 bounded: a phase that does not complete reports what was committed.
 
+``NDTWIN_BENCH_ADAPTER_ROOT=/path/to/checkout`` runs the adapters from another checkout
+(an A/B against an earlier commit, measured in the same conditions; 1 process only for
+adapters that under-count ``sampleCount``, since completion is read from it).
+
 Usage: ``python -m bench.ingest [--broker own|mqtt://host:port] [--records 5000]
 [--devices 100,1000] [--processes 1,2] [--paced-seconds 10] [--validation compiled]``
 """
@@ -193,7 +197,8 @@ def start_adapters(
     config.write_text(
         f'[adapters.mqtt]\ntopic_prefix = "{prefix}"\n' + "".join(f"{o}\n" for o in options)
     )
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    root = Path(os.environ.get("NDTWIN_BENCH_ADAPTER_ROOT", ROOT))
+    env = dict(os.environ, PYTHONPATH=str(root))
     procs = [
         subprocess.Popen(
             [
@@ -218,6 +223,7 @@ def start_adapters(
                 f"bench-{prefix[:11]}-{n}",
             ],
             env=env,
+            cwd=root,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
