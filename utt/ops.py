@@ -6,7 +6,8 @@ folder; it trains the new twin(s) by federated learning across the local areas (
 never leaves an area), and returns an :class:`OperationResult` with each new twin's artifact
 path, SHA-256 and metrics, and the source twins for provenance. Encoders and decoders of
 the source twins' models are reused as the starting point (UTT builds new twins from
-existing ones rather than from scratch).
+existing ones rather than from scratch); a merge by default keeps the source encoders
+frozen and trains only the fusor, queries and decoder (``OperationConfig.reuse``).
 
 Long runs report through ``progress`` and stop at the next step once ``cancel`` is
 cancelled (raising :class:`~utt.progress.OperationCancelled`). Nothing here knows about
