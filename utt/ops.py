@@ -244,7 +244,8 @@ def _train_and_save(
         "strategy": cfg.strategy,
         "transport": cfg.transport,
         "reuse": "frozen" if use_frozen else "finetune",
-        "frozen_encoders": list(frozen),
+        # A string: run metrics stay scalars or lists of numbers for the services.
+        "frozen_encoders": ",".join(frozen),
         "setup_s": history.rounds[0].seconds,
     }
     out_dir = Path(out_dir)
