@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
@@ -25,7 +26,7 @@ from server.core.stores.base import TwinStore
 from server.core.stores.records import OutboxEntry
 from server.modeling import projection, vocab
 
-__all__ = ["GraphProjector", "project_entity"]
+__all__ = ["BackgroundProjection", "GraphProjector", "project_entity"]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,8 @@ class GraphProjector:
         self._batch = batch_size
         self._lock = threading.Lock()
         self.failures = 0
+        #: Whether the last drain stopped on a graph failure (entries are still pending).
+        self.failing = False
         # Last projected state per entity, bounded; saves re-projecting an entry's old doc.
         self._last: LRU = LRU(4096)
 
@@ -123,16 +126,19 @@ class GraphProjector:
             while True:
                 entries = self._store.pending_outbox(self._batch)
                 if not entries:
+                    self.failing = False
                     return applied
                 try:
                     self._apply(entries)
                 except Exception:
                     self.failures += 1
+                    self.failing = True
                     log.exception("graph projection failed; %d entries stay pending", len(entries))
                     return applied
                 self._store.ack_outbox([e.id for e in entries])
                 applied += len(entries)
                 if len(entries) < self._batch:
+                    self.failing = False
                     return applied
 
     def _apply(self, entries: list[OutboxEntry]) -> None:
@@ -186,3 +192,54 @@ class GraphProjector:
         with self._lock:
             self._graph.clear(tenant)
             return self._graph.load(tenant, triples())
+
+
+class BackgroundProjection:
+    """A thread that drains the outbox shortly after each commit, in batches.
+
+    Writers only signal (`notify`); the thread waits ``linger_s`` so that the writes of a
+    burst share one outbox read and one graph update, then drains. A failed drain is
+    retried every ``retry_s`` until the graph store is back. Readers that need the graph
+    to hold every committed write call `GraphProjector.drain` themselves first (the core
+    does before every graph read), so read-your-writes holds without waiting here.
+    """
+
+    def __init__(self, projector: GraphProjector, linger_s: float = 0.002, retry_s: float = 1.0):
+        self._projector = projector
+        self._linger = linger_s
+        self._retry = retry_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="ndtwin-graph-projection", daemon=True
+            )
+            self._thread.start()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the thread after a last drain (nothing committed is left unprojected
+        unless the graph store fails; then start-up applies it)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stop.set()
+        self._wake.set()
+        thread.join()
+        self._projector.drain()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            woken = self._wake.wait(self._retry if self._projector.failing else None)
+            if self._stop.is_set():
+                return
+            if woken and self._linger > 0:
+                time.sleep(self._linger)
+            self._wake.clear()
+            self._projector.drain()

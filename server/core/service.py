@@ -10,10 +10,11 @@ it from worker threads.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from server.core import errors
 from server.core.batch import BatchService
@@ -21,7 +22,7 @@ from server.core.catalog import ModelCatalog
 from server.core.context import Caller
 from server.core.graph.base import GraphStore, QueryResult
 from server.core.ids import TenantId, ThingId
-from server.core.projector import GraphProjector
+from server.core.projector import BackgroundProjection, GraphProjector
 from server.core.relationships.service import RelationshipService
 from server.core.stores.base import TwinStore
 from server.core.stores.records import ChangeEvent, HistoryBucket, HistoryPoint, utc_now
@@ -39,9 +40,12 @@ log = logging.getLogger(__name__)
 class CoreSettings:
     """Knobs of the core that are not the choice of stores."""
 
-    #: Project into the graph right after each commit (read-your-writes for SPARQL).
-    #: Off, the outbox is drained by :meth:`Core.drain_graph` (e.g. a background task).
-    project_inline: bool = True
+    #: How committed writes reach the graph. "background" (default): a projector thread
+    #: applies them in batches right after the commit, and every graph read through the
+    #: core first applies what is still pending, so SPARQL reads its writes. "inline": the
+    #: writer applies them before it returns. "manual": only :meth:`Core.drain_graph` (and
+    #: start-up) applies them; for tools and crash tests.
+    projection: Literal["background", "inline", "manual"] = "background"
     #: Keep history points, events and old revisions this long (None: forever).
     retention_seconds: float | None = None
     #: Most history points one query may return.
@@ -67,6 +71,13 @@ class Core:
         self.projector = GraphProjector(
             store, graph, class_of=catalog.class_iri if catalog else None
         )
+        self._background = (
+            BackgroundProjection(self.projector)
+            if self.settings.projection == "background"
+            else None
+        )
+        # Commits of this process not yet known to be in the graph: a read drains first.
+        self._unprojected = threading.Event()
         self.twins = TwinService(store, validator, self._committed)
         self.relationships = RelationshipService(store, validator, self._committed)
         self.batch = BatchService(store, validator, self._committed)
@@ -82,11 +93,15 @@ class Core:
         repaired = self.projector.drain()
         if repaired:
             log.info("graph: applied %d pending outbox entries at start-up", repaired)
+        if self._background is not None:
+            self._background.start()
         pruned = self.prune()
         if pruned:
             log.info("retention: removed %d old history points, events and revisions", pruned)
 
     def close(self) -> None:
+        if self._background is not None:
+            self._background.stop()
         self.store.close()
         self.graph.close()
 
@@ -98,11 +113,26 @@ class Core:
         self.close()
 
     def _committed(self, events: list[ChangeEvent]) -> None:
-        if self.settings.project_inline:
+        if self.settings.projection == "inline":
             self.projector.drain()
+        elif self._background is not None:
+            self._unprojected.set()
+            self._background.notify()
 
     def drain_graph(self) -> int:
+        """Apply every pending outbox entry to the graph now."""
+        self._unprojected.clear()
         return self.projector.drain()
+
+    def fresh_graph(self) -> GraphStore:
+        """The graph store, holding every write this process committed (read your writes).
+
+        Readers of the graph go through here (SPARQL, counts, exports); the drain is a
+        no-op unless a commit is still on its way from the projector thread.
+        """
+        if self._unprojected.is_set():
+            self.drain_graph()
+        return self.graph
 
     def rebuild_graph(self, tenant: str | None = None) -> int:
         """Recreate the RDF graph from the document store (``ndtwin graph rebuild``)."""
@@ -146,7 +176,9 @@ class Core:
         ``timeout_s``/``max_rows`` may only tighten the tenant's limits (a deadline of a
         gRPC call, say); larger values are capped by the graph store.
         """
-        return self.graph.query(caller.tenant, text, accept, timeout_s=timeout_s, max_rows=max_rows)
+        return self.fresh_graph().query(
+            caller.tenant, text, accept, timeout_s=timeout_s, max_rows=max_rows
+        )
 
     # -- history ----------------------------------------------------------------------
     def history(

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,14 +65,43 @@ def test_graph_follows_writes(core: Core, demo: Caller, catalog: ModelCatalog) -
     assert _rows(core, demo, "SELECT * WHERE { ?s ?p ?o }") == []
 
 
+def test_background_projection_applies_without_a_reader(
+    core: Core, demo: Caller, catalog: ModelCatalog
+) -> None:
+    # The default projection runs on its own thread: the raw graph store catches up
+    # with no SPARQL read to pull it, and nothing stays in the outbox.
+    assert core.settings.projection == "background"
+    for i in range(20):
+        core.twins.put(demo, f"campus:cell-{i}", "/", _cell(catalog, i))
+    deadline = time.monotonic() + 10
+    while core.store.pending_outbox(100) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert core.store.pending_outbox(100) == []
+    pci = "SELECT (COUNT(?c) AS ?n) WHERE { ?c <https://w3id.org/ndtwin/key/pci> ?p }"
+    raw = json.loads(core.graph.query("demo", pci, "application/sparql-results+json").body)
+    assert raw["results"]["bindings"][0]["n"]["value"] == "20"
+
+
+def test_closing_projects_what_is_committed(tmp_path: Path, catalog: ModelCatalog) -> None:
+    core = build_core(data_dir=tmp_path, catalog=catalog)
+    core.open()
+    demo = core.tenants.authenticate(core.tenants.create("demo")[1])
+    for i in range(30):
+        core.twins.put(demo, f"campus:cell-{i}", "/", _cell(catalog, i))
+    core.close()
+    store = SqliteTwinStore(tmp_path / "ndtwin.db")
+    with store:
+        assert store.pending_outbox(100) == []
+
+
 def test_invalid_write_leaves_no_trace(core: Core, demo: Caller, catalog: ModelCatalog) -> None:
     core.twins.put(demo, "campus:cell-1", "/", _cell(catalog, 7))
-    before = core.graph.count(demo.tenant), core.last_seq(demo)
+    before = core.fresh_graph().count(demo.tenant), core.last_seq(demo)
     with pytest.raises(errors.PayloadValidationError) as caught:
         core.twins.put(demo, "campus:cell-1", "/attributes/pci", 504)  # LTE PCI is 0..503
     detail = caught.value.details[0]
     assert (detail.path, detail.value) == ("/attributes/pci", 504)
-    assert (core.graph.count(demo.tenant), core.last_seq(demo)) == before
+    assert (core.fresh_graph().count(demo.tenant), core.last_seq(demo)) == before
     assert core.twins.retrieve(demo, "campus:cell-1", "/attributes/pci")[0] == 7
 
 
@@ -148,7 +178,7 @@ def test_batch_is_atomic(core: Core, demo: Caller, catalog: ModelCatalog) -> Non
     bad = TwinUpsert("campus:cell-2", _cell(catalog, 999))
     with pytest.raises(errors.PayloadValidationError):
         core.batch.upsert(demo, twins=[good, bad])
-    assert core.twins.count(demo) == 0 and core.graph.count(demo.tenant) == 0
+    assert core.twins.count(demo) == 0 and core.fresh_graph().count(demo.tenant) == 0
     result = core.batch.upsert(demo, twins=[good, TwinUpsert("campus:cell-2", _cell(catalog, 2))])
     assert len(result.events) == 2
     again = core.batch.upsert(demo, twins=[good])  # redelivery changes nothing
@@ -183,7 +213,7 @@ def test_sparql_sees_only_the_callers_tenant(
         "urn:ndtwin:other:twin:campus:cell-9"
     ]
     core.tenants.delete("other")
-    assert core.graph.count("other") == 0 and core.graph.count("demo") > 0
+    assert core.fresh_graph().count("other") == 0 and core.fresh_graph().count("demo") > 0
 
 
 def test_rebuild_recreates_the_same_graph(core: Core, demo: Caller, catalog: ModelCatalog) -> None:
@@ -201,12 +231,13 @@ WRITER = textwrap.dedent("""
     import sys, time
     from server.core.bootstrap import build_core
     from server.core.service import CoreSettings
-    # Inline off: every committed write stays in the outbox, as it would if the process
+    # Manual: every committed write stays in the outbox, as it would if the process
     # died between the document commit and the graph commit. Inline on: the graph is
     # updated and the entries acknowledged, but the newest rows are only deleted with a
     # later commit, so the kill leaves applied entries for the start-up replay.
+    projection = "inline" if sys.argv[2] == "inline" else "manual"
     core = build_core(data_dir=sys.argv[1], validation="shacl",
-                      settings=CoreSettings(project_inline=sys.argv[2] == "inline"))
+                      settings=CoreSettings(projection=projection))
     core.open()
     caller = core.tenants.authenticate(core.tenants.create("demo")[1])
     body = core.catalog.by_name("LteCell").skeleton()

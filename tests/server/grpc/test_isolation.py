@@ -59,7 +59,7 @@ async def test_no_method_reaches_another_tenant(
     await _setup_beta(channel, beta)
     beta_caller = core.tenants.authenticate(beta.key)
     before = core.last_seq(beta_caller)
-    graph_before = core.graph.count(beta.name)
+    graph_before = core.fresh_graph().count(beta.name)
     twins = twins_pb2_grpc.TwinServiceStub(channel)
     rels = relationships_pb2_grpc.RelationshipServiceStub(channel)
     md = alpha.md
@@ -154,7 +154,7 @@ async def test_no_method_reaches_another_tenant(
             await asyncio.wait_for(call(), 10)
         assert info.value.code() is grpc.StatusCode.NOT_FOUND, label
     assert core.last_seq(beta_caller) == before
-    assert core.graph.count(beta.name) == graph_before
+    assert core.fresh_graph().count(beta.name) == graph_before
     beta_twin = await twins.GetTwin(
         twins_pb2.GetTwinRequest(name=beta.twin("org.i:b1")), metadata=beta.md
     )
