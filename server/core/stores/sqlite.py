@@ -990,13 +990,25 @@ class SqliteTwinStore(TwinStore):
         bucket_seconds: float,
     ) -> list[HistoryBucket]:
         bucket = max(1, round(bucket_seconds * 1_000_000))
-        source, args = self._history_source(tenant, thing_id, path, start, end, "path, t, num")
         origin = to_micros(start)
-        rows = self._read(
-            f"SELECT path, (t - ?) / ? AS b, count(*), min(num), max(num), avg(num) "
-            f"FROM {source} GROUP BY path, b ORDER BY path, b",
-            (origin, bucket, *args),
-        )
+        # Each index range is aggregated on its own, then the two small results are
+        # joined: grouping the UNION ALL of raw rows sorted every point again (2.3x slower
+        # for a day of 1 Hz points). The exact path's rows need no grouping by path.
+        base = "tenant = ? AND thing_id = ? AND t >= ? AND t < ?"
+        window = [tenant, thing_id, to_micros(start), to_micros(end)]
+        head = "(t - ?) / ? AS b, count(*), min(num), max(num), avg(num) FROM history"
+        if path is None or not path.strip("/"):
+            sql = f"SELECT path, {head} WHERE {base} GROUP BY path, b ORDER BY path, b"
+            params: list[Any] = [origin, bucket, *window]
+        else:
+            exact, lo, hi = path_bounds(path)
+            sql = (
+                f"SELECT * FROM (SELECT ? AS path, {head} WHERE {base} AND path = ? GROUP BY b "
+                f"UNION ALL SELECT path, {head} WHERE {base} AND path >= ? AND path < ? "
+                f"GROUP BY path, b) ORDER BY path, b"
+            )
+            params = [exact, origin, bucket, *window, exact, origin, bucket, *window, lo, hi]
+        rows = self._read(sql, params)
         return [
             HistoryBucket(p, from_micros(origin + b * bucket), n, lo, hi, mean)
             for p, b, n, lo, hi, mean in rows
