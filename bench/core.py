@@ -94,6 +94,7 @@ def load(core: Core, caller: Caller, catalog: ModelCatalog, n: int) -> float:
                         )
                     )
         core.batch.upsert(caller, twins=twins, relationships=rels)
+    core.drain_graph()  # the load counts until the graph holds it all
     return time.perf_counter() - start
 
 

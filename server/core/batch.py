@@ -17,8 +17,6 @@ writes its own revision (and history points).
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,11 +31,11 @@ from server.core.stores.records import ChangeEvent, RelationshipRecord, TwinReco
 from server.core.twins import document as docs
 from server.core.twins.paths import ResourcePath
 from server.core.validation.base import TwinValidator
-from server.core.writes import WritePlan
+from server.core.writes import WRITE_ATTEMPTS, WritePlan, pause_after_conflict
 
 __all__ = ["BatchResult", "BatchService", "RelationshipUpsert", "TwinUpsert"]
 
-_RETRIES = 5
+_RETRIES = WRITE_ATTEMPTS
 #: What an ``update`` function gets (the current document or relationship properties,
 #: None when absent) and returns (a merge patch, or None for no change).
 Update = Callable[[dict[str, Any] | None], dict[str, Any] | None]
@@ -121,9 +119,7 @@ class BatchService:
                 self.conflicts += 1
                 if attempt >= retries - 1:
                     raise
-                # Writers that collided tend to collide again in lockstep: a short
-                # random pause lets one of them through.
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                pause_after_conflict(attempt)
                 continue
             if self._on_commit is not None:
                 self._on_commit(committed)

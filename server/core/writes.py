@@ -8,6 +8,8 @@ graph projector reads, and the store commits it all at once or not at all.
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,11 +36,26 @@ from server.core.validation.base import TwinValidator
 
 __all__ = [
     "MAX_THING_BYTES",
+    "WRITE_ATTEMPTS",
     "WritePlan",
     "flatten_leaves",
+    "pause_after_conflict",
     "record_view",
     "relationship_view",
 ]
+
+#: How often an unconditional write re-reads and re-plans after another writer committed
+#: the same entity first. Without a client precondition a lost race is never the
+#: client's error (Ditto answers 412 only to If-Match/If-None-Match), so writers of a hot
+#: twin keep trying, pausing a little longer each time.
+WRITE_ATTEMPTS = 40
+
+
+def pause_after_conflict(attempt: int) -> None:
+    """Writers that collided tend to collide again in lockstep: a short random pause,
+    growing with ``attempt`` and capped at 20 ms, lets one of them through."""
+    time.sleep(random.uniform(0, min(0.02, 0.001 * (attempt + 1))))
+
 
 #: Ditto's limit on a thing's size (ditto-api notes §1.1).
 MAX_THING_BYTES = 100 * 1024

@@ -18,11 +18,11 @@ from server.core.ids import RelationshipId, ThingId
 from server.core.stores.base import RelationshipPage, TwinStore
 from server.core.stores.records import ChangeEvent, RelationshipRecord, utc_now
 from server.core.validation.base import TwinValidator
-from server.core.writes import WritePlan
+from server.core.writes import WRITE_ATTEMPTS, WritePlan, pause_after_conflict
 
 __all__ = ["RelationshipService", "check_relationship_type"]
 
-_RETRIES = 5
+_RETRIES = WRITE_ATTEMPTS
 
 
 def check_relationship_type(rel_type: Any) -> str:
@@ -127,6 +127,7 @@ class RelationshipService:
             except errors.RevisionMismatch:
                 if expected_revision is not None or attempt == _RETRIES - 1:
                     raise
+                pause_after_conflict(attempt)
                 continue
             if self._on_commit is not None:
                 self._on_commit(committed)

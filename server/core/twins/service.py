@@ -34,11 +34,11 @@ from server.core.twins import document as docs
 from server.core.twins.fields import ROOTS, FieldSelectionError, FieldSelector
 from server.core.twins.paths import Area, InvalidPath, ResourcePath
 from server.core.validation.base import TwinValidator
-from server.core.writes import WritePlan, record_view
+from server.core.writes import WRITE_ATTEMPTS, WritePlan, pause_after_conflict, record_view
 
 __all__ = ["TwinService", "WriteResult"]
 
-_RETRIES = 5
+_RETRIES = WRITE_ATTEMPTS
 
 _NOT_FOUND: dict[Area, type[errors._ThingPartNotFound]] = {
     Area.DEFINITION: errors.DefinitionNotFound,
@@ -334,6 +334,7 @@ class TwinService:
             except errors.RevisionMismatch:
                 if (pre is not None and not pre.empty) or attempt == _RETRIES - 1:
                     raise
+                pause_after_conflict(attempt)
                 continue
             if self._on_commit is not None:
                 self._on_commit(committed)
