@@ -448,6 +448,14 @@ def main() -> int:
     marker = data_dir / "bench-key"
     if marker.exists():
         key = marker.read_text().strip()
+        # The views measured are "the last 15 minutes" and "the last 24 hours" by the
+        # clock: a store loaded long ago no longer has its history in those windows.
+        age = time.time() - marker.stat().st_mtime
+        if age > 600:
+            raise SystemExit(
+                f"{data_dir} was loaded {age / 60:.0f} minutes ago; its history has left the "
+                "15-minute window. Load a fresh store (no --data-dir, or an empty one)."
+            )
     else:
         key = load(data_dir, args.devices, args.days, args.rate)
         marker.write_text(key)
