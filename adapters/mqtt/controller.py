@@ -17,7 +17,8 @@ Records are coalesced: what arrives within ``batch_wait_ms`` (or while the previ
 commits), up to ``batch_max`` records, goes to the core as ONE batch upsert per tenant.
 Twins are reduced: consecutive records touching a twin fold into one revision, unless a
 record sets a value the fold already set differently (then the twin gets another
-revision, so its history keeps every value); ``lastSeen`` alone never splits a fold.
+revision, so its history keeps every value); ``lastSeen`` alone never splits a fold. A
+sensor's readings never fold: each record is a sample of its own in the history.
 Every observation keeps its own relationship revision, so each record leaves its
 history points (``lastSeen``, metrics). Each change is a function of the current state
 that the core evaluates while planning the batch against fresh state and again when
@@ -112,6 +113,9 @@ class _Touch:
     touch_s: float
     #: Status and meta: applied whatever their time, and they do not move ``lastSeen``.
     force: bool
+    #: A sensor's readings: every record is a sample its history must keep, even when it
+    #: repeats the previous value, so two of them never share a revision.
+    sample: bool = False
 
 
 @dataclass(slots=True)
@@ -125,11 +129,12 @@ class _TwinStep:
     values: dict[str, Any] = field(default_factory=dict)
 
     def accepts(self, touch: _Touch) -> bool:
-        return all(
-            self.values.get(key, value) == value
-            for key, value in touch.attributes.items()
-            if key != "lastSeen"
-        )
+        for key, value in touch.attributes.items():
+            if key == "lastSeen" or key not in self.values:
+                continue
+            if touch.sample or self.values[key] != value:
+                return False
+        return True
 
     def add(self, touch: _Touch) -> None:
         self.touches.append(touch)
@@ -376,7 +381,7 @@ class TwinController:
             plan.touch(
                 f"sensor:{work.sensor.sensor_id}",
                 "EnvironmentSensor",
-                _Touch(work.sensor.attributes, ts, 0.0, False),
+                _Touch(work.sensor.attributes, ts, 0.0, False, sample=True),
             )
 
     def _fold(self, step: _TwinStep, doc: dict[str, Any] | None) -> dict[str, Any] | None:

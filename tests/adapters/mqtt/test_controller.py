@@ -300,3 +300,23 @@ def test_device_touch_interval_spares_device_revisions(core: Core) -> None:
     assert history(core, "device:p1", "/attributes/lastSeen") == [T0 / 1000, (T0 + 6000) / 1000]
     prefix = "/relationships/device:p1~cell:lte-00101-5000/properties"
     assert history(core, "device:p1", f"{prefix}/lastSeen") == [t / 1000 for t in times]
+
+
+def test_a_sensor_repeating_its_reading_keeps_every_sample(core: Core) -> None:
+    # Three readings in one batch, two of them equal: each is a sample of its own (its
+    # own revision and lastSeen point); folding equal values suits device state, not
+    # measurements. The history of a value holds its changes.
+    asyncio.run(
+        ingest(
+            core,
+            [
+                ("dt/v1/demo/s1/tele/env", record(T0 + k * 1000, env={"co2": co2}))
+                for k, co2 in enumerate([500, 500, 510])
+            ],
+            MqttConfig(batch_wait_ms=200),
+        )
+    )
+    assert history(core, "sensor:s1", "/attributes/co2") == [500, 510]
+    assert history(core, "sensor:s1", "/attributes/lastSeen") == [
+        (T0 + k * 1000) / 1000 for k in range(3)
+    ]
