@@ -77,10 +77,21 @@ from server.core.stores.sqlite_values import ensure_index, filter_source, update
 __all__ = ["SqliteTwinStore"]
 
 _SCHEMA_VERSION = 1
+# One definition of the outbox's columns: the schema and the migration to monotonic ids.
+_OUTBOX_COLUMNS = """
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    old_doc TEXT,
+    new_doc TEXT
+"""
+
 # Page writes per commit bound throughput (each lands in the WAL), so the append-only
 # tables are WITHOUT ROWID (one b-tree each) and only history keeps a time index for
 # retention; events are pruned by a scan, which retention runs rarely.
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS tenants (
     name TEXT PRIMARY KEY,
     api_key_hash TEXT NOT NULL,
@@ -145,14 +156,11 @@ CREATE TABLE IF NOT EXISTS history (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS history_t ON history (t);
 CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
-    old_doc TEXT,
-    new_doc TEXT
-);
 """
+    + _OUTBOX_COLUMNS
+    + """);
+"""
+)
 
 _TENANT_TABLES = (
     "twins",
@@ -167,19 +175,17 @@ _TENANT_TABLES = (
 # deleted, and a plain rowid (MAX + 1) would hand a deleted id to the next entry, which
 # the remembered id would then hide. AUTOINCREMENT keeps the high-water mark in
 # sqlite_sequence, across deletes and reopens. Files made before it get the table rebuilt.
-_OUTBOX_MONOTONIC = """
+_OUTBOX_MONOTONIC = (
+    """
 CREATE TABLE outbox_new (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
-    old_doc TEXT,
-    new_doc TEXT
-);
+"""
+    + _OUTBOX_COLUMNS
+    + """);
 INSERT INTO outbox_new SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox;
 DROP TABLE outbox;
 ALTER TABLE outbox_new RENAME TO outbox
 """
+)
 #: Acknowledged outbox ids are deleted with the next commit; this many without one
 #: (acks but no writes) are deleted in a transaction of their own.
 _ACK_FLUSH = 1024
