@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
 from server.core.ids import RelationshipId, TenantId, ThingId
 from server.core.rql.ast import Node, SortKey
@@ -39,6 +39,8 @@ from server.core.stores.records import (
 )
 
 __all__ = ["AckedOutbox", "RelationshipPage", "TwinStore"]
+
+_Row = TypeVar("_Row", bound=Sequence[Any])
 
 RelationshipPage = tuple[list[RelationshipRecord], str | None]
 """A page of relationships and the cursor of the next page (None on the last)."""
@@ -87,6 +89,14 @@ class AckedOutbox:
     def __bool__(self) -> bool:
         with self._lock:
             return bool(self._ids)
+
+    @staticmethod
+    def visible(rows: list[_Row], hidden: frozenset[int], limit: int) -> list[_Row]:
+        """The first ``limit`` of ``rows`` (id first, read with ``limit + len(hidden)``)
+        whose ids are not ``hidden``."""
+        if not hidden:
+            return rows
+        return [row for row in rows if row[0] not in hidden][:limit]
 
 
 class TwinStore(ABC):

@@ -843,13 +843,12 @@ class PostgresTwinStore(TwinStore):
     # --- outbox -----------------------------------------------------------------------
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
-        acked = self._acked.hidden()
+        hidden = self._acked.hidden()
         rows = self._read(
             "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox ORDER BY id LIMIT %s",
-            (limit + len(acked),),
+            (limit + len(hidden),),
         )
-        if acked:
-            rows = [row for row in rows if row[0] not in acked][:limit]
+        rows = AckedOutbox.visible(rows, hidden, limit)
         return [
             OutboxEntry(row[0], TenantId.trusted(row[1]), row[2], row[3], row[4], row[5])
             for row in rows

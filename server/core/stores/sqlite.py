@@ -193,6 +193,12 @@ _CHECKPOINT_EVERY_S = 0.5
 _MMAP_BYTES = 256 * 1024 * 1024
 _CACHE_KIB = 32 * 1024  # per connection
 _AUTOCHECKPOINT_PAGES = 20_000
+#: One twin's history rows in a time window (its arguments: `_window_args`).
+_HISTORY_WINDOW = "tenant = ? AND thing_id = ? AND t >= ? AND t < ?"
+
+
+def _window_args(tenant: str, thing_id: str, start: datetime, end: datetime) -> list[Any]:
+    return [tenant, thing_id, to_micros(start), to_micros(end)]
 
 
 def _lower(value: Any) -> Any:
@@ -677,13 +683,14 @@ class SqliteTwinStore(TwinStore):
             record = put.record
             check_tenant(tenant, record.tenant, "twin")
             row = cur.execute(
-                "SELECT revision FROM twins WHERE tenant = ? AND thing_id = ?",
+                "SELECT revision, doc FROM twins WHERE tenant = ? AND thing_id = ?",
                 (tenant, record.thing_id),
             ).fetchone()
             current = row[0] if row else 0
             if put.expected_revision is not None and put.expected_revision != current:
                 raise RevisionMismatch("thing", record.thing_id, put.expected_revision, current)
-            update_twin(cur, tenant, record.thing_id, record.doc)  # value index, by diff
+            # The value index, by diff against the stored document.
+            update_twin(cur, tenant, record.thing_id, row[1] if row else None, record.doc)
             doc = dump_json(record.doc)
             created, modified = format_time(record.created), format_time(record.modified)
             if row is None:
@@ -718,7 +725,7 @@ class SqliteTwinStore(TwinStore):
             )
         for delete in batch.twin_deletes:
             row = cur.execute(
-                "SELECT revision, created FROM twins WHERE tenant = ? AND thing_id = ?",
+                "SELECT revision, created, doc FROM twins WHERE tenant = ? AND thing_id = ?",
                 (tenant, delete.thing_id),
             ).fetchone()
             if row is None:
@@ -727,7 +734,7 @@ class SqliteTwinStore(TwinStore):
                 raise RevisionMismatch("thing", delete.thing_id, delete.expected_revision, 0)
             if delete.expected_revision is not None and delete.expected_revision != row[0]:
                 raise RevisionMismatch("thing", delete.thing_id, delete.expected_revision, row[0])
-            update_twin(cur, tenant, delete.thing_id, None)
+            update_twin(cur, tenant, delete.thing_id, row[2], None)
             cur.execute(
                 "DELETE FROM twins WHERE tenant = ? AND thing_id = ?", (tenant, delete.thing_id)
             )
@@ -904,13 +911,12 @@ class SqliteTwinStore(TwinStore):
     # --- outbox -----------------------------------------------------------------------
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
-        acked = self._acked.hidden()
+        hidden = self._acked.hidden()
         rows = self._read(
             "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox ORDER BY id LIMIT ?",
-            (limit + len(acked),),
+            (limit + len(hidden),),
         )
-        if acked:
-            rows = [row for row in rows if row[0] not in acked][:limit]
+        rows = AckedOutbox.visible(rows, hidden, limit)
         return [
             OutboxEntry(
                 row[0],
@@ -983,8 +989,7 @@ class SqliteTwinStore(TwinStore):
         an OR of the two would stop SQLite using the primary key past ``thing_id`` and read
         every row of the twin (0.7 s for a week of 1 Hz points, against 3 ms).
         """
-        base = "tenant = ? AND thing_id = ? AND t >= ? AND t < ?"
-        args: list[Any] = [tenant, thing_id, to_micros(start), to_micros(end)]
+        base, args = _HISTORY_WINDOW, _window_args(tenant, thing_id, start, end)
         if path is None or not path.strip("/"):
             return f"(SELECT {columns} FROM history WHERE {base})", args
         exact, lo, hi = path_bounds(path)
@@ -1008,8 +1013,7 @@ class SqliteTwinStore(TwinStore):
         # Each index range is aggregated on its own, then the two small results are
         # joined: grouping the UNION ALL of raw rows sorted every point again (2.3x slower
         # for a day of 1 Hz points). The exact path's rows need no grouping by path.
-        base = "tenant = ? AND thing_id = ? AND t >= ? AND t < ?"
-        window = [tenant, thing_id, to_micros(start), to_micros(end)]
+        base, window = _HISTORY_WINDOW, _window_args(tenant, thing_id, start, end)
         head = "(t - ?) / ? AS b, count(*), min(num), max(num), avg(num) FROM history"
         if path is None or not path.strip("/"):
             sql = f"SELECT path, {head} WHERE {base} GROUP BY path, b ORDER BY path, b"

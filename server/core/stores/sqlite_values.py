@@ -1,11 +1,11 @@
 """Keeping the SQLite store's value index (``twin_values``) in step with ``twins``.
 
 What the index holds and how searches use it is `server.core.rql.sqlite_index`. Every
-twin write calls `update_twin` inside the write's own transaction *before* it changes
-the ``twins`` row, so the index is never behind the documents a reader can see (WAL
-readers see both tables at one snapshot). Only rows that differ between the stored and
-the new document are deleted or inserted: a one-leaf modify costs one delete and one
-insert, not a rewrite of the twin's rows.
+twin write calls `update_twin` inside the write's own transaction, with the document it
+read for its revision check, *before* it changes the ``twins`` row, so the index is never
+behind the documents a reader can see (WAL readers see both tables at one snapshot).
+Only rows that differ between the stored and the new document are deleted or inserted: a
+one-leaf modify costs one delete and one insert, not a rewrite of the twin's rows.
 
 `ensure_index` is the migration: a database written before the index existed gets the
 table, filled from ``twins``, the first time a store opens it.
@@ -60,17 +60,18 @@ def _insert(cur: sqlite3.Cursor, tenant: str, thing_id: str, rows: Iterable[Inde
 
 
 def update_twin(
-    cur: sqlite3.Cursor, tenant: str, thing_id: str, doc: dict[str, Any] | None
+    cur: sqlite3.Cursor,
+    tenant: str,
+    thing_id: str,
+    stored: str | None,
+    doc: dict[str, Any] | None,
 ) -> None:
     """Make the index rows of one twin those of ``doc`` (None: the twin is deleted).
 
-    Call it before the ``twins`` row changes: the stored document is read to find the
-    rows to replace.
+    ``stored`` is the document text the ``twins`` row holds now (None: no row), which the
+    write has just read with its revision check; its rows are the ones to replace.
     """
-    row = cur.execute(
-        "SELECT doc FROM twins WHERE tenant = ? AND thing_id = ?", (tenant, thing_id)
-    ).fetchone()
-    gone, added = diff_rows(orjson.loads(row[0]) if row is not None else None, doc)
+    gone, added = diff_rows(orjson.loads(stored) if stored is not None else None, doc)
     # A modify usually changes one leaf: a plain execute per row beats executemany's
     # set-up; a delete of a whole twin is rare enough not to matter.
     for path, kind, value, fid in gone:

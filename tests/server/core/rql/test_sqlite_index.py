@@ -104,7 +104,10 @@ def db() -> Iterator[sqlite3.Connection]:
 
 def _write(conn: sqlite3.Connection, thing_id: str, doc: dict[str, Any] | None) -> None:
     cur = conn.cursor()
-    update_twin(cur, TENANT, thing_id, doc)
+    stored = cur.execute(
+        "SELECT doc FROM twins WHERE tenant = ? AND thing_id = ?", (TENANT, thing_id)
+    ).fetchone()
+    update_twin(cur, TENANT, thing_id, stored[0] if stored else None, doc)
     if doc is None:
         cur.execute("DELETE FROM twins WHERE tenant = ? AND thing_id = ?", (TENANT, thing_id))
     else:
