@@ -102,11 +102,15 @@ def _apply(
     eta: float,
     tau: float,
 ) -> dict[str, torch.Tensor]:
+    return _step(current, {k: eta * mk / (v[k].sqrt() + tau) for k, mk in m.items()})
+
+
+def _step(current: StateDict, steps: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``current`` plus the float64 ``steps``, cast back; entries without a step copied."""
     out = {}
     for k, x in current.items():
-        if k in m:
-            step = eta * m[k] / (v[k].sqrt() + tau)
-            out[k] = (x.to(torch.float64) + step).to(x.dtype)
+        if k in steps:
+            out[k] = (x.to(torch.float64) + steps[k]).to(x.dtype)
         else:
             out[k] = x.clone()
     return out
@@ -178,10 +182,4 @@ def fedavgm_step(
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """One FedAvgM server step; returns the new state and momentum (``None``: zeros)."""
     m = {k: d if momentum is None else beta * momentum[k] + d for k, d in delta.items()}
-    out = {}
-    for k, x in current.items():
-        if k in m:
-            out[k] = (x.to(torch.float64) + eta * m[k]).to(x.dtype)
-        else:
-            out[k] = x.clone()
-    return out, m
+    return _step(current, {k: eta * mk for k, mk in m.items()}), m
