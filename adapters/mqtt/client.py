@@ -25,7 +25,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -198,6 +198,7 @@ class MqttClient:
             properties.SessionExpiryInterval = self.session_expiry_s
             properties.ReceiveMaximum = self.receive_maximum
             kwargs["clean_start"] = self.clean_start
+        where = f"{self.address.host}:{self.address.port}"
         try:
             self._paho.connect_async(
                 self.address.host,
@@ -207,29 +208,36 @@ class MqttClient:
                 **kwargs,
             )
         except (OSError, ValueError) as exc:
-            raise MqttError(
-                f"cannot connect to {self.address.host}:{self.address.port}: {exc}"
-            ) from exc
+            raise MqttError(f"cannot connect to {where}: {exc}") from exc
         self._paho.loop_start()
-        try:
-            await asyncio.wait_for(self.connected.wait(), timeout)
-        except TimeoutError:
-            self._paho.loop_stop()
-            raise MqttError(
-                f"no CONNACK from {self.address.host}:{self.address.port} "
-                f"within {timeout:g} s"
-                + (f" ({self._connect_error})" if self._connect_error else ""),
-            ) from None
+        await self._await_broker(
+            self.connected,
+            timeout,
+            lambda: (
+                f"no CONNACK from {where} within {timeout:g} s"
+                + (f" ({self._connect_error})" if self._connect_error else "")
+            ),
+        )
         # Returning before the SUBACKs would let a caller publish into filters that the
         # broker does not route to us yet (those messages go nowhere).
+        await self._await_broker(
+            self.subscribed,
+            timeout,
+            lambda: f"{where} did not acknowledge the subscriptions within {timeout:g} s",
+        )
+
+    async def _await_broker(
+        self, event: asyncio.Event, timeout: float, failure: Callable[[], str]
+    ) -> None:
+        """Wait for ``event``; past ``timeout`` stop the network thread and raise.
+
+        ``failure`` builds the message only then: the connect error is known late.
+        """
         try:
-            await asyncio.wait_for(self.subscribed.wait(), timeout)
+            await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
             self._paho.loop_stop()
-            raise MqttError(
-                f"{self.address.host}:{self.address.port} did not acknowledge the "
-                f"subscriptions within {timeout:g} s"
-            ) from None
+            raise MqttError(failure()) from None
 
     async def disconnect(self) -> None:
         self._closing.set()
