@@ -127,14 +127,20 @@ def forget_session(url: str, client_id: str) -> None:
         pass
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+def wait_until(
+    condition: Callable[[], Any],
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> Any:
+    """Poll ``condition()`` until it returns something truthy, and return that."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"{what}: not met within {timeout:g} s")
         time.sleep(interval)
 
 

@@ -6,15 +6,9 @@ from __future__ import annotations
 
 import collections
 import json
-import os
-import re
-import signal
 import subprocess
-import sys
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,32 +16,21 @@ import httpx
 import pytest
 
 from adapters.mqtt.broker import free_port
-from server.serve import BANNER_END
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.adapters.mqtt.conftest import wait_until
+from tests.e2e.conftest import ROOT, ndtwin, start_server
 
 pytestmark = pytest.mark.slow  # a server and a simulator process: about 20 s
 
 
-def _ndtwin(*args: str) -> list[str]:
-    return [sys.executable, "-m", "server.cli", *args]
-
-
-def _until(what: str, check: Callable[[], Any], timeout: float = 40.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g} s")
-        time.sleep(0.25)
+#: REST polls of the server: often enough, without loading it.
+POLL_S = 0.25
 
 
 class _Server:
+    """``ndtwin serve`` with its embedded broker on a free port and short expiry times."""
+
     def __init__(self, tmp: Path) -> None:
         self.mqtt_port = free_port()
-        self.port = free_port()
         config = tmp / "ndtwin.toml"
         config.write_text(
             "[adapters.mqtt]\n"
@@ -55,42 +38,13 @@ class _Server:
             f'client_id = "rest-test-{uuid.uuid4().hex[:8]}"\n'
             "relationship_ttl_s = 3\norphan_grace_s = 2\nsweep_interval_s = 0.5\n"
         )
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("NDTWIN_CONFIG", None)
-        self.process = subprocess.Popen(
-            _ndtwin(
-                *("serve", "--config", str(config), "--data-dir", str(tmp / "data")),
-                *("--host", "127.0.0.1", "--port", str(self.port)),
-                *("--grpc-port", str(free_port()), "--mqtt", "embedded"),
-                *("--log-level", "warning"),
-            ),
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        banner: list[str] = []
-        while not banner or banner[-1] != BANNER_END:
-            line = self.process.stdout.readline()
-            if not line:
-                raise AssertionError("ndtwin serve exited:\n" + "\n".join(banner))
-            banner.append(line.rstrip("\n"))
-        keys = [m.group(1) for line in banner if (m := re.fullmatch(r"\s+(demo\.\S+)", line))]
-        assert keys, "\n".join(banner)
-        self.key = keys[0]
-        self.log: list[str] = []
-        threading.Thread(target=self._drain, daemon=True).start()
+        # The later --mqtt wins over start_server's "off".
+        self.served = start_server(tmp / "data", "--mqtt", "embedded", "--config", str(config))
+        assert self.served.key, "\n".join(self.served.banner)
         self.http = httpx.Client(
-            base_url=f"http://127.0.0.1:{self.port}", auth=("demo", self.key), timeout=10
+            base_url=self.served.url, auth=("demo", self.served.key), timeout=10
         )
-        _until("the REST API answers", self._ready, 60)
-
-    def _drain(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.log.append(line.rstrip("\n"))
+        wait_until(self._ready, 60, POLL_S, what="the REST API answers")
 
     def _ready(self) -> bool:
         try:
@@ -110,13 +64,7 @@ class _Server:
 
     def stop(self) -> None:
         self.http.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        self.served.stop()
 
 
 @pytest.fixture
@@ -130,7 +78,7 @@ def server(tmp_path: Path) -> Iterator[_Server]:
 
 def test_simulated_campus_appears_then_expires_through_rest(server: _Server) -> None:
     simulated = subprocess.run(
-        _ndtwin(
+        ndtwin(
             *("simulate", "campus", "--devices", "3", "--duration", "3", "--rate", "2"),
             *("--mqtt", f"mqtt://127.0.0.1:{server.mqtt_port}", "--tenant", "demo"),
             *("--seed", "3"),
@@ -146,14 +94,16 @@ def test_simulated_campus_appears_then_expires_through_rest(server: _Server) -> 
     assert summary["published"] == summary["acknowledged"] > 0
 
     # Appearing: phones and sensors, the sources they hear, the observes relationships.
-    seen = _until(
-        "devices, sources and relationships through REST",
+    seen = wait_until(
         lambda: (
             (n := server.namespaces())["device"] >= 3
             and all(n[kind] for kind in ("cell", "wifi", "ble", "sensor"))
             and (rels := server.relationships())
             and (n, rels)
         ),
+        40,
+        POLL_S,
+        what="devices, sources and relationships through REST",
     )
     counts, relationships = seen
     rel = relationships[0]
@@ -166,9 +116,11 @@ def test_simulated_campus_appears_then_expires_through_rest(server: _Server) -> 
 
     # Expiring: nothing is heard any more, so every relationship goes after the TTL and
     # every source after the grace period; devices and sensors stay.
-    _until("relationships expired", lambda: not server.relationships())
-    after = _until(
-        "orphaned sources removed",
+    wait_until(lambda: not server.relationships(), 40, POLL_S, what="relationships expired")
+    after = wait_until(
         lambda: (n := server.namespaces()) and not (n["cell"] or n["wifi"] or n["ble"]) and n,
+        40,
+        POLL_S,
+        what="orphaned sources removed",
     )
     assert after["device"] == counts["device"] and after["sensor"] == counts["sensor"]
