@@ -132,9 +132,7 @@ def with_latents(
     model.eval()
     parts: dict[str, list[torch.Tensor]] = {m: [] for m in modalities}
     with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            idx = torch.arange(start, min(start + batch_size, len(data)))
-            b = data.take(idx)
+        for b in data.batches(batch_size):
             for m, z in model.encode(b.x, b.mask, modalities).items():
                 parts[m].append(z)
     latents = {m: torch.cat(v) if v else _empty(model, m) for m, v in parts.items()}

@@ -174,9 +174,7 @@ def predict(model: TwinNet, data: EncodedWindows, batch_size: int = 256) -> Outp
     model.eval()
     parts: list[Outputs] = []
     with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            idx = torch.arange(start, min(start + batch_size, len(data)))
-            b = data.take(idx)
+        for b in data.batches(batch_size):
             parts.append(outputs(model, b, model.functions))
     return {fn: {t: torch.cat([p[fn][t] for p in parts]) for t in parts[0][fn]} for fn in parts[0]}
 
@@ -207,9 +205,7 @@ def evaluate(
         model.eval()
     parts = []
     with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            idx = torch.arange(start, min(start + batch_size, len(data)))
-            b = data.take(idx)
+        for b in data.batches(batch_size):
             out = outputs(model, b, functions) if isinstance(model, TwinNet) else model(b.x, b.mask)
             parts.append(
                 {

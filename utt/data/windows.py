@@ -12,7 +12,7 @@ use no raw data leaves an area: each area reports per-feature count, sum and sum
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,6 +172,12 @@ class EncodedWindows:
             {k: v[index] for k, v in self.mask.items()},
             {k: v[index] for k, v in self.latents.items()},
         )
+
+    def batches(self, size: int) -> Iterator[EncodedWindows]:
+        """Consecutive slices of up to ``size`` windows, in order (for batched inference)."""
+        n = len(self)
+        for start in range(0, n, size):
+            yield self.take(torch.arange(start, min(start + size, n)))
 
 
 @dataclass(frozen=True)
