@@ -51,17 +51,21 @@ class CentralFit:
 
     def time_to(self, target: float) -> float | None:
         """Seconds from the start until validation NMSE first reached ``target``."""
-        for value, t in zip(self.val_curve, self.elapsed_s, strict=True):
-            if value <= target:
-                return t
-        return None
+        return _first_reaching(self.val_curve, self.elapsed_s, target)
 
     def cpu_to(self, target: float) -> float | None:
         """CPU seconds from the start until validation NMSE first reached ``target``."""
-        for value, t in zip(self.val_curve, self.elapsed_cpu_s, strict=False):
-            if value <= target:
-                return t
-        return None
+        if not self.elapsed_cpu_s:
+            return None  # a fit that does not record CPU time (fit_direct)
+        return _first_reaching(self.val_curve, self.elapsed_cpu_s, target)
+
+
+def _first_reaching(curve: Sequence[float], times: Sequence[float], target: float) -> float | None:
+    """The time of the first evaluation at or below ``target``."""
+    for value, t in zip(curve, times, strict=True):
+        if value <= target:
+            return t
+    return None
 
 
 @dataclass
@@ -87,30 +91,29 @@ def _train_one(
     stage: str,
     seed: int,
     started: float,
-    cpu: list[float] | None = None,
-    cpu_started: float = 0.0,
-) -> tuple[dict[str, torch.Tensor], list[float], int, list[float]]:
+    cpu_started: float,
+) -> tuple[dict[str, torch.Tensor], list[float], int, list[float], list[float]]:
+    """Best state, validation curve, best epoch, and wall and CPU seconds at each evaluation
+    (from ``started`` and ``cpu_started``)."""
     torch.manual_seed(seed)
     model = spec.build()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     curve = [total(evaluate(model, pooled.val, spec.functions)).nmse]
     elapsed = [time.perf_counter() - started]
-    if cpu is not None:
-        cpu.append(time.process_time() - cpu_started)
+    cpu = [time.process_time() - cpu_started]
     best, best_epoch = {k: v.clone() for k, v in model.state_dict().items()}, 0
     for epoch in range(1, epochs + 1):
         step = TrainConfig(1, cfg.batch_size, cfg.lr, cfg.clip, cfg.seed + 1000 * epoch)
         train(model, pooled.train, step, optimizer=opt, cancel=cancel)
         curve.append(total(evaluate(model, pooled.val, spec.functions)).nmse)
         elapsed.append(time.perf_counter() - started)
-        if cpu is not None:
-            cpu.append(time.process_time() - cpu_started)
+        cpu.append(time.process_time() - cpu_started)
         # Keep the epoch that validated best, as the federated runs keep their best round.
         if curve[-1] < curve[best_epoch]:
             best, best_epoch = {k: v.clone() for k, v in model.state_dict().items()}, epoch
         if progress is not None:
             progress(ProgressEvent(stage, epoch, epochs, f"val NMSE {curve[-1]:.4f}"))
-    return best, curve, best_epoch, elapsed
+    return best, curve, best_epoch, elapsed, cpu
 
 
 def fit_centralized(
@@ -127,9 +130,8 @@ def fit_centralized(
     """Train ``spec`` from scratch on all areas' windows pooled at the server."""
     started, cpu_started = time.perf_counter(), time.process_time()
     pooled = _pool(areas, normalizer)
-    cpu: list[float] = []
-    state, curve, best, elapsed = _train_one(
-        spec, pooled, epochs, cfg, progress, cancel, stage, cfg.seed, started, cpu, cpu_started
+    state, curve, best, elapsed, cpu = _train_one(
+        spec, pooled, epochs, cfg, progress, cancel, stage, cfg.seed, started, cpu_started
     )
     return CentralFit(
         {"model": spec},
@@ -168,13 +170,14 @@ def fit_direct(
     stage: str = "direct",
 ) -> CentralFit:
     """Train the direct-mapping models of ``function`` on pooled windows."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     pooled = _pool(areas, normalizer)
     specs = direct_specs(function, net)
     states, curves = {}, {}
     for i, (key, spec) in enumerate(specs.items()):
-        states[key], curves[key], _, _ = _train_one(
-            spec, pooled, epochs, cfg, progress, cancel, f"{stage} {key}", cfg.seed + i, started
+        stage_i, seed_i = f"{stage} {key}", cfg.seed + i
+        states[key], curves[key], *_ = _train_one(
+            spec, pooled, epochs, cfg, progress, cancel, stage_i, seed_i, started, cpu_started
         )
     # Per target, keep the source whose model validated best.
     keep = {}
