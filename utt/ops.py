@@ -42,7 +42,7 @@ from utt.modalities import MODALITY_NAMES, modality
 from utt.nets.config import NetConfig
 from utt.nets.model import warm_start
 from utt.progress import CancelToken, ProgressCallback
-from utt.reuse import full_state, uses_frozen_encoders
+from utt.reuse import ReuseMode, full_state, uses_frozen_encoders
 from utt.runtime import configure
 from utt.training import TrainConfig
 from utt.training import predict as predict_outputs
@@ -60,7 +60,6 @@ __all__ = [
 ]
 
 TransportKind = Literal["inproc", "gloo"]
-ReuseMode = Literal["auto", "frozen", "finetune"]
 
 
 @dataclass(frozen=True)

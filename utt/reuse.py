@@ -16,6 +16,7 @@ The latents equal the live encoder outputs exactly (the encoders have no dropout
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, get_args
 
 import torch
 
@@ -26,6 +27,7 @@ from utt.nets.model import TwinNet
 __all__ = [
     "CONTROL_PREFIX",
     "REUSE_MODES",
+    "ReuseMode",
     "encoder_state",
     "freeze_encoders",
     "frozen_prefixes",
@@ -41,7 +43,8 @@ __all__ = [
 #: ``auto`` freezes the sources' encoders for merges only: on the benchmark areas that is
 #: where it paid (docs/utt.md, Benchmarks); a split, whose single source encoder is a small
 #: part of its cost, validated better fine-tuned.
-REUSE_MODES = ("auto", "frozen", "finetune")
+ReuseMode = Literal["auto", "frozen", "finetune"]
+REUSE_MODES: tuple[str, ...] = get_args(ReuseMode)
 
 
 def uses_frozen_encoders(function: Function, mode: str) -> bool:
