@@ -156,15 +156,10 @@ class _Context:
                 stage=stage,
                 setup=setup,
             )
-        model.load_state_dict(full_state(model, fit.state))
-        return _FedRun(
-            spec,
-            fit.history,
-            fit.wall_s,
-            evaluate(model, self.test, spec.functions),
-            {k: v.detach().clone() for k, v in model.state_dict().items()},
-            frozen,
-        )
+        state = full_state(model, fit.state)  # already a copy: loading leaves it apart
+        model.load_state_dict(state)
+        test = evaluate(model, self.test, spec.functions)
+        return _FedRun(spec, fit.history, fit.wall_s, test, state, frozen)
 
     def test_sums(self, spec: ModelSpec, state: Mapping[str, torch.Tensor]) -> dict[str, ErrorSums]:
         model = spec.build()

@@ -212,7 +212,9 @@ class AreaClient(Client):
             correction=correction,
             mean_grad=mean_grad,
         )
-        reply_state = {k: v.detach().clone() for k, v in self.template().items()}
+        # The trained entries; with drift correction, the new control instead of zeros.
+        trained = trainable_state(self.model.state_dict(), self.frozen)
+        reply_state = {k: v.detach().clone() for k, v in trained.items()}
         if mean_grad is not None:
             self._control = mean_grad
             reply_state.update({CONTROL_PREFIX + k: v.clone() for k, v in mean_grad.items()})
