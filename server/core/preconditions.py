@@ -9,6 +9,7 @@ the RQL ``condition`` (Ditto's order). On reads a matching ``If-None-Match`` ans
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +23,21 @@ from server.core.errors import (
 from server.core.rql.ast import Node
 from server.core.rql.evaluate import matches
 
-__all__ = ["Preconditions", "parse_etags", "thing_etag", "value_etag"]
+__all__ = ["Preconditions", "parse_etags", "thing_etag", "thing_revision", "value_etag"]
 
 
 def thing_etag(revision: int) -> str:
     return f'"rev:{revision}"'
+
+
+def thing_revision(tag: str) -> int | None:
+    """The revision a `thing_etag` names (quoted, as `parse_etags` leaves it); None for
+    any other tag."""
+    found = _REVISION_TAG.fullmatch(tag)
+    return int(found[1]) if found else None
+
+
+_REVISION_TAG = re.compile(r'"rev:([0-9]+)"')
 
 
 def value_etag(value: Any) -> str:

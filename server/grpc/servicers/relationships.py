@@ -10,9 +10,10 @@ from google.protobuf import empty_pb2
 from server.core import errors
 from server.core.context import Caller
 from server.core.ids import RelationshipId, ThingId
-from server.core.preconditions import thing_etag
+from server.core.preconditions import thing_etag, thing_revision
 from server.core.service import Core
 from server.core.stores.records import RelationshipRecord
+from server.core.writes import WRITE_ATTEMPTS, pause_after_conflict
 from server.grpc.call import Call
 from server.grpc.gen.ndtwin.v1 import relationships_pb2 as pb
 from server.grpc.masks import apply_mask
@@ -22,10 +23,8 @@ from server.grpc.serde import relationship_from_proto, relationship_to_proto, re
 __all__ = ["FilterInvalid", "RelationshipServicer", "parse_relationship_filter"]
 
 _DEFAULT_PAGE, _MAX_PAGE = 25, 1000
-_RETRIES = 5
 _FIELDS = {"source": "source", "target": "target", "type": "type", "properties": "properties"}
 _OUTPUT_ONLY = frozenset({"name", "revision", "create_time", "update_time", "etag"})
-_REVISION_TAG = re.compile(r'"rev:([0-9]+)"')
 _TERM = re.compile(r'\s*(source|target|type)\s*=\s*"((?:[^"\\]|\\.)*)"\s*')
 _AND = re.compile(r"AND(?=\s)")
 
@@ -139,7 +138,7 @@ class RelationshipServicer:
         )
 
         def update() -> RelationshipRecord:
-            for attempt in range(_RETRIES):
+            for attempt in range(WRITE_ATTEMPTS):
                 current = self._core.relationships.get(caller, rid)
                 if expected is not None and expected != thing_etag(current.revision):
                     raise errors.PreconditionFailed(
@@ -152,8 +151,9 @@ class RelationshipServicer:
                     record, _ = self._core.relationships.put(caller, rid, body, current.revision)
                     return record
                 except errors.PreconditionFailed:
-                    if expected is not None or attempt == _RETRIES - 1:
+                    if expected is not None or attempt == WRITE_ATTEMPTS - 1:
                         raise
+                    pause_after_conflict(attempt)
             raise AssertionError("unreachable")
 
         return relationship_to_proto(await call.run(update))
@@ -168,12 +168,11 @@ class RelationshipServicer:
         def delete() -> None:
             revision = None
             if expected is not None:
-                found = _REVISION_TAG.fullmatch(expected)
-                if found is None:
+                revision = thing_revision(expected)
+                if revision is None:
                     raise errors.PreconditionFailed(
                         f'The etag {expected} is not a relationship\'s "rev:n" etag.'
                     )
-                revision = int(found[1])
             # The store checks the revision inside the deleting transaction (no race).
             self._core.relationships.delete(caller, rid, expected_revision=revision)
 

@@ -16,6 +16,7 @@ from server.core.preconditions import Preconditions, thing_etag
 from server.core.service import Core
 from server.core.stores.records import TwinRecord
 from server.core.twins.service import WriteResult
+from server.core.writes import WRITE_ATTEMPTS, pause_after_conflict
 from server.grpc.call import Call
 from server.grpc.gen.ndtwin.v1 import twins_pb2
 from server.grpc.idempotency import RequestCache
@@ -36,7 +37,6 @@ __all__ = ["MAX_BATCH", "TwinServicer"]
 #: Most twins plus relationships in one BatchUpsertTwins request.
 MAX_BATCH = 1000
 _DEFAULT_PAGE, _MAX_PAGE = 25, 200
-_RETRIES = 5
 _TWIN_FIELDS = {
     "policy_id": "policyId",
     "definition": "definition",
@@ -138,7 +138,7 @@ class TwinServicer:
             # Read, apply the mask, write back only if the twin is still at the revision
             # read (If-Match on it); a concurrent writer makes us decide again, unless the
             # client pinned the revision with an etag (AIP-154).
-            for attempt in range(_RETRIES):
+            for attempt in range(WRITE_ATTEMPTS):
                 try:
                     record: TwinRecord | None = self._core.twins.get_record(caller, tid)
                 except errors.ThingNotFound:
@@ -161,8 +161,9 @@ class TwinServicer:
                 try:
                     return self._core.twins.put(caller, tid, "/", new_doc, pre)
                 except errors.PreconditionFailed:
-                    if expected is not None or attempt == _RETRIES - 1:
+                    if expected is not None or attempt == WRITE_ATTEMPTS - 1:
                         raise
+                    pause_after_conflict(attempt)
             raise AssertionError("unreachable")
 
         result = await call.run(update)
