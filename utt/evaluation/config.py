@@ -9,6 +9,7 @@ from utt.data.generator import GeneratorConfig
 from utt.data.splits import WindowConfig
 from utt.nets.config import NetConfig
 from utt.nets.fusors import FUSOR_NAMES
+from utt.reuse import ReuseMode
 
 __all__ = ["FULL", "QUICK", "EvalConfig", "preset"]
 
@@ -65,7 +66,7 @@ class EvalConfig:
     adaptive_eta: float = 3e-3
     seed: int = 0
     threads: int | str = "auto"
-    reuse: str = "auto"
+    reuse: ReuseMode = "auto"
     drift_correction: bool = False
     lr_decay: float = 0.9
     keep_optimizer: bool = True
