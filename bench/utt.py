@@ -166,6 +166,7 @@ def _utt_run(
     areas: list[Any],
     root: Path,
     window: WindowConfig,
+    cfg: TrainConfig,
     rounds: int,
     target: float,
 ) -> tuple[History, float, float]:
@@ -177,7 +178,6 @@ def _utt_run(
     ``finetune``: the previous default, the whole warm-started network trained by plain
     FedAvg with a fresh Adam each round.
     """
-    cfg = TrainConfig(epochs=1, lr=2e-3)
     reuse = kind.startswith("reuse")
     frozen = spec.functions[0].sources if reuse else ()
     defaults = OperationConfig()  # the settings ops.merge uses
@@ -266,7 +266,7 @@ def utt_vs_centralized(quick: bool, workdir: Path) -> dict[str, Any]:
             warm = spec.build()
             warm_start(warm, base)
             history, test, setup_s = _utt_run(
-                kind, spec, warm, areas, root, window, 2 * epochs, target
+                kind, spec, warm, areas, root, window, cfg, 2 * epochs, target
             )
             res[kind] = {
                 **equal_nmse(central, history),
