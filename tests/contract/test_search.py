@@ -29,6 +29,7 @@ from server.core.rql.ast import (
 )
 from server.core.rql.evaluate import matches_record
 from server.core.stores import TwinDelete, TwinStore, WriteBatch
+from tests.contract.generated_twins import random_doc, random_scalar
 from tests.contract.twin_records import T0, at, put_twins, twin
 
 DATASET: dict[str, tuple[int, dict[str, Any]]] = {
@@ -376,9 +377,6 @@ def test_sql_agrees_with_the_evaluator_on_random_filters(
 # rest of a conjunction from JSON1; the index is kept by diffing each write, so the check
 # is repeated after replacing and deleting twins. PostgreSQL runs the same cases.
 
-_GEN_KEYS = ["a", "b", "k"]
-_GEN_SCALARS: list[Any] = [0, 1, 1.0, -2, 2.5, "", "a", "A", "ab", "b", "1", True, False, None]
-_GEN_COMMON: list[Any] = [1, "a", "ab", True, None, 2.5]
 _GEN_PATHS = [
     "attributes/a",
     "attributes/b",
@@ -396,42 +394,14 @@ _GEN_PATHS = [
 ]
 
 
-def _gen_scalar(rng: random.Random) -> Any:
-    return rng.choice(_GEN_COMMON if rng.random() < 0.6 else _GEN_SCALARS)
-
-
-def _gen_value(rng: random.Random, depth: int) -> Any:
-    roll = rng.random()
-    if depth < 3 and roll < 0.2:
-        return {k: _gen_value(rng, depth + 1) for k in rng.sample(_GEN_KEYS, rng.randint(0, 2))}
-    if depth < 3 and roll < 0.4:
-        return [_gen_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
-    return _gen_scalar(rng)
-
-
-def _gen_doc(rng: random.Random) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "attributes": {k: _gen_value(rng, 0) for k in rng.sample(_GEN_KEYS, rng.randint(1, 3))}
-    }
-    features = {
-        fid: {
-            "properties": {k: _gen_value(rng, 1) for k in rng.sample(_GEN_KEYS, rng.randint(0, 2))}
-        }
-        for fid in rng.sample(["f", "g"], rng.randint(0, 2))
-    }
-    if features:
-        doc["features"] = features
-    return doc
-
-
 def _gen_atom(rng: random.Random) -> Node:
     prop = Property(tuple(rng.choice(_GEN_PATHS).split("/")))
     roll = rng.random()
     if roll < 0.5:
         op = rng.choice(["eq", "ne", "gt", "ge", "lt", "le"])
-        return Comparison(op, prop, _gen_scalar(rng))  # type: ignore[arg-type]
+        return Comparison(op, prop, random_scalar(rng))  # type: ignore[arg-type]
     if roll < 0.62:
-        return In(prop, tuple(_gen_scalar(rng) for _ in range(rng.randint(1, 3))))
+        return In(prop, tuple(random_scalar(rng) for _ in range(rng.randint(1, 3))))
     if roll < 0.8:
         return Like(
             prop, rng.choice(["a*", "*", "?", "A*", "a", "*b", "a?", "1*"]), rng.random() < 0.4
@@ -469,11 +439,11 @@ def test_generated_twins_agree_with_the_evaluator_across_writes(
 ) -> None:
     rng = random.Random(44)
     ids = [f"gen:t{i:02}" for i in range(40)]
-    put_twins(store, tenant, *(twin(tenant, i, _gen_doc(rng)) for i in ids))
+    put_twins(store, tenant, *(twin(tenant, i, random_doc(rng)) for i in ids))
     _check_generated(store, tenant, rng, 150)
     # Replace some twins (revision 2) and delete others: each write changes the index.
     changed = rng.sample(ids, 15)
-    put_twins(store, tenant, *(twin(tenant, i, _gen_doc(rng), revision=2) for i in changed[:10]))
+    put_twins(store, tenant, *(twin(tenant, i, random_doc(rng), revision=2) for i in changed[:10]))
     store.commit(tenant, WriteBatch(twin_deletes=[TwinDelete(ThingId(i)) for i in changed[10:]]))
     _check_generated(store, tenant, rng, 150)
     # A deleted id created again starts from its new document only.

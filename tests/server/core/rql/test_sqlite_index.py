@@ -41,6 +41,7 @@ from server.core.stores.sqlite_values import (
     rebuild,
     update_twin,
 )
+from tests.contract.generated_twins import KEYS, random_doc, random_scalar, random_value
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 TENANT = "acme"
@@ -143,37 +144,9 @@ def _served(conn: sqlite3.Connection, node: Node) -> list[str] | None:
 
 # --- generated documents and filters ----------------------------------------------------
 
-_KEYS = ["a", "b", "k"]
-_SCALARS: list[Any] = [0, 1, 1.0, -2, 2.5, "", "a", "A", "ab", "b", "1", True, False, None]
-_COMMON: list[Any] = [1, "a", "ab", True, None, 2.5]
-"""Drawn more often, so that generated filters match some twins, not none."""
-
-
-def _scalar(rng: random.Random) -> Any:
-    return rng.choice(_COMMON if rng.random() < 0.6 else _SCALARS)
-
-
-def _value(rng: random.Random, depth: int) -> Any:
-    roll = rng.random()
-    if depth < 3 and roll < 0.2:
-        return {k: _value(rng, depth + 1) for k in rng.sample(_KEYS, rng.randint(0, 2))}
-    if depth < 3 and roll < 0.4:
-        return [_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
-    return _scalar(rng)
-
 
 def _doc(rng: random.Random, thing_id: str) -> dict[str, Any]:
-    attributes = {k: _value(rng, 0) for k in rng.sample(_KEYS, rng.randint(1, 3))}
-    features = {
-        fid: {"properties": {k: _value(rng, 1) for k in rng.sample(_KEYS, rng.randint(0, 2))}}
-        for fid in rng.sample(["f", "g"], rng.randint(1, 2))
-    }
-    return {
-        "thingId": thing_id,
-        "policyId": thing_id,
-        "attributes": attributes,
-        **({"features": features} if features else {}),
-    }
+    return {"thingId": thing_id, "policyId": thing_id, **random_doc(rng, min_features=1)}
 
 
 _PATHS = [
@@ -198,9 +171,9 @@ def _atom(rng: random.Random) -> Node:
     roll = rng.random()
     if roll < 0.5:
         op = rng.choice(["eq", "gt", "ge", "lt", "le"])
-        return Comparison(op, prop, _scalar(rng))  # type: ignore[arg-type]
+        return Comparison(op, prop, random_scalar(rng))  # type: ignore[arg-type]
     if roll < 0.65:
-        return In(prop, tuple(_scalar(rng) for _ in range(rng.randint(1, 3))))
+        return In(prop, tuple(random_scalar(rng) for _ in range(rng.randint(1, 3))))
     if roll < 0.85:
         return Like(prop, rng.choice(_PATTERNS), rng.random() < 0.4)
     return Exists(prop)
@@ -409,7 +382,7 @@ def _mutate(rng: random.Random, node: Any) -> Any:
     if isinstance(node, dict):
         out = {k: (_mutate(rng, v) if rng.random() < 0.5 else v) for k, v in node.items()}
         if rng.random() < 0.2:
-            out[rng.choice(_KEYS)] = _value(rng, 2)
+            out[rng.choice(KEYS)] = random_value(rng, 2)
         if out and rng.random() < 0.1:
             del out[rng.choice(sorted(out))]
         return out
@@ -423,7 +396,7 @@ def _mutate(rng: random.Random, node: Any) -> Any:
             return bool(node)
         if type(node) is float and node.is_integer():
             return int(node)
-    return _scalar(rng) if rng.random() < 0.5 else node
+    return random_scalar(rng) if rng.random() < 0.5 else node
 
 
 def test_the_diff_equals_the_difference_of_full_row_sets() -> None:
