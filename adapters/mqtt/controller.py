@@ -39,7 +39,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -149,8 +148,6 @@ class _Plan:
     last_step: dict[str, _TwinStep] = field(default_factory=dict)
     relationships: list[RelationshipUpsert] = field(default_factory=list)
     items: list[_Item] = field(default_factory=list)
-    #: Relationship id -> (device, source), for the expiry index once committed.
-    edges: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def touch(self, tid: str, model: str, touch: _Touch) -> None:
         step = self.last_step.get(tid)
@@ -366,17 +363,15 @@ class TwinController:
                 reading.model,
                 _Touch(reading.identity, ts, self.config.source_touch_s, False),
             )
-            rid = relationship_id(device, reading.source_id)
             plan.relationships.append(
                 RelationshipUpsert(
-                    rid,
+                    relationship_id(device, reading.source_id),
                     device,
                     reading.source_id,
                     "observes",
                     update=partial(_observe, device, reading, ts),
                 )
             )
-            plan.edges[rid] = (device, reading.source_id)
         if work.sensor is not None:
             plan.touch(
                 f"sensor:{work.sensor.sensor_id}",
@@ -437,9 +432,9 @@ class TwinController:
     def _apply(self, tenant: str, plan: _Plan) -> None:
         """After a commit: the relationships written enter the expiry index."""
         now = self.clock()
-        for rid, (device, source) in plan.edges.items():
-            self._heard[(tenant, rid)] = (device, source, now)
-            self._orphans.pop((tenant, source), None)
+        for rel in plan.relationships:
+            self._heard[(tenant, rel.relationship_id)] = (rel.source, rel.target, now)
+            self._orphans.pop((tenant, rel.target), None)
 
     # -- expiry ----------------------------------------------------------------------
     async def _sweep_loop(self) -> None:
@@ -470,7 +465,7 @@ class TwinController:
             caller = Caller(TenantId(tenant))
             record = self.core.store.get_relationship(caller.tenant, RelationshipId(rid))
             if record is None:
-                self._forget_rel(tenant, rid)
+                self._heard.pop((tenant, rid), None)
                 self._orphan_check(caller, source, now)
                 continue
             modified = record.modified.timestamp()
@@ -479,7 +474,7 @@ class TwinController:
                 continue
             if self._delete(caller, relationships=[RelationshipUpsert(rid, delete=True)]):
                 removed_rels += 1
-                self._forget_rel(tenant, rid)
+                self._heard.pop((tenant, rid), None)
                 self._orphan_check(caller, source, now)
         removed_sources = 0
         grace = self.config.orphan_grace_s
@@ -496,9 +491,6 @@ class TwinController:
         self.stats.relationships_expired += removed_rels
         self.stats.sources_removed += removed_sources
         return removed_rels, removed_sources
-
-    def _forget_rel(self, tenant: str, rid: str) -> None:
-        self._heard.pop((tenant, rid), None)
 
     def _orphan_check(self, caller: Caller, source: str, now: float) -> None:
         if source.partition(":")[0] not in _SOURCE_NAMESPACES:
@@ -562,7 +554,7 @@ class TwinController:
         if (tenant, record.thing_id) in self._orphans:
             return
         if not self.core.store.relationships_touching(TenantId(tenant), record.thing_id):
-            self._orphans[(tenant, record.thing_id)] = _ts(record.modified)
+            self._orphans[(tenant, record.thing_id)] = record.modified.timestamp()
 
 
 def _observe(
@@ -607,10 +599,6 @@ def _observe(
     if ts < first:
         patch["firstSeen"] = ts
     return patch
-
-
-def _ts(value: datetime) -> float:
-    return value.timestamp()
 
 
 def _details(exc: errors.NdtError) -> str:
