@@ -279,7 +279,7 @@ def _profile(
     return spies
 
 
-def committed_count(core: Any, devices: int) -> int:
+def committed_count(core: Any) -> int:
     """Records committed: the sum of the relationships' sample counts."""
     total = 0
     cursor: str | None = None
@@ -292,12 +292,12 @@ def committed_count(core: Any, devices: int) -> int:
             return total
 
 
-def wait_committed(core: Any, devices: int, want: int, timeout: float) -> int:
+def wait_committed(core: Any, want: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
-    count = committed_count(core, devices)
+    count = committed_count(core)
     while count < want and time.monotonic() < deadline:
         time.sleep(0.25)
-        count = committed_count(core, devices)
+        count = committed_count(core)
     return count
 
 
@@ -356,7 +356,7 @@ def run(
         publisher = Publisher(url, prefix)
         for d in range(devices):
             publisher.publish(d)
-        warm = wait_committed(core, devices, devices, timeout)
+        warm = wait_committed(core, devices, timeout)
         if warm < devices:
             result["error"] = f"warm-up: {warm} of {devices} committed within {timeout:g} s"
             return result
@@ -367,7 +367,7 @@ def run(
             publisher.publish(i % devices)
         published_s = time.time() - started
         acked = publisher.close()
-        count = wait_committed(core, devices, devices + total, timeout) - devices
+        count = wait_committed(core, devices + total, timeout) - devices
         lat, last_commit = latencies(core, devices, started * 1000)
         span = last_commit - started
         result["burst"] = {
@@ -383,7 +383,7 @@ def run(
             spy.wait(60)
         # Paced: every device once a second.
         time.sleep(1.0)
-        base = committed_count(core, devices)
+        base = committed_count(core)
         publisher = Publisher(url, prefix)
         paced_start = time.time()
         ticks = max(1, int(paced_s))
@@ -395,7 +395,7 @@ def run(
                 time.sleep(ahead)
         publisher.close()
         want = ticks * devices
-        count = wait_committed(core, devices, base + want, timeout) - base
+        count = wait_committed(core, base + want, timeout) - base
         lat, _ = latencies(core, devices, paced_start * 1000)
         result["paced"] = {
             "offeredPerSecond": devices,

@@ -14,7 +14,7 @@ from adapters.mqtt.config import MqttConfig
 from adapters.mqtt.controller import TwinController
 from adapters.mqtt.handler import SignalHandler
 from server.core.service import Core
-from tests.adapters.mqtt.conftest import CALLER, EPOCH, FAR
+from tests.adapters.mqtt.conftest import CALLER, EPOCH, FAR, make_core
 
 T0 = int(time.time() * 1000) - 60_000
 
@@ -248,8 +248,6 @@ def test_two_writers_count_every_sample(tmp_path: Any) -> None:
     """Two adapter processes' controllers (two cores over one SQLite file) write the same
     relationship at once: the counts are computed against fresh state inside the
     core's batch, so no sample is lost to a concurrent write."""
-    from tests.adapters.mqtt.conftest import make_core
-
     cores = [make_core(tmp_path / "data"), make_core(tmp_path / "data")]
     config = MqttConfig(batch_wait_ms=1, batch_max=3)
     topic = "dt/v1/demo/p1/tele/cell"
