@@ -24,7 +24,7 @@ from server.core.rql.ast import (
     Or,
     Property,
 )
-from server.core.rql.literals import Scalar, like_to_regex, resolve
+from server.core.rql.literals import Scalar, is_number, like_to_regex, resolve
 from server.core.stores.records import TwinRecord, format_time, utc_now
 
 __all__ = ["ThingView", "matches", "matches_record"]
@@ -74,23 +74,19 @@ def _reached(view: ThingView, prop: Property) -> Iterator[Any]:
     yield from _nodes(view, prop.parts, wildcard_at)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _equal(value: Any, literal: Scalar) -> bool:
     if literal is None:
         return value is None
     if isinstance(literal, bool):
         return isinstance(value, bool) and value is literal
-    if _is_number(literal):
-        return _is_number(value) and value == literal
+    if is_number(literal):
+        return is_number(value) and value == literal
     return isinstance(value, str) and value == literal
 
 
 def _ordered(value: Any, literal: Scalar, op: str) -> bool:
-    if _is_number(literal):
-        if not _is_number(value):
+    if is_number(literal):
+        if not is_number(value):
             return False
     elif isinstance(literal, str):
         if not isinstance(value, str):

@@ -16,6 +16,7 @@ from server.core.stores.records import format_time
 __all__ = [
     "TIME_FIELDS",
     "LikeToken",
+    "is_number",
     "like_to_glob",
     "like_to_regex",
     "like_tokens",
@@ -26,6 +27,11 @@ TIME_FIELDS = frozenset({"_created", "_modified"})
 """Fields whose string literals are read as ISO-8601 instants."""
 
 Scalar = str | int | float | bool | None
+
+
+def is_number(value: object) -> bool:
+    """A JSON number: ``bool`` is an ``int`` in Python but never a number in RQL."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from server.core.rql.ast import (
     Property,
     SortKey,
 )
-from server.core.rql.literals import Scalar, like_to_regex, resolve
+from server.core.rql.literals import Scalar, is_number, like_to_regex, resolve
 from server.core.rql.sql import Params, SortAtom
 
 __all__ = ["COLUMNS", "compile_filter", "postgres_params", "sort_atoms"]
@@ -57,10 +57,6 @@ def postgres_params() -> Params:
     return Params(lambda name: f"%({name})s")
 
 
-def _is_number(value: Scalar) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _literal(value: Scalar) -> str:
     """A SQL/JSON path literal (JSON syntax is valid path syntax for these scalars)."""
     return orjson.dumps(value).decode()
@@ -82,7 +78,7 @@ def _eq(literal: Scalar) -> str:
         return '@.type() == "null"'
     if isinstance(literal, bool):
         return f'(@.type() == "boolean" && @ == {_literal(literal)})'
-    if _is_number(literal):
+    if is_number(literal):
         return f'(@.type() == "number" && @ == {_literal(literal)})'
     return f'(@.type() == "string" && @ == {_literal(literal)})'
 
@@ -105,7 +101,7 @@ class _Compiler:
             case Comparison(op, prop, raw):
                 literal = resolve(raw, prop.root, self.now)
                 path_op = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
-                if _is_number(literal):
+                if is_number(literal):
                     return f'(@.type() == "number" && @ {path_op} {_literal(literal)})'
                 if isinstance(literal, str):
                     return f'(@.type() == "string" && @ {path_op} {_literal(literal)})'
@@ -120,7 +116,7 @@ class _Compiler:
 
     def column_predicate(self, column: str, kind: str, node: Comparison | In | Like) -> str:
         def eq(literal: Scalar) -> str:
-            matches_kind = isinstance(literal, str) if kind == "text" else _is_number(literal)
+            matches_kind = isinstance(literal, str) if kind == "text" else is_number(literal)
             return f"({column} = {self.p.add(literal)})" if matches_kind else "FALSE"
 
         match node:
@@ -131,7 +127,7 @@ class _Compiler:
             case Comparison(op, prop, raw):
                 literal = resolve(raw, prop.root, self.now)
                 sql_op = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
-                matches_kind = isinstance(literal, str) if kind == "text" else _is_number(literal)
+                matches_kind = isinstance(literal, str) if kind == "text" else is_number(literal)
                 if not matches_kind:
                     return "FALSE"
                 return f"({column} {sql_op} {self.p.add(literal)})"

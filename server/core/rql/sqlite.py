@@ -29,7 +29,7 @@ from server.core.rql.ast import (
     Property,
     SortKey,
 )
-from server.core.rql.literals import Scalar, like_to_glob, resolve
+from server.core.rql.literals import Scalar, is_number, like_to_glob, resolve
 from server.core.rql.sql import Params, SortAtom
 
 __all__ = ["COLUMNS", "compile_filter", "sort_atoms", "sqlite_params"]
@@ -71,10 +71,6 @@ def _structural_depth(prop: Property) -> int:
     return len(prop.parts)
 
 
-def _is_number(value: Scalar) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 class _Compiler:
     def __init__(self, params: Params, now: datetime) -> None:
         self.p = params
@@ -90,7 +86,7 @@ class _Compiler:
         if literal is False:
             return lambda t, v: f"{t} = 'false'"
         ph = self.p.add(literal)
-        if _is_number(literal):
+        if is_number(literal):
             return lambda t, v: f"({t} IN {_NUMBER_TYPES} AND {v} = {ph})"
         return lambda t, v: f"({t} = 'text' AND {v} = {ph})"
 
@@ -104,7 +100,7 @@ class _Compiler:
             case Comparison(op, prop, raw):
                 literal = resolve(raw, prop.root, self.now)
                 sql_op = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
-                if _is_number(literal):
+                if is_number(literal):
                     ph = self.p.add(literal)
                     return lambda t, v: f"({t} IN {_NUMBER_TYPES} AND {v} {sql_op} {ph})"
                 if isinstance(literal, str):

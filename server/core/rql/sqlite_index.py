@@ -43,7 +43,7 @@ from server.core.rql.ast import (
     Or,
     Property,
 )
-from server.core.rql.literals import Scalar, like_to_glob, like_tokens, resolve
+from server.core.rql.literals import Scalar, is_number, like_to_glob, like_tokens, resolve
 from server.core.rql.sql import Params
 from server.core.rql.sqlite import COLUMNS, compile_filter
 
@@ -293,10 +293,6 @@ def _index_key(prop: Property) -> tuple[str, str | None] | None:
     return "/".join(parts), ""
 
 
-def _is_number(value: Scalar) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _kind_value(literal: Scalar) -> tuple[int, Any]:
     """The (kind, value) pair an ``eq`` literal matches."""
     if literal is None:
@@ -371,7 +367,7 @@ class _Planner:
                 return None  # "some value differs" needs every value, not a range
             case Comparison(op, _, raw):
                 literal = resolve(raw, root, self.now)
-                if _is_number(literal):
+                if is_number(literal):
                     kind = KIND_NUMBER
                 elif isinstance(literal, str):
                     kind = KIND_STRING
