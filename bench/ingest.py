@@ -306,13 +306,16 @@ def latencies(core: Any, devices: int, since_ms: float) -> tuple[list[float], fl
     time of the last commit."""
     out: list[float] = []
     last = 0.0
+    # Records carry whole milliseconds: one published in the phase's first millisecond
+    # has a time stamp below the fractional ``since_ms`` and would be left out.
+    floor = int(since_ms)
     start, end = datetime.fromtimestamp(0, UTC), datetime.fromtimestamp(4e9, UTC)
     for d in range(devices):
         device = f"device:d{d}"
         rid = f"{device}~cell:lte-00101-{1000 + d % CELLS}"
         path = f"/relationships/{rid}/properties/lastSeen"
         for point in core.store.history(TENANT, ThingId(device), path, start, end, 1_000_000):
-            if point.value is None or float(point.value) * 1000 < since_ms:
+            if point.value is None or round(float(point.value) * 1000) < floor:
                 continue
             committed = point.time.timestamp()
             out.append(committed - float(point.value))
