@@ -4,6 +4,10 @@ One `RestState` lives on ``app.state.rest``; handlers get it with `rest_state` a
 core calls with `call`, which moves them to a worker thread (the core is synchronous and
 must never block the event loop).
 
+`call_point` runs a one-twin read or write on the event loop itself when the core says
+it is cheap there (`Core.runs_inline`: an embedded store, a fast validator, an idle
+writer), and otherwise goes through `call`.
+
 `call` uses asyncio's own executor hand-off with a dedicated pool rather than anyio's
 ``to_thread`` (Starlette's ``run_in_threadpool``), which adds a capacity limiter and cancel
 scopes per call: with wrk against an empty handler on a 2-core machine the asyncio hop
@@ -29,7 +33,15 @@ from server.rest.hub import EventHub
 from server.rest.td import ThingDescriptions
 from server.settings import Settings
 
-__all__ = ["CORE_THREADS", "RestState", "authenticate", "call", "ditto_headers", "rest_state"]
+__all__ = [
+    "CORE_THREADS",
+    "RestState",
+    "authenticate",
+    "call",
+    "call_point",
+    "ditto_headers",
+    "rest_state",
+]
 
 _T = TypeVar("_T")
 
@@ -67,6 +79,15 @@ async def call(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """Run a synchronous core operation in a worker thread and await its result."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_pool(), partial(fn, *args, **kwargs))
+
+
+async def call_point(
+    core: Core, write: bool, fn: Callable[..., _T], *args: Any, **kwargs: Any
+) -> _T:
+    """Run a point operation on one twin: inline when ``core`` finds it cheap, else `call`."""
+    if core.runs_inline(write):
+        return fn(*args, **kwargs)
+    return await call(fn, *args, **kwargs)
 
 
 def ditto_headers(conn: HTTPConnection) -> DittoHeaders:

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self, TypeAlias, TypeVar
+from typing import ClassVar, Self, TypeAlias, TypeVar
 
 import pyoxigraph as ox
 
@@ -111,6 +111,9 @@ class GraphStore(ABC):
     tenant_limits:
         Overrides for some tenants, by tenant name.
     """
+
+    #: True when updates and queries run in this process (no network round trip).
+    local: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -64,6 +64,8 @@ class OxigraphGraphStore(GraphStore):
     overrun it by that step.
     """
 
+    local = True
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from server.core.ids import RelationshipId, TenantId, ThingId
 from server.core.rql.ast import Node, SortKey
@@ -101,6 +101,16 @@ class AckedOutbox:
 
 class TwinStore(ABC):
     """Persistence of tenants, twins, relationships, change events, history and outbox."""
+
+    #: True when no call waits on a network peer (an embedded file store): a point read or
+    #: an uncontended single-twin write then costs tens of microseconds, less than handing
+    #: it to a worker thread (see `Core.runs_inline`).
+    local: ClassVar[bool] = False
+
+    def writer_busy(self) -> bool:
+        """Whether a write of this process holds the store's writer right now (a hint:
+        it may change the next instant). Stores that cannot tell say True."""
+        return True
 
     # --- lifecycle -------------------------------------------------------------------
 

@@ -298,8 +298,13 @@ class SqliteTwinStore(TwinStore):
         self._checkpointer: threading.Thread | None = None
         self._acked = AckedOutbox(_ACK_FLUSH)
 
+    local = True
+
     def __repr__(self) -> str:
         return f"SqliteTwinStore({str(self.path)!r})"
+
+    def writer_busy(self) -> bool:
+        return self._write_lock.locked()
 
     # --- connections ------------------------------------------------------------------
 

@@ -71,6 +71,8 @@ def _value(term: Any) -> Any:
 class ShaclValidator(TwinValidator):
     """Validates with pyshacl against the catalog's compiled shapes."""
 
+    fast = False
+
     def __init__(self, catalog: ModelCatalog) -> None:
         self.catalog = catalog
         self._shapes: dict[tuple[int, ...], Graph] = {}

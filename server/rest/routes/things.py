@@ -24,7 +24,7 @@ from server.core.preconditions import value_etag
 from server.core.rql.parser import parse_options
 from server.core.twins.service import WriteResult
 from server.rest.codec import MERGE_PATCH_TYPES, dumps, json_response, read_json
-from server.rest.context import authenticate, call, ditto_headers, rest_state
+from server.rest.context import authenticate, call, call_point, ditto_headers, rest_state
 from server.rest.errors import MethodNotAllowed, error_response
 from server.rest.headers import DittoHeaders
 from server.rest.paths import ThingTarget, parse_target, thing_url
@@ -137,7 +137,9 @@ async def get_resource(request: Request) -> Response:
     at_revision, at_time = headers.historical()
     fields = request.query_params.get("fields") or None
     try:
-        value, etag = await call(
+        value, etag = await call_point(
+            state.core,
+            False,
             retrieve,
             state.core,
             caller,
@@ -149,7 +151,9 @@ async def get_resource(request: Request) -> Response:
             at_time,
         )
     except errors.PreconditionNotModified as exc:
-        _, etag = await call(retrieve, state.core, caller, target.thing_id, target.path, None)
+        _, etag = await call_point(
+            state.core, False, retrieve, state.core, caller, target.thing_id, target.path, None
+        )
         return error_response(exc, {"ETag": etag})
     return json_response(value, headers={"ETag": etag})
 
@@ -163,7 +167,9 @@ async def put_resource(request: Request) -> Response:
     options = _WriteOptions.of(headers)
     body = await read_json(request, state.settings.max_body_bytes)
     pre = headers.preconditions()
-    result = await call(state.core.twins.put, caller, target.thing_id, target.path, body, pre)
+    result = await call_point(
+        state.core, True, state.core.twins.put, caller, target.thing_id, target.path, body, pre
+    )
     return _written(request, target, options, result)
 
 
@@ -176,7 +182,9 @@ async def merge_resource(request: Request) -> Response:
     options = _WriteOptions.of(headers)
     body = await read_json(request, state.settings.max_body_bytes, MERGE_PATCH_TYPES)
     pre = headers.preconditions()
-    result = await call(state.core.twins.merge, caller, target.thing_id, target.path, body, pre)
+    result = await call_point(
+        state.core, True, state.core.twins.merge, caller, target.thing_id, target.path, body, pre
+    )
     return _written(request, target, options, result)
 
 
@@ -189,8 +197,14 @@ async def delete_resource(request: Request) -> Response:
     state = rest_state(request)
     headers = ditto_headers(request)
     required = headers.response_required
-    await call(
-        state.core.twins.delete, caller, target.thing_id, target.path, headers.preconditions()
+    await call_point(
+        state.core,
+        True,
+        state.core.twins.delete,
+        caller,
+        target.thing_id,
+        target.path,
+        headers.preconditions(),
     )
     if not required:
         return Response(status_code=202)
