@@ -3,7 +3,10 @@
 Both faces build a `Call` (gRPC from metadata and the RPC deadline, ``/v1`` REST from
 headers) and hand it to the same servicer method, so the two cannot drift apart. The core
 is synchronous: `Call.run` moves each core operation to a worker thread of a dedicated
-pool, so neither face's event loop ever blocks on a store.
+pool, so neither face's event loop ever blocks on a store. `Call.run_point` is for one
+twin or relationship: it runs on the event loop when the core says that is cheap
+(`Core.runs_inline`: an embedded store, a fast validator, an idle writer), since the hand-off
+to a thread and back then costs more than the call.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, TypeVar
 
 from server.core import errors
 from server.core.context import Caller
+from server.core.service import Core
 
 __all__ = ["Call", "DeadlineExceeded", "OperatorRequired", "Runner"]
 
@@ -101,3 +105,13 @@ class Call:
     async def run(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         """Run a synchronous core operation under this call's deadline."""
         return await self.runner.run(self.deadline, fn, *args, **kwargs)
+
+    async def run_point(
+        self, core: Core, write: bool, fn: Callable[..., _T], *args: Any, **kwargs: Any
+    ) -> _T:
+        """Run a one-entity read or write: inline when ``core`` finds it cheap, else `run`."""
+        if not core.runs_inline(write):
+            return await self.run(fn, *args, **kwargs)
+        if self.deadline is not None and self.deadline <= time.monotonic():
+            raise DeadlineExceeded()
+        return fn(*args, **kwargs)

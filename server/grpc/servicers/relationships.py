@@ -86,7 +86,8 @@ class RelationshipServicer:
     ) -> pb.Relationship:
         caller = call.tenant_caller
         rid = parse_relationship_name(request.name, caller)
-        return relationship_to_proto(await call.run(self._core.relationships.get, caller, rid))
+        record = await call.run_point(self._core, False, self._core.relationships.get, caller, rid)
+        return relationship_to_proto(record)
 
     async def ListRelationships(
         self, request: pb.ListRelationshipsRequest, call: Call
@@ -156,7 +157,7 @@ class RelationshipServicer:
                     pause_after_conflict(attempt)
             raise AssertionError("unreachable")
 
-        return relationship_to_proto(await call.run(update))
+        return relationship_to_proto(await call.run_point(self._core, True, update))
 
     async def DeleteRelationship(
         self, request: pb.DeleteRelationshipRequest, call: Call
@@ -177,7 +178,7 @@ class RelationshipServicer:
             self._core.relationships.delete(caller, rid, expected_revision=revision)
 
         try:
-            await call.run(delete)
+            await call.run_point(self._core, True, delete)
         except errors.RelationshipNotFound:
             if not request.allow_missing:
                 raise

@@ -77,7 +77,7 @@ class TwinServicer:
     async def GetTwin(self, request: twins_pb2.GetTwinRequest, call: Call) -> twins_pb2.Twin:
         caller = call.tenant_caller
         tid = parse_twin_name(request.name, caller)
-        record = await call.run(self._core.twins.get_record, caller, tid)
+        record = await call.run_point(self._core, False, self._core.twins.get_record, caller, tid)
         return twin_to_proto(record)
 
     async def ListTwins(
@@ -166,7 +166,7 @@ class TwinServicer:
                     pause_after_conflict(attempt)
             raise AssertionError("unreachable")
 
-        result = await call.run(update)
+        result = await call.run_point(self._core, True, update)
         assert result.record is not None
         return twin_to_proto(result.record)
 
@@ -175,7 +175,7 @@ class TwinServicer:
         tid = parse_twin_name(request.name, caller)
         pre = Preconditions(if_match=(revision_of_etag(request.etag),)) if request.etag else None
         try:
-            await call.run(self._core.twins.delete, caller, tid, "/", pre)
+            await call.run_point(self._core, True, self._core.twins.delete, caller, tid, "/", pre)
         except errors.ThingNotFound:
             if not request.allow_missing:
                 raise
