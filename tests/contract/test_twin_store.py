@@ -349,6 +349,82 @@ def test_relationships_are_listed_by_source_target_and_type(
     assert store.get_relationship(tenant, RelationshipId("r1")).properties == {"rsrp": -90}
 
 
+def test_get_relationships_returns_found_ones_in_the_requested_order(
+    store: TwinStore, tenant: TenantId
+) -> None:
+    put_relationships(
+        store,
+        tenant,
+        relationship(tenant, "r1", "ns:phone", "ns:cell1", "observes", {"rsrp": -90}),
+        relationship(tenant, "r2", "ns:phone", "ns:ap", "associatedWith", {"rssi": -60}),
+    )
+
+    got = store.get_relationships(
+        tenant, [RelationshipId("r2"), RelationshipId("zz"), RelationshipId("r1")]
+    )
+
+    assert got == [
+        store.get_relationship(tenant, RelationshipId("r2")),
+        store.get_relationship(tenant, RelationshipId("r1")),
+    ]
+    assert [(r.id, r.type, r.properties) for r in got] == [
+        ("r2", "associatedWith", {"rssi": -60}),
+        ("r1", "observes", {"rsrp": -90}),
+    ]
+
+
+def test_get_relationships_repeats_duplicates_and_accepts_an_empty_list(
+    store: TwinStore, tenant: TenantId
+) -> None:
+    put_relationships(store, tenant, relationship(tenant, "r1", "ns:a", "ns:b"))
+    r1 = RelationshipId("r1")
+
+    assert [r.id for r in store.get_relationships(tenant, [r1, RelationshipId("x"), r1])] == [
+        "r1",
+        "r1",
+    ]
+    assert store.get_relationships(tenant, []) == []
+    assert store.get_relationships(tenant, [RelationshipId("x"), RelationshipId("y")]) == []
+
+
+def test_get_relationships_never_returns_another_tenants(
+    store: TwinStore, tenant: TenantId, other_tenant: TenantId
+) -> None:
+    put_relationships(
+        store,
+        tenant,
+        relationship(tenant, "shared", "ns:a", "ns:b", "observes", {"owner": "acme"}),
+        relationship(tenant, "only-acme", "ns:a", "ns:b"),
+    )
+    put_relationships(
+        store,
+        other_tenant,
+        relationship(other_tenant, "shared", "ns:c", "ns:d", "observes", {"owner": "globex"}),
+    )
+
+    got = store.get_relationships(
+        other_tenant, [RelationshipId("only-acme"), RelationshipId("shared")]
+    )
+
+    assert [(r.tenant, r.id, r.source, r.properties) for r in got] == [
+        ("globex", "shared", "ns:c", {"owner": "globex"})
+    ]
+
+
+def test_get_relationships_reads_a_long_list(store: TwinStore, tenant: TenantId) -> None:
+    # More ids than one SQLite IN list takes, asked in reverse with gaps.
+    put_relationships(
+        store,
+        tenant,
+        *(relationship(tenant, f"r{i:04}", "ns:a", "ns:b") for i in range(0, 1300, 2)),
+    )
+    asked = [RelationshipId(f"r{i:04}") for i in reversed(range(1300))]
+
+    got = store.get_relationships(tenant, asked)
+
+    assert [r.id for r in got] == [f"r{i:04}" for i in reversed(range(0, 1300, 2))]
+
+
 def test_relationship_pages_visit_each_once(store: TwinStore, tenant: TenantId) -> None:
     put_relationships(
         store, tenant, *(relationship(tenant, f"r{i:02}", "ns:a", "ns:b") for i in range(7))

@@ -228,6 +228,13 @@ class TwinStore(ABC):
         """The relationship or None."""
 
     @abstractmethod
+    def get_relationships(
+        self, tenant: TenantId, relationship_ids: Sequence[RelationshipId]
+    ) -> list[RelationshipRecord]:
+        """The relationships with these ids, in the order asked (an id asked twice comes
+        twice); missing ones are omitted."""
+
+    @abstractmethod
     def list_relationships(
         self,
         tenant: TenantId,

@@ -498,6 +498,19 @@ class PostgresTwinStore(TwinStore):
         )
         return _relationship(tenant, rows[0]) if rows else None
 
+    def get_relationships(
+        self, tenant: TenantId, relationship_ids: Sequence[RelationshipId]
+    ) -> list[RelationshipRecord]:
+        if not relationship_ids:
+            return []
+        # One array parameter, so no chunking is needed (unlike SQLite's IN list).
+        rows = self._read(
+            f"SELECT {_REL_COLUMNS} FROM relationships WHERE tenant = %s AND id = ANY(%s)",
+            (tenant, [str(i) for i in dict.fromkeys(relationship_ids)]),
+        )
+        found = {row[0]: _relationship(tenant, row) for row in rows}
+        return [found[i] for i in relationship_ids if i in found]
+
     def list_relationships(
         self,
         tenant: TenantId,

@@ -615,6 +615,23 @@ class SqliteTwinStore(TwinStore):
         )
         return _relationship(tenant, rows[0]) if rows else None
 
+    def get_relationships(
+        self, tenant: TenantId, relationship_ids: Sequence[RelationshipId]
+    ) -> list[RelationshipRecord]:
+        found: dict[str, RelationshipRecord] = {}
+        unique = list(dict.fromkeys(relationship_ids))
+        # Chunked like `get_twins`: SQLite caps the number of bound parameters.
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._read(
+                f"SELECT {self._REL_COLUMNS} FROM relationships "
+                f"WHERE tenant = ? AND id IN ({marks})",
+                (tenant, *chunk),
+            ):
+                found[row[0]] = _relationship(tenant, row)
+        return [found[i] for i in relationship_ids if i in found]
+
     def list_relationships(
         self,
         tenant: TenantId,
