@@ -170,11 +170,14 @@ class BatchService:
             new["thingId"] = tid
             new.setdefault("policyId", tid)
             plan.put_twin(before, new, "/", "created" if before is None else "merged", upsert.patch)
-        for rel in relationships:
-            rid = RelationshipId(rel.relationship_id)
-            before_rel = plan.relationships.get(rid, None)
-            if rid not in plan.relationships:
-                before_rel = self._store.get_relationship(tenant, rid)
+        # One read for every relationship the batch names. An invalid id is left out
+        # here and raises where the loop reaches it, as a one-by-one read would.
+        rids = [_relationship_id(rel.relationship_id) for rel in relationships]
+        wanted_rels = [rid for rid in dict.fromkeys(rids) if rid is not None]
+        stored = {r.id: r for r in self._store.get_relationships(tenant, wanted_rels)}
+        for rel, parsed in zip(relationships, rids, strict=True):
+            rid = parsed if parsed is not None else RelationshipId(rel.relationship_id)
+            before_rel = plan.relationships[rid] if rid in plan.relationships else stored.get(rid)
             if rel.delete:
                 if before_rel is not None:
                     plan.delete_relationship(before_rel)
@@ -200,3 +203,11 @@ class BatchService:
             )
             plan.put_relationship(before_rel, rid, source, target, rel_type, properties)
         return plan
+
+
+def _relationship_id(value: str) -> RelationshipId | None:
+    """The parsed id, or None when it is invalid."""
+    try:
+        return RelationshipId(value)
+    except errors.RelationshipIdInvalid:
+        return None
