@@ -8,13 +8,15 @@ For each store (embedded SQLite + pyoxigraph, PostgreSQL + pyoxigraph) and each 
   default background projection the clock stops only once the graph holds every write);
 - creates/s: new twins through ``put``;
 - reads/s: ``retrieve`` of a whole twin;
-- p50/p99 modify latency, and the ratio p50(100k) / p50(1k);
+- p50/p99 modify latency, and the ratio p50(100k) / p50(1k). Both sizes are loaded
+  first and their modifies run in ``--rounds`` rounds that alternate between the sizes,
+  so a drift in the machine's speed reaches both alike; each round's p50 is printed too;
 - a SPARQL 2-hop query p50 over the loaded graph (devices that hear a cell also heard by
   device 0), with the graph's triple count;
 - the baseline in the same run: the same modify loop validated by pyshacl per write.
 
     .venv/bin/python -m bench.core [--sizes 1000,100000] [--stores sqlite,postgres]
-        [--projection background,inline]
+        [--projection background,inline] [--ops 2000] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -117,30 +119,51 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def run(
-    store: str, n: int, catalog: ModelCatalog, ops: int, projection: str = "background"
-) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as data:
-        dbname = None
+class Bench:
+    """One loaded core (a store kind, a size, a projection mode) and its figures."""
+
+    def __init__(self, store: str, n: int, catalog: ModelCatalog, projection: str) -> None:
+        self.store, self.n, self.catalog = store, n, catalog
+        self._data = tempfile.TemporaryDirectory()
+        self._dbname: str | None = None
         url = "sqlite"
         if store == "postgres":
-            dbname = f"ndtwin_bench_{uuid.uuid4().hex[:8]}"
+            self._dbname = f"ndtwin_bench_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{dbname}"')
-            url = f"postgresql://postgres@127.0.0.1:5432/{dbname}"
+                conn.execute(f'CREATE DATABASE "{self._dbname}"')
+            url = f"postgresql://postgres@127.0.0.1:5432/{self._dbname}"
         settings = CoreSettings(projection=projection)  # type: ignore[arg-type]
-        core = build_core(store=url, data_dir=data, catalog=catalog, settings=settings)
-        core.open()
+        self.core = build_core(
+            store=url, data_dir=self._data.name, catalog=catalog, settings=settings
+        )
+        self.core.open()
+        self.caller = self.core.tenants.authenticate(self.core.tenants.create("bench")[1])
+        self.load_s = load(self.core, self.caller, catalog, n)
+        self.modify_seconds = 0.0
+        self.modify_latencies: list[float] = []
+        self.round_p50s: list[float] = []
+
+    def modify_round(self, ops: int, first: int) -> None:
+        """``ops`` modifies (writes ``first``, ``first + 1``, ...), added to the totals."""
+        core, caller = self.core, self.caller
+        rate, latencies = timed(
+            lambda i: core.twins.put(
+                caller,
+                f"campus:cell-{(first + i) % 100}",
+                "/attributes/rsrp",
+                -60 - (first + i) % 80,
+            ),
+            ops,
+            core.drain_graph,
+        )
+        self.modify_seconds += ops / rate
+        self.modify_latencies += latencies
+        self.round_p50s.append(pct(latencies, 0.5))
+
+    def finish(self, ops: int) -> dict[str, Any]:
+        """Creates, reads and the SPARQL query; then close and remove everything."""
+        core, caller, catalog, n = self.core, self.caller, self.catalog, self.n
         try:
-            caller = core.tenants.authenticate(core.tenants.create("bench")[1])
-            load_s = load(core, caller, catalog, n)
-            modify_rate, modify_lat = timed(
-                lambda i: core.twins.put(
-                    caller, f"campus:cell-{i % 100}", "/attributes/rsrp", -60 - i % 80
-                ),
-                ops,
-                core.drain_graph,
-            )
             create_rate, _ = timed(
                 lambda i: core.twins.put(caller, f"campus:new-{i}", "/", cell(catalog, i)),
                 ops,
@@ -159,20 +182,57 @@ def run(
             _, sparql_lat = timed(lambda i: core.query(caller, two_hop, "text/csv"), 50)
             triples = core.fresh_graph().count("bench")
         finally:
-            core.close()
-            if dbname:
-                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-    return {
-        "load_s": load_s,
-        "modify": modify_rate,
-        "modify_p50": pct(modify_lat, 0.5),
-        "modify_p99": pct(modify_lat, 0.99),
-        "create": create_rate,
-        "read": read_rate,
-        "sparql_p50": pct(sparql_lat, 0.5),
-        "triples": triples,
-    }
+            self.close()
+        return {
+            "load_s": self.load_s,
+            "modify": len(self.modify_latencies) / self.modify_seconds,
+            "modify_p50": pct(self.modify_latencies, 0.5),
+            "modify_p99": pct(self.modify_latencies, 0.99),
+            "create": create_rate,
+            "read": read_rate,
+            "sparql_p50": pct(sparql_lat, 0.5),
+            "triples": triples,
+        }
+
+    def close(self) -> None:
+        self.core.close()
+        if self._dbname:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self._dbname}" WITH (FORCE)')
+        self._data.cleanup()
+
+
+def run_sizes(
+    store: str,
+    sizes: list[int],
+    catalog: ModelCatalog,
+    ops: int,
+    projection: str,
+    rounds: int,
+) -> dict[int, dict[str, Any]]:
+    """Load every size, then modify in rounds that alternate between the sizes.
+
+    The machine's speed drifts by 1.5-2x within minutes (other jobs, caches, CPU
+    frequency), so each size gets its share of every stretch of time: the p50 ratio
+    between sizes compares like with like. Each size gets ``ops`` modifies in all.
+    """
+    benches = []
+    try:
+        for n in sizes:
+            benches.append(Bench(store, n, catalog, projection))
+        per_round = max(1, ops // rounds)
+        for r in range(rounds):
+            for bench in benches:
+                bench.modify_round(per_round, r * per_round)
+        results = {}
+        while benches:
+            bench = benches.pop(0)
+            results[bench.n] = bench.finish(ops)
+            results[bench.n]["rounds"] = bench.round_p50s
+        return results
+    finally:
+        for bench in benches:
+            bench.close()
 
 
 def shacl_baseline(catalog: ModelCatalog, ops: int) -> float:
@@ -195,7 +255,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("--stores", default="sqlite,postgres")
-    parser.add_argument("--ops", type=int, default=2000)
+    parser.add_argument("--ops", type=int, default=2000, help="modifies per size (in all)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="modify rounds, alternating between the sizes (ops / rounds each)",
+    )
     parser.add_argument(
         "--projection",
         default="background",
@@ -215,11 +281,10 @@ def main() -> int:
     )
     runs = [(s, p) for s in args.stores.split(",") for p in args.projection.split(",")]
     for store, projection in runs:
-        results = {}
         label = store if projection == "background" else f"{store}/{projection}"
+        results = run_sizes(store, sizes, catalog, args.ops, projection, args.rounds)
         for n in sizes:
-            r = run(store, n, catalog, args.ops, projection)
-            results[n] = r
+            r = results[n]
             print(
                 f"{label:9} {n:>7} {r['triples']:>9,.0f} {r['load_s']:>7.1f} "
                 f"{r['modify']:>9,.0f} {r['modify_p50']:>7.2f} {r['modify_p99']:>7.2f} "
@@ -227,6 +292,9 @@ def main() -> int:
                 f"{r['modify'] / baseline:>9.1f}x",
                 flush=True,
             )
+        for n in sizes:
+            rounds = ", ".join(f"{p:.2f}" for p in results[n]["rounds"])
+            print(f"{label:9} {n:>7} modify p50 ms per round: {rounds}")
         if len(sizes) > 1:
             small, large = results[min(sizes)], results[max(sizes)]
             print(
