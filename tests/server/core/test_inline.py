@@ -6,7 +6,6 @@ write, no other write of this process holding the store's writer at that moment.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from server.core.service import Core, CoreSettings
 from server.core.stores.postgres import PostgresTwinStore
 from server.core.stores.sqlite import SqliteTwinStore
 from server.core.validation.compiled import CompiledValidator
+from tests.server.writer import writer_held
 
 
 @pytest.fixture(scope="module")
@@ -37,39 +37,17 @@ def core(tmp_path: Path, catalog: ModelCatalog) -> Iterator[Core]:
         core.close()
 
 
-@pytest.fixture
-def writer_held(core: Core) -> Iterator[None]:
-    """Another thread of this process inside a write transaction until the test ends."""
-    store = core.store
-    assert isinstance(store, SqliteTwinStore)
-    inside, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with store._transaction():
-            inside.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert inside.wait(5)
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join(5)
-
-
 def test_embedded_store_runs_reads_and_idle_writes_inline(core: Core) -> None:
     assert core.runs_inline(write=False)
     assert core.runs_inline(write=True)
 
 
-@pytest.mark.usefixtures("writer_held")
 def test_write_hops_while_another_write_holds_the_writer(core: Core) -> None:
-    assert core.store.writer_busy()
-    assert not core.runs_inline(write=True)
-    # A WAL reader never waits for the writer: reads stay inline.
-    assert core.runs_inline(write=False)
+    with writer_held(core.store):
+        assert core.store.writer_busy()
+        assert not core.runs_inline(write=True)
+        # A WAL reader never waits for the writer: reads stay inline.
+        assert core.runs_inline(write=False)
 
 
 def test_writer_is_free_again_after_the_other_write(core: Core) -> None:

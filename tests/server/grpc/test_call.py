@@ -6,31 +6,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from server.core.bootstrap import build_core
 from server.core.service import Core
-from server.core.stores.sqlite import SqliteTwinStore
 from server.grpc.call import Call, DeadlineExceeded, Runner
+from tests.server.writer import writer_held
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def core(tmp_path: Path) -> Iterator[Core]:
-    core = build_core("sqlite", "memory", tmp_path)
-    core.open()
-    try:
-        yield core
-    finally:
-        core.close()
 
 
 @pytest.fixture
@@ -56,10 +39,8 @@ async def test_point_calls_run_on_the_loop_with_an_idle_embedded_store(
 async def test_a_write_goes_to_the_pool_while_the_writer_is_held(
     core: Core, runner: Runner
 ) -> None:
-    store = core.store
-    assert isinstance(store, SqliteTwinStore)
     call = Call(caller=None, runner=runner)
-    with store._transaction():
+    with writer_held(core.store):
         assert (await call.run_point(core, True, _thread_name)).startswith("ndtwin-core")
         # A read does not wait for the writer.
         assert await call.run_point(core, False, _thread_name) == threading.current_thread().name

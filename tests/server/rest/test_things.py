@@ -4,15 +4,14 @@ conditional requests, ``fields``, ``POST``, ``ids``, paging, validation and TDs.
 from __future__ import annotations
 
 import asyncio
-import threading
 from urllib.parse import quote
 
 import httpx
 import pytest
 
 from server.core.service import Core
-from server.core.stores.sqlite import SqliteTwinStore
 from tests.server.rest.conftest import PHONE, WIFI
+from tests.server.writer import writer_held
 
 pytestmark = pytest.mark.anyio
 
@@ -466,26 +465,11 @@ async def test_write_waiting_for_the_writer_leaves_reads_served(
     """A point write runs on the event loop only while the store's writer is free: with
     another thread holding it, the PUT waits in a worker thread and GETs still answer."""
     await _create(client)
-    store = core.store
-    assert isinstance(store, SqliteTwinStore)
-    inside, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with store._transaction():
-            inside.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert await asyncio.to_thread(inside.wait, 5)
-    try:
+    with writer_held(core.store):
         put = asyncio.create_task(client.put(f"{THING}/attributes/room", json="hall"))
         await asyncio.sleep(0.2)
         assert not put.done()  # waiting for the writer ...
         read = await asyncio.wait_for(client.get(f"{THING}/attributes/room"), 2)
         assert read.json() == "kitchen"  # ... while the loop still serves reads
-    finally:
-        release.set()
-        await asyncio.to_thread(holder.join, 5)
     assert (await asyncio.wait_for(put, 5)).status_code == 204
     assert (await client.get(f"{THING}/attributes/room")).json() == "hall"
