@@ -201,9 +201,14 @@ def _train_and_save(
     for ref in (*sources, *targets):
         if ref.model is not None:
             reused += warm_start(model, load_model(ref.model).model.state_dict())
-    use_frozen = uses_frozen_encoders(function, cfg.reuse)
-    # Only encoders that come from an existing twin are frozen; one without a model trains.
-    frozen = tuple(s.modality for s in sources if s.model is not None) if use_frozen else ()
+    # Only encoders that come from an existing twin are frozen; one without a model trains,
+    # and with none to freeze the run is a plain fine-tune (and says so in its metrics).
+    frozen = (
+        tuple(s.modality for s in sources if s.model is not None)
+        if uses_frozen_encoders(function, cfg.reuse)
+        else ()
+    )
+    use_frozen = bool(frozen)
     drift = use_frozen and cfg.drift_correction
     fit_config: dict[str, Any] = {
         "epochs": cfg.local_epochs,

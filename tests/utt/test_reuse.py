@@ -234,6 +234,17 @@ def test_merge_keeps_the_source_encoders_and_finetune_still_works(
         )
 
 
+def test_a_merge_of_twins_without_models_freezes_nothing_and_says_so(
+    root: Path, tiny_net: NetConfig, tiny_window: WindowConfig, tmp_path: Path
+) -> None:
+    cfg = ops.OperationConfig(window=tiny_window, net=tiny_net, rounds=1, threads=1)
+    merged = ops.merge(
+        root, ops.TwinRef("vision"), ops.TwinRef("sensory"), "wireless", tmp_path, cfg
+    )
+    assert merged.metrics["frozen_encoders"] == ""
+    assert merged.metrics["reuse"] == "finetune"
+
+
 def test_auto_freezes_for_merges_only() -> None:
     from utt.functions import Function, transfer
 
