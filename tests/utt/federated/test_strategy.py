@@ -7,7 +7,14 @@ import torch
 
 from tests.utt.federated.fakes import ShiftClient
 from utt.federated.aggregate import fedadam_step, initial_moments, pseudo_gradient, weighted_average
-from utt.federated.strategies import STRATEGIES, FedAdam, FedAvg, FedYogi, make_strategy
+from utt.federated.strategies import (
+    STRATEGIES,
+    FedAdam,
+    FedAvg,
+    FedAvgM,
+    FedYogi,
+    make_strategy,
+)
 from utt.federated.transport.inproc import InProcessTransport
 from utt.progress import CancelToken, OperationCancelled, ProgressEvent
 
@@ -82,6 +89,20 @@ def test_fedadam_strategy_composes_the_pure_functions() -> None:
         delta = pseudo_gradient(x, weighted_average(clients))
         x, moments = fedadam_step(x, delta, moments, eta=0.1, beta1=0.9, beta2=0.99, tau=1e-3)
     torch.testing.assert_close(history.state["w"], x["w"])
+
+
+def test_fedavgm_carries_its_momentum_from_round_to_round() -> None:
+    # Every round the clients' weighted average moves w by 14/6 (delta d). With momentum
+    # kept across rounds, m_k = d (1 + beta + ... + beta^(k-1)) and w sums eta * m_k; a
+    # strategy that reset its momentum each round would move by eta * d per round only.
+    d, eta, beta = 14 / 6, 0.5, 0.5
+    history = FedAvgM(eta=eta, beta=beta).run(_transport(), _start(), 3)
+    m1, m2, m3 = d, beta * d + d, beta * (beta * d + d) + d
+    torch.testing.assert_close(
+        history.state["w"], torch.full((2,), eta * (m1 + m2 + m3)), rtol=1e-5, atol=1e-6
+    )
+    # Integer entries (counters) get no server step: the server's copy stays.
+    assert history.state["steps"].item() == 0
 
 
 def test_adaptive_strategies_move_less_than_fedavg_per_round() -> None:
