@@ -114,13 +114,14 @@ def _process_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-SERVER_PID: int | None = None  # set when this script started the server
-
-
 async def _closed_loop(
-    call: Callable[[int], Awaitable[Any]], seconds: float, concurrency: int
+    call: Callable[[int], Awaitable[Any]],
+    seconds: float,
+    concurrency: int,
+    server_pid: int | None,
 ) -> dict[str, float]:
-    """Run ``call`` from ``concurrency`` tasks for ``seconds``; calls/s, latencies, CPU."""
+    """Run ``call`` from ``concurrency`` tasks for ``seconds``; calls/s, latencies, CPU
+    (the server's too when ``server_pid``, a process this script started, is known)."""
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
 
@@ -132,11 +133,11 @@ async def _closed_loop(
             latencies.append(time.perf_counter() - started)
             i += concurrency
 
-    server0, client0 = _process_cpu(SERVER_PID), _process_cpu(None)
+    server0, client0 = _process_cpu(server_pid), _process_cpu(None)
     began = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(concurrency)))
     elapsed = time.perf_counter() - began
-    server1, client1 = _process_cpu(SERVER_PID), _process_cpu(None)
+    server1, client1 = _process_cpu(server_pid), _process_cpu(None)
     calls = max(1, len(latencies))
     out = {
         "per_s": len(latencies) / elapsed,
@@ -145,7 +146,7 @@ async def _closed_loop(
         "p99_ms": 1000 * _percentile(latencies, 0.99),
         "client_cpu_us": 1e6 * (client1 - client0) / calls,
     }
-    if SERVER_PID is not None:
+    if server_pid is not None:
         out["server_cpu_us"] = 1e6 * (server1 - server0) / calls
     return out
 
@@ -243,7 +244,9 @@ async def _watch(
         return results
 
 
-async def run(target: str, key: str, seconds: float, concurrency: int) -> dict[str, Any]:
+async def run(
+    target: str, key: str, seconds: float, concurrency: int, server_pid: int | None = None
+) -> dict[str, Any]:
     md = (("authorization", f"Bearer {key}"),)
     out: dict[str, Any] = {
         "target": target,
@@ -256,12 +259,16 @@ async def run(target: str, key: str, seconds: float, concurrency: int) -> dict[s
         health = health_pb2_grpc.HealthStub(channel)
         names = await _setup(stub, md)
         out["baseline_health_check"] = await _closed_loop(
-            lambda i: health.Check(health_pb2.HealthCheckRequest()), seconds, concurrency
+            lambda i: health.Check(health_pb2.HealthCheckRequest()),
+            seconds,
+            concurrency,
+            server_pid,
         )
         out["get"] = await _closed_loop(
             lambda i: stub.GetTwin(twins_pb2.GetTwinRequest(name=names[i % TWINS]), metadata=md),
             seconds,
             concurrency,
+            server_pid,
         )
         mask = field_mask_pb2.FieldMask(paths=["attributes.co2"])
         rng = random.Random(7)
@@ -273,7 +280,7 @@ async def run(target: str, key: str, seconds: float, concurrency: int) -> dict[s
                 twins_pb2.UpdateTwinRequest(twin=twin, update_mask=mask), metadata=md
             )
 
-        out["validated_update"] = await _closed_loop(update, seconds, concurrency)
+        out["validated_update"] = await _closed_loop(update, seconds, concurrency, server_pid)
         out["watch"] = await _watch(target, md, seconds, stub, names)
     return out
 
@@ -326,6 +333,7 @@ def main() -> int:
         asyncio.run(_serve(Path(args.serve)))
         return 0
     proc = None
+    server_pid = None
     info: dict[str, Any] = {}
     if args.target:
         if not args.key:
@@ -333,11 +341,10 @@ def main() -> int:
         target, key = args.target, args.key
     else:
         proc, info = start_server()
-        global SERVER_PID
-        SERVER_PID = proc.pid
+        server_pid = proc.pid
         target, key = f"127.0.0.1:{info['port']}", info["key"]
     try:
-        result = asyncio.run(run(target, key, args.seconds, args.concurrency))
+        result = asyncio.run(run(target, key, args.seconds, args.concurrency, server_pid))
     finally:
         if proc is not None:
             assert proc.stdin is not None
