@@ -17,7 +17,7 @@ import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from server.core import errors
@@ -171,6 +171,17 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+#: nginx's "client closed request": nobody reads it, but the status log can tell it apart.
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client hung up before its body arrived: no one is left to answer and nothing was
+    # changed (the body is read before any core call). Not a server error, so no traceback.
+    log.debug("client closed the connection during %s %s", request.method, request.url.path)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(errors.InternalError(), _correlation(request))
@@ -187,6 +198,7 @@ def install_error_handlers(app: FastAPI) -> None:
         errors.NdtError: _ndt_error,
         StarletteHTTPException: _http_error,
         RequestValidationError: _validation_error,
+        ClientDisconnect: _client_gone,
         Exception: _unexpected,
     }
     for kind, handler in handlers.items():

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import logging
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from server.core.service import Core
 
 pytestmark = pytest.mark.anyio
 
@@ -196,3 +201,43 @@ async def test_fuzzed_requests_never_get_a_5xx(
     assert response.status_code < 500, (method, path, body, response.text)
     if response.status_code >= 400:
         assert response.json()["status"] == response.status_code
+
+
+async def test_a_client_that_hangs_up_mid_body_is_no_server_error(
+    app: FastAPI, keys: dict[str, str], core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body never arrives: no 500, no error logged, and the twin is not created."""
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": THING,
+        "raw_path": THING.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {keys['alpha']}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"100"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    messages = iter([{"type": "http.request", "body": b'{"attr', "more_body": True}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.ERROR):
+        await app(scope, receive, send)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert sent[0]["status"] == 499
+    caller = core.tenants.authenticate(keys["alpha"])
+    assert core.twins.search(caller, None, "size(10)", None)[0] == []
