@@ -1,4 +1,5 @@
-"""``ndtwin graph ...``: maintenance of the RDF graph (the document store is the truth)."""
+"""``ndtwin graph ...`` and ``ndtwin store ...``: maintenance of what is derived from the
+documents (the document store is the truth): the RDF graph and the store's search index."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 __all__ = ["register"]
 
 
-def _store_options(parser: argparse.ArgumentParser) -> None:
+def _store_options(parser: argparse.ArgumentParser, graph: bool = True) -> None:
     parser.add_argument(
         "--data-dir",
         default=os.environ.get("NDTWIN_DATA_DIR", ".ndtwin"),
@@ -23,6 +24,8 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("NDTWIN_STORE", "sqlite"),
         help="sqlite (embedded) or a postgresql:// URL",
     )
+    if not graph:
+        return
     parser.add_argument(
         "--graph",
         default=os.environ.get("NDTWIN_GRAPH", "embedded"),
@@ -42,6 +45,19 @@ def register(subparsers: Any) -> None:
     _store_options(rebuild)
     rebuild.add_argument("--tenant", default=None, help="only this tenant (default: all)")
     rebuild.set_defaults(handler=_rebuild)
+
+    store = subparsers.add_parser("store", help="maintain the document store")
+    store_commands = store.add_subparsers(dest="store_command", metavar="COMMAND", required=True)
+    reindex = store_commands.add_parser(
+        "reindex",
+        help="recreate the store's search index from the twins",
+        description="Refill the SQLite value index (twin_values), which attribute and "
+        "feature searches use, from the stored twins: for a file that an older build, "
+        "which did not keep the index, has written to. On PostgreSQL there is nothing to "
+        "do (the database keeps its own indexes).",
+    )
+    _store_options(reindex, graph=False)
+    reindex.set_defaults(handler=_reindex)
 
 
 def _rebuild(args: argparse.Namespace) -> int:
@@ -64,4 +80,28 @@ def _rebuild(args: argparse.Namespace) -> int:
     finally:
         core.close()
     print(f"rebuilt the graph: {triples} triples in {time.perf_counter() - started:.2f} s")
+    return 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    from server.core.errors import NdtError
+    from server.core.stores.factory import create_store
+
+    try:
+        store = create_store(
+            None if args.store == "sqlite" else args.store, data_dir=Path(args.data_dir)
+        )
+    except ValueError as exc:
+        print(f"ndtwin store reindex: {exc}", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    try:
+        store.open()
+        rows = store.rebuild_search_index()
+    except NdtError as exc:
+        print(f"ndtwin store reindex: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"rebuilt the search index: {rows} rows in {time.perf_counter() - started:.2f} s")
     return 0

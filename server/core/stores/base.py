@@ -333,6 +333,13 @@ class TwinStore(ABC):
         Computed in SQL; ordered by path, then bucket start. Empty buckets are omitted.
         """
 
+    def rebuild_search_index(self) -> int:
+        """Recreate search structures that the store keeps itself next to the documents,
+        from the documents; returns the rows written (0: the database keeps its own
+        indexes current, as PostgreSQL does). For a file that a build without them
+        wrote to (``ndtwin store reindex``)."""
+        return 0
+
     @abstractmethod
     def prune(self, older_than: datetime) -> int:
         """Apply retention: drop history points, events, and superseded revisions whose

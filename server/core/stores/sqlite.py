@@ -72,7 +72,7 @@ from server.core.stores.records import (
     format_time,
     utc_now,
 )
-from server.core.stores.sqlite_values import ensure_index, filter_source, update_twin
+from server.core.stores.sqlite_values import ensure_index, filter_source, rebuild, update_twin
 
 __all__ = ["SqliteTwinStore"]
 
@@ -1053,6 +1053,10 @@ class SqliteTwinStore(TwinStore):
             HistoryBucket(p, from_micros(origin + b * bucket), n, lo, hi, mean)
             for p, b, n, lo, hi, mean in rows
         ]
+
+    def rebuild_search_index(self) -> int:
+        with self._transaction() as cur:
+            return rebuild(cur)
 
     def prune(self, older_than: datetime) -> int:
         cutoff_text, cutoff_us = format_time(older_than), to_micros(older_than)
