@@ -34,7 +34,6 @@ from server.core.errors import (
     NdtError,
     RelationshipNotFound,
     RevisionMismatch,
-    SearchOptionInvalid,
     StoreUnavailable,
     TenantConflict,
     TenantNotFound,
@@ -44,7 +43,7 @@ from server.core.ids import RelationshipId, TenantId, ThingId
 from server.core.rql.ast import Node, SortKey, to_rql
 from server.core.rql.postgres import compile_filter, postgres_params, sort_atoms
 from server.core.rql.sql import Params, SortAtom, keyset_condition, order_by
-from server.core.stores.base import AckedOutbox, RelationshipPage, TwinStore
+from server.core.stores.base import AckedOutbox, TwinStore
 from server.core.stores.cursor import decode_cursor, encode_cursor, fingerprint
 from server.core.stores.encoding import (
     check_namespaces,
@@ -69,6 +68,7 @@ from server.core.stores.records import (
     format_time,
     utc_now,
 )
+from server.core.stores.sql_reads import REL_COLUMNS, SqlReads
 
 __all__ = ["CHANNEL", "PostgresTwinStore"]
 
@@ -161,7 +161,6 @@ _ACK_FLUSH = 1024
 #: dead index entries from the left until a vacuum removes them; autovacuum may wait a
 #: minute, so the store vacuums the (small) table itself after this many deletes.
 _VACUUM_EVERY = 2000
-_REL_COLUMNS = "id, source, target, type, properties, revision, created, modified"
 
 
 def _dumps(value: Any) -> str:
@@ -172,45 +171,6 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     """Per-connection setup: orjson for json/jsonb both ways."""
     set_json_loads(orjson.loads, conn)
     set_json_dumps(_dumps, conn)
-
-
-def _twin(tenant: str, row: Sequence[Any]) -> TwinRecord:
-    return TwinRecord(
-        tenant=TenantId.trusted(tenant),
-        thing_id=ThingId.trusted(row[0]),
-        revision=row[1],
-        created=parse_time(row[2]),
-        modified=parse_time(row[3]),
-        doc=row[4],
-    )
-
-
-def _relationship(tenant: str, row: Sequence[Any]) -> RelationshipRecord:
-    return RelationshipRecord(
-        tenant=TenantId.trusted(tenant),
-        id=RelationshipId.trusted(row[0]),
-        source=ThingId.trusted(row[1]),
-        target=ThingId.trusted(row[2]),
-        type=row[3],
-        properties=row[4],
-        revision=row[5],
-        created=parse_time(row[6]),
-        modified=parse_time(row[7]),
-    )
-
-
-def _event(tenant: str, row: Sequence[Any]) -> ChangeEvent:
-    return ChangeEvent(
-        tenant=TenantId.trusted(tenant),
-        seq=row[0],
-        kind=row[1],
-        action=row[2],
-        entity_id=row[3],
-        path=row[4],
-        value=row[5],
-        revision=row[6],
-        timestamp=parse_time(row[7]),
-    )
 
 
 def _bind(atom: SortAtom, value: Any, params: Params) -> str:
@@ -238,7 +198,7 @@ def _mapped() -> Iterator[None]:
         raise StoreUnavailable(f"PostgreSQL store error: {exc}") from exc
 
 
-class PostgresTwinStore(TwinStore):
+class PostgresTwinStore(SqlReads, TwinStore):
     """`TwinStore` on PostgreSQL.
 
     Parameters
@@ -251,6 +211,8 @@ class PostgresTwinStore(TwinStore):
         Safety re-read period of `wait_for_events` should a notification be missed (the
         listener reconnecting); notifications normally wake waiters at once.
     """
+
+    PARAM = "%s"
 
     def __init__(
         self,
@@ -353,19 +315,6 @@ class PostgresTwinStore(TwinStore):
             raise
         return TenantRecord(tenant, api_key_hash, parse_time(format_time(created)))
 
-    def get_tenant(self, tenant: TenantId) -> TenantRecord | None:
-        rows = self._read(
-            "SELECT name, api_key_hash, created FROM tenants WHERE name = %s", (tenant,)
-        )
-        if not rows:
-            return None
-        name, key_hash, created = rows[0]
-        return TenantRecord(TenantId.trusted(name), key_hash, parse_time(created))
-
-    def list_tenants(self) -> list[TenantRecord]:
-        rows = self._read("SELECT name, api_key_hash, created FROM tenants ORDER BY name")
-        return [TenantRecord(TenantId.trusted(n), h, parse_time(c)) for n, h, c in rows]
-
     def delete_tenant(self, tenant: TenantId) -> None:
         with self._transaction() as conn:
             if conn.execute("DELETE FROM tenants WHERE name = %s", (tenant,)).rowcount == 0:
@@ -379,14 +328,6 @@ class PostgresTwinStore(TwinStore):
 
     # --- twins ------------------------------------------------------------------------
 
-    def get_twin(self, tenant: TenantId, thing_id: ThingId) -> TwinRecord | None:
-        rows = self._read(
-            "SELECT thing_id, revision, created, modified, doc FROM twins "
-            "WHERE tenant = %s AND thing_id = %s",
-            (tenant, thing_id),
-        )
-        return _twin(tenant, rows[0]) if rows else None
-
     def get_twins(self, tenant: TenantId, thing_ids: Sequence[ThingId]) -> list[TwinRecord]:
         if not thing_ids:
             return []
@@ -395,31 +336,8 @@ class PostgresTwinStore(TwinStore):
             "WHERE tenant = %s AND thing_id = ANY(%s)",
             (tenant, [str(i) for i in dict.fromkeys(thing_ids)]),
         )
-        found = {row[0]: _twin(tenant, row) for row in rows}
+        found = {row[0]: self._twin_row(tenant, row) for row in rows}
         return [found[i] for i in thing_ids if i in found]
-
-    def get_twin_at_revision(
-        self, tenant: TenantId, thing_id: ThingId, revision: int
-    ) -> TwinRecord | None:
-        rows = self._read(
-            "SELECT thing_id, revision, created, modified, doc FROM revisions "
-            "WHERE tenant = %s AND thing_id = %s AND revision = %s AND doc IS NOT NULL",
-            (tenant, thing_id, revision),
-        )
-        return _twin(tenant, rows[0]) if rows else None
-
-    def get_twin_as_of(
-        self, tenant: TenantId, thing_id: ThingId, time: datetime
-    ) -> TwinRecord | None:
-        rows = self._read(
-            "SELECT thing_id, revision, created, modified, doc FROM revisions "
-            "WHERE tenant = %s AND thing_id = %s AND modified <= %s "
-            "ORDER BY revision DESC LIMIT 1",
-            (tenant, thing_id, format_time(time)),
-        )
-        if not rows or rows[0][4] is None:
-            return None
-        return _twin(tenant, rows[0])
 
     @staticmethod
     def _where(
@@ -467,7 +385,7 @@ class PostgresTwinStore(TwinStore):
             f"ORDER BY {order_by(atoms)} LIMIT {size + 1}"
         )
         rows = self._read(sql, params.values)
-        items = [_twin(tenant, row) for row in rows[:size]]
+        items = [self._twin_row(tenant, row) for row in rows[:size]]
         next_cursor = None
         if len(rows) > size:
             last_values = [_cursor_value(v) for v in rows[size - 1][5:]]
@@ -489,15 +407,6 @@ class PostgresTwinStore(TwinStore):
 
     # --- relationships ----------------------------------------------------------------
 
-    def get_relationship(
-        self, tenant: TenantId, relationship_id: RelationshipId
-    ) -> RelationshipRecord | None:
-        rows = self._read(
-            f"SELECT {_REL_COLUMNS} FROM relationships WHERE tenant = %s AND id = %s",
-            (tenant, relationship_id),
-        )
-        return _relationship(tenant, rows[0]) if rows else None
-
     def get_relationships(
         self, tenant: TenantId, relationship_ids: Sequence[RelationshipId]
     ) -> list[RelationshipRecord]:
@@ -505,54 +414,11 @@ class PostgresTwinStore(TwinStore):
             return []
         # One array parameter, so no chunking is needed (unlike SQLite's IN list).
         rows = self._read(
-            f"SELECT {_REL_COLUMNS} FROM relationships WHERE tenant = %s AND id = ANY(%s)",
+            f"SELECT {REL_COLUMNS} FROM relationships WHERE tenant = %s AND id = ANY(%s)",
             (tenant, [str(i) for i in dict.fromkeys(relationship_ids)]),
         )
-        found = {row[0]: _relationship(tenant, row) for row in rows}
+        found = {row[0]: self._relationship_row(tenant, row) for row in rows}
         return [found[i] for i in relationship_ids if i in found]
-
-    def list_relationships(
-        self,
-        tenant: TenantId,
-        *,
-        source: ThingId | None = None,
-        target: ThingId | None = None,
-        type: str | None = None,
-        size: int = 25,
-        cursor: str | None = None,
-    ) -> RelationshipPage:
-        if isinstance(size, bool) or not 1 <= size <= 1000:
-            raise SearchOptionInvalid(f"size({size}) is not within 1..1000.")
-        where = ["tenant = %s"]
-        args: list[Any] = [tenant]
-        for column, value in (("source", source), ("target", target), ("type", type)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                args.append(value)
-        query = fingerprint("relationships", tenant, str(source), str(target), str(type))
-        if cursor is not None:
-            (last,) = decode_cursor(cursor, query, 1)
-            where.append("id > %s")
-            args.append(last)
-        rows = self._read(
-            f"SELECT {_REL_COLUMNS} FROM relationships WHERE {' AND '.join(where)} "
-            f"ORDER BY id LIMIT {size + 1}",
-            args,
-        )
-        items = [_relationship(tenant, row) for row in rows[:size]]
-        next_cursor = encode_cursor(query, [rows[size - 1][0]]) if len(rows) > size else None
-        return items, next_cursor
-
-    def relationships_touching(
-        self, tenant: TenantId, thing_id: ThingId
-    ) -> list[RelationshipRecord]:
-        rows = self._read(
-            f"SELECT {_REL_COLUMNS} FROM relationships WHERE tenant = %s AND source = %s "
-            f"UNION SELECT {_REL_COLUMNS} FROM relationships "
-            "WHERE tenant = %s AND target = %s ORDER BY id",
-            (tenant, thing_id, tenant, thing_id),
-        )
-        return [_relationship(tenant, row) for row in rows]
 
     # --- writes -----------------------------------------------------------------------
 
@@ -822,16 +688,6 @@ class PostgresTwinStore(TwinStore):
             self._listening.set()
             self._notify()
 
-    def read_events(
-        self, tenant: TenantId, after_seq: int = 0, limit: int = 1000
-    ) -> list[ChangeEvent]:
-        rows = self._read(
-            "SELECT seq, kind, action, entity_id, path, value, revision, ts FROM events "
-            "WHERE tenant = %s AND seq > %s ORDER BY seq LIMIT %s",
-            (tenant, after_seq, limit),
-        )
-        return [_event(tenant, row) for row in rows]
-
     def wait_for_events(
         self, tenant: TenantId, after_seq: int, timeout: float, limit: int = 1000
     ) -> list[ChangeEvent]:
@@ -848,10 +704,6 @@ class PostgresTwinStore(TwinStore):
                 if self._generation == generation:
                     # A notification (any tenant) or the safety poll ends the wait.
                     self._changed.wait(min(remaining, self.poll_interval))
-
-    def last_seq(self, tenant: TenantId) -> int:
-        rows = self._read("SELECT last_seq FROM tenants WHERE name = %s", (tenant,))
-        return int(rows[0][0]) if rows else 0
 
     # --- outbox -----------------------------------------------------------------------
 

@@ -35,7 +35,6 @@ from server.core.errors import (
     NdtError,
     RelationshipNotFound,
     RevisionMismatch,
-    SearchOptionInvalid,
     StoreUnavailable,
     TenantConflict,
     TenantNotFound,
@@ -45,7 +44,7 @@ from server.core.ids import RelationshipId, TenantId, ThingId
 from server.core.rql.ast import Node, SortKey, to_rql
 from server.core.rql.sql import Params, SortAtom, keyset_condition, order_by
 from server.core.rql.sqlite import sort_atoms, sqlite_params
-from server.core.stores.base import AckedOutbox, RelationshipPage, TwinStore
+from server.core.stores.base import AckedOutbox, TwinStore
 from server.core.stores.cursor import decode_cursor, encode_cursor, fingerprint
 from server.core.stores.encoding import (
     check_namespaces,
@@ -72,6 +71,7 @@ from server.core.stores.records import (
     format_time,
     utc_now,
 )
+from server.core.stores.sql_reads import REL_COLUMNS, SqlReads
 from server.core.stores.sqlite_values import ensure_index, filter_source, rebuild, update_twin
 
 __all__ = ["SqliteTwinStore"]
@@ -206,48 +206,6 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _twin(tenant: str, row: Sequence[Any]) -> TwinRecord:
-    """Decode ``thing_id, revision, created, modified, doc``."""
-    return TwinRecord(
-        tenant=TenantId.trusted(tenant),
-        thing_id=ThingId.trusted(row[0]),
-        revision=row[1],
-        created=parse_time(row[2]),
-        modified=parse_time(row[3]),
-        doc=load_json(row[4]),
-    )
-
-
-def _relationship(tenant: str, row: Sequence[Any]) -> RelationshipRecord:
-    """Decode ``id, source, target, type, properties, revision, created, modified``."""
-    return RelationshipRecord(
-        tenant=TenantId.trusted(tenant),
-        id=RelationshipId.trusted(row[0]),
-        source=ThingId.trusted(row[1]),
-        target=ThingId.trusted(row[2]),
-        type=row[3],
-        properties=load_json(row[4]),
-        revision=row[5],
-        created=parse_time(row[6]),
-        modified=parse_time(row[7]),
-    )
-
-
-def _event(tenant: str, row: Sequence[Any]) -> ChangeEvent:
-    """Decode ``seq, kind, action, entity_id, path, value, revision, ts``."""
-    return ChangeEvent(
-        tenant=TenantId.trusted(tenant),
-        seq=row[0],
-        kind=row[1],
-        action=row[2],
-        entity_id=row[3],
-        path=row[4],
-        value=load_json(row[5]),
-        revision=row[6],
-        timestamp=parse_time(row[7]),
-    )
-
-
 @contextmanager
 def _mapped() -> Iterator[None]:
     """Map sqlite3 errors to `StoreUnavailable` at the store's border (cause chained)."""
@@ -259,7 +217,7 @@ def _mapped() -> Iterator[None]:
         raise StoreUnavailable(f"SQLite store error: {exc}") from exc
 
 
-class SqliteTwinStore(TwinStore):
+class SqliteTwinStore(SqlReads, TwinStore):
     """`TwinStore` on one SQLite file.
 
     Parameters
@@ -299,6 +257,10 @@ class SqliteTwinStore(TwinStore):
         self._acked = AckedOutbox(_ACK_FLUSH)
 
     local = True
+
+    @staticmethod
+    def _json(value: Any) -> Any:
+        return load_json(value)  # JSON columns are text here
 
     def __repr__(self) -> str:
         return f"SqliteTwinStore({str(self.path)!r})"
@@ -454,19 +416,6 @@ class SqliteTwinStore(TwinStore):
             raise
         return TenantRecord(tenant, api_key_hash, parse_time(format_time(created)))
 
-    def get_tenant(self, tenant: TenantId) -> TenantRecord | None:
-        rows = self._read(
-            "SELECT name, api_key_hash, created FROM tenants WHERE name = ?", (tenant,)
-        )
-        if not rows:
-            return None
-        name, key_hash, created = rows[0]
-        return TenantRecord(TenantId.trusted(name), key_hash, parse_time(created))
-
-    def list_tenants(self) -> list[TenantRecord]:
-        rows = self._read("SELECT name, api_key_hash, created FROM tenants ORDER BY name")
-        return [TenantRecord(TenantId.trusted(n), h, parse_time(c)) for n, h, c in rows]
-
     def delete_tenant(self, tenant: TenantId) -> None:
         with self._transaction() as cur:
             if cur.execute("DELETE FROM tenants WHERE name = ?", (tenant,)).rowcount == 0:
@@ -481,14 +430,6 @@ class SqliteTwinStore(TwinStore):
 
     # --- twins ------------------------------------------------------------------------
 
-    def get_twin(self, tenant: TenantId, thing_id: ThingId) -> TwinRecord | None:
-        rows = self._read(
-            "SELECT thing_id, revision, created, modified, doc FROM twins "
-            "WHERE tenant = ? AND thing_id = ?",
-            (tenant, thing_id),
-        )
-        return _twin(tenant, rows[0]) if rows else None
-
     def get_twins(self, tenant: TenantId, thing_ids: Sequence[ThingId]) -> list[TwinRecord]:
         found: dict[str, TwinRecord] = {}
         unique = list(dict.fromkeys(thing_ids))
@@ -500,31 +441,8 @@ class SqliteTwinStore(TwinStore):
                 f"WHERE tenant = ? AND thing_id IN ({marks})",
                 (tenant, *chunk),
             ):
-                found[row[0]] = _twin(tenant, row)
+                found[row[0]] = self._twin_row(tenant, row)
         return [found[i] for i in thing_ids if i in found]
-
-    def get_twin_at_revision(
-        self, tenant: TenantId, thing_id: ThingId, revision: int
-    ) -> TwinRecord | None:
-        rows = self._read(
-            "SELECT thing_id, revision, created, modified, doc FROM revisions "
-            "WHERE tenant = ? AND thing_id = ? AND revision = ? AND doc IS NOT NULL",
-            (tenant, thing_id, revision),
-        )
-        return _twin(tenant, rows[0]) if rows else None
-
-    def get_twin_as_of(
-        self, tenant: TenantId, thing_id: ThingId, time: datetime
-    ) -> TwinRecord | None:
-        rows = self._read(
-            "SELECT thing_id, revision, created, modified, doc FROM revisions "
-            "WHERE tenant = ? AND thing_id = ? AND modified <= ? "
-            "ORDER BY revision DESC LIMIT 1",
-            (tenant, thing_id, format_time(time)),
-        )
-        if not rows or rows[0][4] is None:
-            return None
-        return _twin(tenant, rows[0])
 
     def _where(
         self,
@@ -583,7 +501,7 @@ class SqliteTwinStore(TwinStore):
             f"ORDER BY {order_by(atoms)} LIMIT {size + 1}"
         )
         rows = self._read(sql, params.values)
-        items = [_twin(tenant, row) for row in rows[:size]]
+        items = [self._twin_row(tenant, row) for row in rows[:size]]
         next_cursor = None
         if len(rows) > size:
             next_cursor = encode_cursor(query, list(rows[size - 1][5:]))
@@ -604,17 +522,6 @@ class SqliteTwinStore(TwinStore):
 
     # --- relationships ----------------------------------------------------------------
 
-    _REL_COLUMNS = "id, source, target, type, properties, revision, created, modified"
-
-    def get_relationship(
-        self, tenant: TenantId, relationship_id: RelationshipId
-    ) -> RelationshipRecord | None:
-        rows = self._read(
-            f"SELECT {self._REL_COLUMNS} FROM relationships WHERE tenant = ? AND id = ?",
-            (tenant, relationship_id),
-        )
-        return _relationship(tenant, rows[0]) if rows else None
-
     def get_relationships(
         self, tenant: TenantId, relationship_ids: Sequence[RelationshipId]
     ) -> list[RelationshipRecord]:
@@ -625,55 +532,11 @@ class SqliteTwinStore(TwinStore):
             chunk = unique[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self._read(
-                f"SELECT {self._REL_COLUMNS} FROM relationships "
-                f"WHERE tenant = ? AND id IN ({marks})",
+                f"SELECT {REL_COLUMNS} FROM relationships WHERE tenant = ? AND id IN ({marks})",
                 (tenant, *chunk),
             ):
-                found[row[0]] = _relationship(tenant, row)
+                found[row[0]] = self._relationship_row(tenant, row)
         return [found[i] for i in relationship_ids if i in found]
-
-    def list_relationships(
-        self,
-        tenant: TenantId,
-        *,
-        source: ThingId | None = None,
-        target: ThingId | None = None,
-        type: str | None = None,
-        size: int = 25,
-        cursor: str | None = None,
-    ) -> RelationshipPage:
-        if isinstance(size, bool) or not 1 <= size <= 1000:
-            raise SearchOptionInvalid(f"size({size}) is not within 1..1000.")
-        where = ["tenant = ?"]
-        args: list[Any] = [tenant]
-        for column, value in (("source", source), ("target", target), ("type", type)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        query = fingerprint("relationships", tenant, str(source), str(target), str(type))
-        if cursor is not None:
-            (last,) = decode_cursor(cursor, query, 1)
-            where.append("id > ?")
-            args.append(last)
-        rows = self._read(
-            f"SELECT {self._REL_COLUMNS} FROM relationships WHERE {' AND '.join(where)} "
-            f"ORDER BY id LIMIT {size + 1}",
-            args,
-        )
-        items = [_relationship(tenant, row) for row in rows[:size]]
-        next_cursor = encode_cursor(query, [rows[size - 1][0]]) if len(rows) > size else None
-        return items, next_cursor
-
-    def relationships_touching(
-        self, tenant: TenantId, thing_id: ThingId
-    ) -> list[RelationshipRecord]:
-        rows = self._read(
-            f"SELECT {self._REL_COLUMNS} FROM relationships WHERE tenant = ? AND source = ? "
-            f"UNION SELECT {self._REL_COLUMNS} FROM relationships "
-            "WHERE tenant = ? AND target = ? ORDER BY id",
-            (tenant, thing_id, tenant, thing_id),
-        )
-        return [_relationship(tenant, row) for row in rows]
 
     # --- writes -----------------------------------------------------------------------
 
@@ -899,16 +762,6 @@ class SqliteTwinStore(TwinStore):
             self._generation += 1
             self._changed.notify_all()
 
-    def read_events(
-        self, tenant: TenantId, after_seq: int = 0, limit: int = 1000
-    ) -> list[ChangeEvent]:
-        rows = self._read(
-            "SELECT seq, kind, action, entity_id, path, value, revision, ts FROM events "
-            "WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (tenant, after_seq, limit),
-        )
-        return [_event(tenant, row) for row in rows]
-
     def wait_for_events(
         self, tenant: TenantId, after_seq: int, timeout: float, limit: int = 1000
     ) -> list[ChangeEvent]:
@@ -925,10 +778,6 @@ class SqliteTwinStore(TwinStore):
                     # Woken at once by commits of this process; the poll interval bounds
                     # the delay for commits of other processes sharing the file.
                     self._changed.wait(min(remaining, self.poll_interval))
-
-    def last_seq(self, tenant: TenantId) -> int:
-        rows = self._read("SELECT last_seq FROM tenants WHERE name = ?", (tenant,))
-        return int(rows[0][0]) if rows else 0
 
     # --- outbox -----------------------------------------------------------------------
 
