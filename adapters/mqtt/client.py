@@ -139,10 +139,17 @@ class MqttClient:
         self.dropped = 0
         self.received = 0
         # Unbounded on the loop side; the bound is this semaphore, taken by the network
-        # thread before it hands a message over (one call_soon_threadsafe per message,
-        # no future) and given back when the message is taken out.
+        # thread before it hands a message over and given back when the message is taken
+        # out. Messages cross through ``_inbox``: the loop is woken (a self-pipe write and
+        # a read, per call_soon_threadsafe) once per run of messages that arrive while
+        # it is busy, not once per message.
         self._queue: asyncio.Queue[Message] = asyncio.Queue()
         self._slots = threading.Semaphore(queue_size)
+        self._inbox: deque[Message] = deque()
+        self._inbox_lock = threading.Lock()
+        self._wake_pending = False
+        #: How often the network thread woke the loop (diagnostics: at most ``received``).
+        self.wakeups = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = threading.Event()
         self._connect_error: str | None = None
@@ -330,7 +337,7 @@ class MqttClient:
             return
         if msg.qos == 0:
             if self._slots.acquire(blocking=False):
-                loop.call_soon_threadsafe(self._queue.put_nowait, message)
+                self._hand_over(loop, message)
             else:
                 self.dropped += 1
             return
@@ -339,10 +346,34 @@ class MqttClient:
         while not self._slots.acquire(timeout=0.5):
             if self._closing.is_set():
                 return
+        self._hand_over(loop, message)
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop, message: Message) -> None:
+        """Network thread: queue ``message`` (its slot taken); wake the loop unless a
+        wake-up is already on its way, which will take this message too."""
+        with self._inbox_lock:
+            self._inbox.append(message)
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        self.wakeups += 1
         try:
-            loop.call_soon_threadsafe(self._queue.put_nowait, message)
-        except RuntimeError:  # the loop closed meanwhile
-            self._slots.release()
+            loop.call_soon_threadsafe(self._take_inbox)
+        except RuntimeError:  # the loop closed meanwhile: nothing will take them
+            with self._inbox_lock:
+                for _ in range(len(self._inbox)):
+                    self._slots.release()
+                self._inbox.clear()
+                self._wake_pending = False
+
+    def _take_inbox(self) -> None:
+        """Loop thread: move what the network thread handed over, in arrival order."""
+        with self._inbox_lock:
+            arrived = list(self._inbox)
+            self._inbox.clear()
+            self._wake_pending = False
+        for message in arrived:
+            self._queue.put_nowait(message)
 
     def _send_ack(self, mid: int) -> None:
         with contextlib.suppress(Exception):
@@ -378,7 +409,7 @@ class MqttClient:
 
     @property
     def backlog(self) -> int:
-        return self._queue.qsize()
+        return self._queue.qsize() + len(self._inbox)
 
 
 class DeviceLink:

@@ -31,6 +31,7 @@ def snapshot(adapter: MqttAdapter) -> dict[str, Any]:
             "received": client.received,
             "droppedQos0": client.dropped,
             "inbox": client.backlog,
+            "loopWakeups": client.wakeups,
             "unacknowledged": client.acks.outstanding,
         }
     if handler is not None:
