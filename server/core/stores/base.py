@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import ClassVar, Self
 
 from server.core.ids import RelationshipId, TenantId, ThingId
 from server.core.rql.ast import Node, SortKey
@@ -40,8 +40,6 @@ from server.core.stores.records import (
 
 __all__ = ["AckedOutbox", "RelationshipPage", "TwinStore"]
 
-_Row = TypeVar("_Row", bound=Sequence[Any])
-
 RelationshipPage = tuple[list[RelationshipRecord], str | None]
 """A page of relationships and the cursor of the next page (None on the last)."""
 
@@ -52,7 +50,7 @@ class AckedOutbox:
     Deleting an entry in a transaction of its own costs a commit per write (a WAL flush
     on PostgreSQL), so stores remember acknowledged ids here and delete their rows inside
     the next write transaction (or in one transaction once `limit` pile up, or on
-    close). Until then `hide` keeps them out of `TwinStore.pending_outbox`. A crash in
+    close). Until then `hidden` keeps them out of `TwinStore.pending_outbox`. A crash in
     between leaves them in the outbox: start-up re-applies them in id order, which yields
     the same graph. This relies on ids never being reused, which both stores guarantee.
     Thread-safe.
@@ -89,14 +87,6 @@ class AckedOutbox:
     def __bool__(self) -> bool:
         with self._lock:
             return bool(self._ids)
-
-    @staticmethod
-    def visible(rows: list[_Row], hidden: frozenset[int], limit: int) -> list[_Row]:
-        """The first ``limit`` of ``rows`` (id first, read with ``limit + len(hidden)``)
-        whose ids are not ``hidden``."""
-        if not hidden:
-            return rows
-        return [row for row in rows if row[0] not in hidden][:limit]
 
 
 class TwinStore(ABC):

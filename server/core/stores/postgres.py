@@ -709,11 +709,12 @@ class PostgresTwinStore(SqlReads, TwinStore):
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
         hidden = self._acked.hidden()
+        # Acknowledged rows not deleted yet are skipped by the server, not read and dropped.
         rows = self._read(
-            "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox ORDER BY id LIMIT %s",
-            (limit + len(hidden),),
+            "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox "
+            "WHERE id <> ALL(%s) ORDER BY id LIMIT %s",
+            (sorted(hidden), limit),
         )
-        rows = AckedOutbox.visible(rows, hidden, limit)
         return [
             OutboxEntry(row[0], TenantId.trusted(row[1]), row[2], row[3], row[4], row[5])
             for row in rows
