@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,48 +61,47 @@ def register(subparsers: Any) -> None:
     reindex.set_defaults(handler=_reindex)
 
 
-def _rebuild(args: argparse.Namespace) -> int:
-    from server.core.bootstrap import build_core
+def _maintain(command: str, build: Callable[[], Any], work: Callable[[Any], str]) -> int:
+    """Build a store or core, open it, run ``work`` on it, close it; print what it says
+    with the time taken, or the error (exit 1)."""
     from server.core.catalog import ModelLoadError
     from server.core.errors import NdtError
 
     try:
-        core = build_core(store=args.store, graph=args.graph, data_dir=Path(args.data_dir))
+        target = build()
     except (ModelLoadError, ValueError) as exc:
-        print(f"ndtwin graph rebuild: {exc}", file=sys.stderr)
+        print(f"ndtwin {command}: {exc}", file=sys.stderr)
         return 1
     started = time.perf_counter()
     try:
-        core.open()
-        triples = core.rebuild_graph(args.tenant)
+        target.open()
+        done = work(target)
     except NdtError as exc:
-        print(f"ndtwin graph rebuild: {exc.message}", file=sys.stderr)
+        print(f"ndtwin {command}: {exc.message}", file=sys.stderr)
         return 1
     finally:
-        core.close()
-    print(f"rebuilt the graph: {triples} triples in {time.perf_counter() - started:.2f} s")
+        target.close()
+    print(f"{done} in {time.perf_counter() - started:.2f} s")
     return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from server.core.bootstrap import build_core
+
+    return _maintain(
+        "graph rebuild",
+        lambda: build_core(store=args.store, graph=args.graph, data_dir=Path(args.data_dir)),
+        lambda core: f"rebuilt the graph: {core.rebuild_graph(args.tenant)} triples",
+    )
 
 
 def _reindex(args: argparse.Namespace) -> int:
-    from server.core.errors import NdtError
     from server.core.stores.factory import create_store
 
-    try:
-        store = create_store(
+    return _maintain(
+        "store reindex",
+        lambda: create_store(
             None if args.store == "sqlite" else args.store, data_dir=Path(args.data_dir)
-        )
-    except ValueError as exc:
-        print(f"ndtwin store reindex: {exc}", file=sys.stderr)
-        return 1
-    started = time.perf_counter()
-    try:
-        store.open()
-        rows = store.rebuild_search_index()
-    except NdtError as exc:
-        print(f"ndtwin store reindex: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        store.close()
-    print(f"rebuilt the search index: {rows} rows in {time.perf_counter() - started:.2f} s")
-    return 0
+        ),
+        lambda store: f"rebuilt the search index: {store.rebuild_search_index()} rows",
+    )

@@ -73,7 +73,7 @@ from server.core.stores.records import (
     format_time,
     utc_now,
 )
-from server.core.stores.sql_reads import REL_COLUMNS, SqlReads
+from server.core.stores.sql_reads import REL_COLUMNS, TWIN_COLUMNS, SqlReads
 from server.core.stores.sqlite_values import ensure_index, filter_source, rebuild, update_twin
 
 __all__ = ["SqliteTwinStore"]
@@ -433,18 +433,21 @@ class SqliteTwinStore(SqlReads, TwinStore):
     # --- twins ------------------------------------------------------------------------
 
     def get_twins(self, tenant: TenantId, thing_ids: Sequence[ThingId]) -> list[TwinRecord]:
-        found: dict[str, TwinRecord] = {}
-        unique = list(dict.fromkeys(thing_ids))
+        rows = self._rows_of(
+            f"SELECT {TWIN_COLUMNS} FROM twins WHERE tenant = ? AND thing_id IN", tenant, thing_ids
+        )
+        found = {row[0]: self._twin_row(tenant, row) for row in rows}
+        return [found[i] for i in thing_ids if i in found]
+
+    def _rows_of(self, select: str, tenant: str, keys: Sequence[str]) -> list[Any]:
+        """The rows of ``select`` (which ends in ``IN``) for the distinct ``keys``, read in
+        chunks: SQLite caps the number of bound parameters of a statement."""
+        unique = list(dict.fromkeys(keys))
+        rows: list[Any] = []
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self._read(
-                "SELECT thing_id, revision, created, modified, doc FROM twins "
-                f"WHERE tenant = ? AND thing_id IN ({marks})",
-                (tenant, *chunk),
-            ):
-                found[row[0]] = self._twin_row(tenant, row)
-        return [found[i] for i in thing_ids if i in found]
+            rows += self._read(f"{select} ({','.join('?' * len(chunk))})", (tenant, *chunk))
+        return rows
 
     def _where(
         self,
@@ -527,17 +530,12 @@ class SqliteTwinStore(SqlReads, TwinStore):
     def get_relationships(
         self, tenant: TenantId, relationship_ids: Sequence[RelationshipId]
     ) -> list[RelationshipRecord]:
-        found: dict[str, RelationshipRecord] = {}
-        unique = list(dict.fromkeys(relationship_ids))
-        # Chunked like `get_twins`: SQLite caps the number of bound parameters.
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self._read(
-                f"SELECT {REL_COLUMNS} FROM relationships WHERE tenant = ? AND id IN ({marks})",
-                (tenant, *chunk),
-            ):
-                found[row[0]] = self._relationship_row(tenant, row)
+        rows = self._rows_of(
+            f"SELECT {REL_COLUMNS} FROM relationships WHERE tenant = ? AND id IN",
+            tenant,
+            relationship_ids,
+        )
+        found = {row[0]: self._relationship_row(tenant, row) for row in rows}
         return [found[i] for i in relationship_ids if i in found]
 
     # --- writes -----------------------------------------------------------------------
