@@ -192,6 +192,7 @@ ALTER TABLE outbox_new RENAME TO outbox
 #: (acks but no writes) are deleted in a transaction of their own.
 _ACK_FLUSH = 1024
 _CHECKPOINT_EVERY_S = 0.5
+_OUTBOX_COLUMNS = "id, tenant, kind, entity_id, old_doc, new_doc"
 _MMAP_BYTES = 256 * 1024 * 1024
 _CACHE_KIB = 32 * 1024  # per connection
 _AUTOCHECKPOINT_PAGES = 20_000
@@ -786,11 +787,14 @@ class SqliteTwinStore(SqlReads, TwinStore):
         # Acknowledged rows not deleted yet are skipped in SQL, on their ids alone: reading
         # them (documents and all) and dropping them here cost the projector up to 1,024
         # rows per page.
-        rows = self._read(
-            "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox "
-            "WHERE id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
-            (orjson.dumps(sorted(hidden)).decode(), limit),
-        )
+        if hidden:
+            rows = self._read(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox "
+                "WHERE id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+                (orjson.dumps(sorted(hidden)).decode(), limit),
+            )
+        else:
+            rows = self._read(f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id LIMIT ?", (limit,))
         return [
             OutboxEntry(
                 row[0],
