@@ -39,7 +39,7 @@ from server.core.errors import (
     TenantNotFound,
     ThingNotFound,
 )
-from server.core.ids import RelationshipId, TenantId, ThingId
+from server.core.ids import TenantId, ThingId
 from server.core.rql.ast import Node, SortKey, to_rql
 from server.core.rql.postgres import compile_filter, postgres_params, sort_atoms
 from server.core.rql.sql import Params, SortAtom, keyset_condition, order_by
@@ -60,15 +60,13 @@ from server.core.stores.records import (
     HistoryBucket,
     HistoryPoint,
     OutboxEntry,
-    RelationshipRecord,
     SearchPage,
     TenantRecord,
-    TwinRecord,
     WriteBatch,
     format_time,
     utc_now,
 )
-from server.core.stores.sql_reads import REL_COLUMNS, SqlReads
+from server.core.stores.sql_reads import SqlReads
 
 __all__ = ["CHANNEL", "PostgresTwinStore"]
 
@@ -328,16 +326,14 @@ class PostgresTwinStore(SqlReads, TwinStore):
 
     # --- twins ------------------------------------------------------------------------
 
-    def get_twins(self, tenant: TenantId, thing_ids: Sequence[ThingId]) -> list[TwinRecord]:
-        if not thing_ids:
+    def _rows_by_ids(self, select: str, column: str, tenant: str, ids: Sequence[str]) -> list[Any]:
+        if not ids:
             return []
-        rows = self._read(
-            "SELECT thing_id, revision, created, modified, doc FROM twins "
-            "WHERE tenant = %s AND thing_id = ANY(%s)",
-            (tenant, [str(i) for i in dict.fromkeys(thing_ids)]),
+        # One array parameter, so no chunking is needed (unlike SQLite's IN list).
+        return self._read(
+            f"{select} WHERE tenant = %s AND {column} = ANY(%s)",
+            (tenant, [str(i) for i in dict.fromkeys(ids)]),
         )
-        found = {row[0]: self._twin_row(tenant, row) for row in rows}
-        return [found[i] for i in thing_ids if i in found]
 
     @staticmethod
     def _where(
@@ -406,19 +402,6 @@ class PostgresTwinStore(SqlReads, TwinStore):
         return int(rows[0][0])
 
     # --- relationships ----------------------------------------------------------------
-
-    def get_relationships(
-        self, tenant: TenantId, relationship_ids: Sequence[RelationshipId]
-    ) -> list[RelationshipRecord]:
-        if not relationship_ids:
-            return []
-        # One array parameter, so no chunking is needed (unlike SQLite's IN list).
-        rows = self._read(
-            f"SELECT {REL_COLUMNS} FROM relationships WHERE tenant = %s AND id = ANY(%s)",
-            (tenant, [str(i) for i in dict.fromkeys(relationship_ids)]),
-        )
-        found = {row[0]: self._relationship_row(tenant, row) for row in rows}
-        return [found[i] for i in relationship_ids if i in found]
 
     # --- writes -----------------------------------------------------------------------
 
@@ -713,7 +696,7 @@ class PostgresTwinStore(SqlReads, TwinStore):
         rows = self._read(
             "SELECT id, tenant, kind, entity_id, old_doc, new_doc FROM outbox "
             "WHERE id <> ALL(%s) ORDER BY id LIMIT %s",
-            (sorted(hidden), limit),
+            (list(hidden), limit),
         )
         return [
             OutboxEntry(row[0], TenantId.trusted(row[1]), row[2], row[3], row[4], row[5])

@@ -54,6 +54,11 @@ class SqlReads:
         """A JSON column's value as Python data (the driver may have decoded it)."""
         return value
 
+    def _rows_by_ids(self, select: str, column: str, tenant: str, ids: Sequence[str]) -> list[Any]:
+        """The rows of ``select`` (no WHERE) of ``tenant`` whose ``column`` is one of the
+        distinct ``ids``: how many ids one statement may bind differs per database."""
+        raise NotImplementedError
+
     def _query(self, sql: str, params: Any = ()) -> list[Any]:
         """`_read` of a statement written with ``?`` placeholders."""
         if self.PARAM != "?":
@@ -125,6 +130,11 @@ class SqlReads:
         )
         return self._twin_row(tenant, rows[0]) if rows else None
 
+    def get_twins(self, tenant: TenantId, thing_ids: Sequence[ThingId]) -> list[TwinRecord]:
+        rows = self._rows_by_ids(f"SELECT {TWIN_COLUMNS} FROM twins", "thing_id", tenant, thing_ids)
+        found = {row[0]: self._twin_row(tenant, row) for row in rows}
+        return [found[i] for i in thing_ids if i in found]
+
     def get_twin_at_revision(
         self, tenant: TenantId, thing_id: ThingId, revision: int
     ) -> TwinRecord | None:
@@ -158,6 +168,15 @@ class SqlReads:
             (tenant, relationship_id),
         )
         return self._relationship_row(tenant, rows[0]) if rows else None
+
+    def get_relationships(
+        self, tenant: TenantId, relationship_ids: Sequence[RelationshipId]
+    ) -> list[RelationshipRecord]:
+        rows = self._rows_by_ids(
+            f"SELECT {REL_COLUMNS} FROM relationships", "id", tenant, relationship_ids
+        )
+        found = {row[0]: self._relationship_row(tenant, row) for row in rows}
+        return [found[i] for i in relationship_ids if i in found]
 
     def list_relationships(
         self,

@@ -42,7 +42,7 @@ from server.core.errors import (
     TenantNotFound,
     ThingNotFound,
 )
-from server.core.ids import RelationshipId, TenantId, ThingId
+from server.core.ids import TenantId, ThingId
 from server.core.rql.ast import Node, SortKey, to_rql
 from server.core.rql.sql import Params, SortAtom, keyset_condition, order_by
 from server.core.rql.sqlite import sort_atoms, sqlite_params
@@ -65,15 +65,13 @@ from server.core.stores.records import (
     HistoryBucket,
     HistoryPoint,
     OutboxEntry,
-    RelationshipRecord,
     SearchPage,
     TenantRecord,
-    TwinRecord,
     WriteBatch,
     format_time,
     utc_now,
 )
-from server.core.stores.sql_reads import REL_COLUMNS, TWIN_COLUMNS, SqlReads
+from server.core.stores.sql_reads import SqlReads
 from server.core.stores.sqlite_values import ensure_index, filter_source, rebuild, update_twin
 
 __all__ = ["SqliteTwinStore"]
@@ -433,21 +431,16 @@ class SqliteTwinStore(SqlReads, TwinStore):
 
     # --- twins ------------------------------------------------------------------------
 
-    def get_twins(self, tenant: TenantId, thing_ids: Sequence[ThingId]) -> list[TwinRecord]:
-        rows = self._rows_of(
-            f"SELECT {TWIN_COLUMNS} FROM twins WHERE tenant = ? AND thing_id IN", tenant, thing_ids
-        )
-        found = {row[0]: self._twin_row(tenant, row) for row in rows}
-        return [found[i] for i in thing_ids if i in found]
-
-    def _rows_of(self, select: str, tenant: str, keys: Sequence[str]) -> list[Any]:
-        """The rows of ``select`` (which ends in ``IN``) for the distinct ``keys``, read in
-        chunks: SQLite caps the number of bound parameters of a statement."""
-        unique = list(dict.fromkeys(keys))
+    def _rows_by_ids(self, select: str, column: str, tenant: str, ids: Sequence[str]) -> list[Any]:
+        # In chunks: SQLite caps the number of bound parameters of a statement.
+        unique = list(dict.fromkeys(ids))
         rows: list[Any] = []
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
-            rows += self._read(f"{select} ({','.join('?' * len(chunk))})", (tenant, *chunk))
+            marks = ",".join("?" * len(chunk))
+            rows += self._read(
+                f"{select} WHERE tenant = ? AND {column} IN ({marks})", (tenant, *chunk)
+            )
         return rows
 
     def _where(
@@ -527,17 +520,6 @@ class SqliteTwinStore(SqlReads, TwinStore):
         return int(rows[0][0])
 
     # --- relationships ----------------------------------------------------------------
-
-    def get_relationships(
-        self, tenant: TenantId, relationship_ids: Sequence[RelationshipId]
-    ) -> list[RelationshipRecord]:
-        rows = self._rows_of(
-            f"SELECT {REL_COLUMNS} FROM relationships WHERE tenant = ? AND id IN",
-            tenant,
-            relationship_ids,
-        )
-        found = {row[0]: self._relationship_row(tenant, row) for row in rows}
-        return [found[i] for i in relationship_ids if i in found]
 
     # --- writes -----------------------------------------------------------------------
 
@@ -791,7 +773,7 @@ class SqliteTwinStore(SqlReads, TwinStore):
             rows = self._read(
                 f"SELECT {_OUTBOX_COLUMNS} FROM outbox "
                 "WHERE id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
-                (orjson.dumps(sorted(hidden)).decode(), limit),
+                (orjson.dumps(list(hidden)).decode(), limit),
             )
         else:
             rows = self._read(f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id LIMIT ?", (limit,))
